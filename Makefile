@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine (see README): `make run` and `make test`.
+# Both create .venv/ and install the exact pins from requirements.lock.
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: setup run serve test lint bench system-deps
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	# mediapipe's declared dependencies pull ~950 MiB (jax, ...) that Pose never uses: install it alone.
+	$(PY) -m pip install -q --no-deps mediapipe==0.10.21
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/kneefix start
+
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: setup system-deps
+	$(PY) -m pytest -n 2 -q
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) bench/run_all.py

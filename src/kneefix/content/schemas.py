@@ -1,0 +1,156 @@
+"""Pydantic schemas for the programme content (exercises, protocols, progression rules).
+
+Content is data: a clinician edits YAML files under ``content/data`` and ``kneefix content check``
+validates them against these models. Every model forbids unknown keys so a typo in a file is reported
+with its file and field instead of being silently ignored.
+
+Questionnaire, red-flag, symptom, education and technique-cue schemas live in ``schemas_screening.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Step = Literal["inhibit", "lengthen", "activate", "integrate", "hip"]
+"""The article's four steps in order, plus ``hip``: hip strengthening added from the clinical guidelines."""
+
+STEP_ORDER: tuple[Step, ...] = ("inhibit", "lengthen", "activate", "integrate", "hip")
+
+Origin = Literal["article", "guideline"]
+"""Where an element comes from: the seed article, or an addition from the clinical guidelines."""
+
+
+class Strict(BaseModel):
+    """Base for content models: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Equipment(Strict):
+    id: str
+    name: str
+    description: str = ""
+
+
+class Dose(Strict):
+    """How much of an exercise one session holds. Unused fields stay ``None``."""
+
+    sets: int | None = Field(default=None, ge=1, le=10)
+    reps: int | None = Field(default=None, ge=1, le=50)
+    hold_s: int | None = Field(default=None, ge=1, le=600, description="isometric or stretch hold per rep")
+    duration_s: int | None = Field(default=None, ge=5, le=900, description="continuous work, e.g. rolling")
+    rest_s: int = Field(default=30, ge=0, le=300)
+    per_side: bool = True
+
+
+class Substitute(Strict):
+    """Use another exercise when a piece of equipment is missing."""
+
+    when_missing: str = Field(description="equipment id")
+    use: str = Field(description="exercise id to use instead")
+    note: str = ""
+
+
+class Exercise(Strict):
+    id: str
+    name: str
+    step: Step
+    origin: Origin
+    article_refs: list[str] = Field(default_factory=list, description="ids of article elements it carries")
+    purpose: str
+    why: str = Field(description="plain-words reason, honest about the evidence")
+    equipment: list[str] = Field(default_factory=list, description="equipment ids, all required")
+    how_to: list[str] = Field(min_length=1)
+    cues: list[str] = Field(min_length=1)
+    mistakes: list[str] = Field(default_factory=list)
+    safety: list[str] = Field(default_factory=list)
+    dose: Dose
+    easier: str | None = Field(default=None, description="exercise id of the easier variant")
+    harder: str | None = Field(default=None, description="exercise id of the harder variant")
+    substitutes: list[Substitute] = Field(default_factory=list)
+
+
+class SessionSlot(Strict):
+    """One place in a session: a step and the exercises that fill it, in order."""
+
+    step: Step
+    exercises: list[str] = Field(min_length=1)
+    optional_module: Literal["guideline_additions"] | None = Field(
+        default=None, description="slot dropped when the person switches this module off"
+    )
+
+
+class Phase(Strict):
+    id: str
+    name: str
+    goal: str
+    min_weeks: int = Field(ge=1, le=52)
+    max_weeks: int | None = Field(default=None, ge=1, le=52)
+    dose_scale: float = Field(default=1.0, gt=0, le=3, description="multiplies reps/holds/durations")
+    slots: list[SessionSlot] = Field(min_length=1)
+    advance_when: str = Field(description="plain-words criteria to move on (the rules enforce them)")
+
+
+class Condition(Strict):
+    """Which logged sessions qualify a rule (wger-style: the previous window must meet it)."""
+
+    window_sessions: int = Field(ge=1, le=30, description="how many most recent sessions are looked at")
+    require: Literal["every", "fraction"] = "every"
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    pain_during_max: int | None = Field(default=None, ge=0, le=10)
+    pain_during_min: int | None = Field(default=None, ge=0, le=10)
+    pain_after_max: int | None = Field(default=None, ge=0, le=10)
+    next_morning_not_worse: bool | None = Field(
+        default=None, description="True: next-morning pain <= the morning before; False: it rose"
+    )
+    completed_min: float | None = Field(default=None, ge=0, le=1, description="fraction of session done")
+
+
+class Change(Strict):
+    """What a rule does to the dose or the plan."""
+
+    target: Literal["reps", "sets", "hold_s", "duration_s", "dose_scale", "phase"]
+    op: Literal["add", "subtract", "replace", "percent"]
+    value: float
+    floor: float | None = None
+    ceiling: float | None = None
+
+
+class ProgressionRule(Strict):
+    id: str
+    kind: Literal["progress", "hold", "ease"]
+    when: Condition
+    change: Change | None = None
+    priority: int = Field(default=0, description="higher wins when several rules fire")
+    explain: str = Field(description="shown to the person, in plain words, when the rule fires")
+
+
+class RunStage(Strict):
+    stage: int = Field(ge=1)
+    rpe: int = Field(ge=1, le=10)
+    walk_min: float = Field(ge=0)
+    run_min: float | None = Field(default=None, ge=0, description="None = continuous running")
+    distance_km: float = Field(gt=0)
+    repeats_at_least: int = Field(default=2, ge=1)
+
+
+class ReturnToRunning(Strict):
+    opens_when: str
+    min_good_sessions: int = Field(ge=1)
+    pain_max: int = Field(ge=0, le=10)
+    rest_days_between_runs: int = Field(default=1, ge=0)
+    stages: list[RunStage] = Field(min_length=1)
+
+
+class Protocol(Strict):
+    id: str
+    name: str
+    condition: str
+    summary: str
+    default_days_per_week: int = Field(ge=1, le=7)
+    kujala_every_weeks: int = Field(default=3, ge=1, le=12)
+    phases: list[Phase] = Field(min_length=1)
+    rules: list[ProgressionRule] = Field(min_length=1)
+    return_to_running: ReturnToRunning | None = None
