@@ -32,6 +32,9 @@ class Equipment(Strict):
     id: str
     name: str
     description: str = ""
+    always_available: bool = Field(
+        default=False, description="found in any home (a wall, a chair): assumed even if not ticked"
+    )
 
 
 class Dose(Strict):
@@ -102,6 +105,7 @@ class Condition(Strict):
     pain_during_max: int | None = Field(default=None, ge=0, le=10)
     pain_during_min: int | None = Field(default=None, ge=0, le=10)
     pain_after_max: int | None = Field(default=None, ge=0, le=10)
+    pain_after_min: int | None = Field(default=None, ge=0, le=10)
     next_morning_not_worse: bool | None = Field(
         default=None, description="True: next-morning pain <= the morning before; False: it rose"
     )
@@ -116,6 +120,11 @@ class Change(Strict):
     value: float
     floor: float | None = None
     ceiling: float | None = None
+    exercises: list[str] | None = Field(
+        default=None,
+        description="reps/sets/hold_s/duration_s only: exercise ids it touches; None = every exercise "
+        "in the session that uses that field. floor/ceiling bound the value the change produces",
+    )
 
 
 class ProgressionRule(Strict):
@@ -141,7 +150,21 @@ class ReturnToRunning(Strict):
     min_good_sessions: int = Field(ge=1)
     pain_max: int = Field(ge=0, le=10)
     rest_days_between_runs: int = Field(default=1, ge=0)
+    from_phase: str | None = Field(default=None, description="phase id from which running may open")
+    completed_min: float = Field(default=0.8, ge=0, le=1, description="a good session did at least this")
     stages: list[RunStage] = Field(min_length=1)
+
+
+class BreakPolicy(Strict):
+    """What a break in training does: missed sessions shift the plan and never pile up."""
+
+    hold_after_days: int = Field(
+        default=7, ge=1, le=60, description="after this many days without a session, no step up"
+    )
+    ease_after_days: int = Field(default=14, ge=1, le=90, description="after this many days, one step down")
+    ease: Change | None = Field(
+        default=None, description="the step down; None = the mildest dose_scale ease rule, else -10%"
+    )
 
 
 class Protocol(Strict):
@@ -154,3 +177,7 @@ class Protocol(Strict):
     phases: list[Phase] = Field(min_length=1)
     rules: list[ProgressionRule] = Field(min_length=1)
     return_to_running: ReturnToRunning | None = None
+    notes: list[str] = Field(
+        default_factory=list, description="caveats shown with the plan, e.g. where the rules were validated"
+    )
+    after_break: BreakPolicy = Field(default_factory=BreakPolicy)
