@@ -1,0 +1,148 @@
+"""Sign-in bookkeeping for the web app: API tokens, recent sign-in attempts, idempotency keys.
+
+Only hashes of API tokens are stored; hashing and token generation belong to the web security code,
+which passes the hash in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.storage.columns import utc_now
+from kneefix.storage.convert import api_token_info, user_info
+from kneefix.storage.guards import check_aware, check_text, require_user
+from kneefix.storage.models import ApiToken, IdempotencyKey, LoginAttempt, User
+from kneefix.storage.records import ApiTokenInfo, UserInfo
+
+
+def add_api_token(
+    session: Session,
+    user_id: int,
+    *,
+    name: str,
+    token_hash: str,
+    expires_at: dt.datetime | None = None,
+) -> ApiTokenInfo:
+    """Store a token's hash under a name the user recognises."""
+    require_user(session, user_id)
+    if expires_at is not None:
+        check_aware("Token expiry", expires_at)
+    row = ApiToken(
+        user_id=user_id,
+        name=check_text("Token name", name, max_length=100, allow_empty=False),
+        token_hash=check_text("Token hash", token_hash, max_length=200, allow_empty=False),
+        expires_at=expires_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as error:
+        raise InputError("That token already exists; generate another.") from error
+    return api_token_info(row)
+
+
+def user_for_token(session: Session, token_hash: str, *, now: dt.datetime | None = None) -> UserInfo | None:
+    """The owner of a live token (and note its use), or None if unknown or expired."""
+    moment = now or utc_now()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    if row is None or (row.expires_at is not None and row.expires_at <= moment):
+        return None
+    row.last_used_at = moment
+    user = session.get(User, row.user_id)
+    session.flush()
+    return None if user is None else user_info(user)
+
+
+def list_api_tokens(session: Session, user_id: int) -> list[ApiTokenInfo]:
+    """A user's tokens, newest first."""
+    rows = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [api_token_info(row) for row in rows]
+
+
+def delete_api_token(session: Session, user_id: int, token_id: int) -> None:
+    """Revoke a token; NotFoundError if it is not this user's."""
+    result = session.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFoundError(f"There is no API token with id {token_id}.")
+
+
+def record_login_attempt(
+    session: Session, *, email: str | None, ip: str | None, ok: bool, at: dt.datetime | None = None
+) -> None:
+    """Note one sign-in try (email lower-cased so the count is per address)."""
+    session.add(
+        LoginAttempt(
+            email=None if email is None else email.strip().lower()[:320],
+            ip=None if ip is None else ip[:64],
+            ok=ok,
+            at=at or utc_now(),
+        )
+    )
+    session.flush()
+
+
+def count_failed_logins(
+    session: Session, *, since: dt.datetime, email: str | None = None, ip: str | None = None
+) -> int:
+    """Failed tries since ``since`` for this email and/or IP (both given: either matches)."""
+    if email is None and ip is None:
+        raise InputError("Count failed sign-ins by email, IP or both.")
+    query = select(func.count(LoginAttempt.id)).where(LoginAttempt.ok.is_(False), LoginAttempt.at >= since)
+    matches = []
+    if email is not None:
+        matches.append(LoginAttempt.email == email.strip().lower())
+    if ip is not None:
+        matches.append(LoginAttempt.ip == ip)
+    query = query.where(or_(*matches))
+    return int(session.scalar(query) or 0)
+
+
+def prune_login_attempts(session: Session, *, before: dt.datetime) -> int:
+    """Forget attempts older than ``before``; returns how many."""
+    result = session.execute(delete(LoginAttempt).where(LoginAttempt.at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_idempotency_key(
+    session: Session, key: str, *, user_id: int | None = None, result: str | None = None
+) -> tuple[bool, str | None]:
+    """Claim a one-time key. ``(True, None)`` the first time; ``(False, earlier_result)`` after.
+
+    Call it in the same transaction as the work it guards: if the work fails, the claim rolls back
+    with it and the form can be sent again.
+    """
+    cleaned = check_text("Request key", key, max_length=200, allow_empty=False)
+    existing = session.get(IdempotencyKey, cleaned)
+    if existing is not None:
+        return False, existing.result
+    try:
+        with session.begin_nested():
+            session.add(IdempotencyKey(key=cleaned, user_id=user_id, result=result))
+    except IntegrityError:
+        earlier = session.get(IdempotencyKey, cleaned)
+        return False, None if earlier is None else earlier.result
+    return True, None
+
+
+def set_idempotency_result(session: Session, key: str, result: str) -> None:
+    """Remember where the first submit led (e.g. the page it redirected to)."""
+    row = session.get(IdempotencyKey, key)
+    if row is None:
+        raise NotFoundError("That request key was never claimed.")
+    row.result = check_text("Request result", result, max_length=500)
+    session.flush()
+
+
+def prune_idempotency_keys(session: Session, *, before: dt.datetime) -> int:
+    """Forget keys older than ``before``; returns how many."""
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

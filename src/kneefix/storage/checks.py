@@ -1,0 +1,339 @@
+"""Technique checks and their analysis jobs, queued in the database.
+
+A job is ``queued`` until a worker claims it; the claim is one conditional UPDATE (``... WHERE
+status = 'queued'``), so two workers can never take the same job, on SQLite or PostgreSQL. A claimed
+job holds a lease that the worker renews while it reports progress. If the worker dies, the lease runs
+out and the next claim (or :func:`requeue_expired` at start-up) puts the job back in the queue, until
+it has been tried ``max_attempts`` times; then it is marked failed with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.storage.columns import utc_now
+from kneefix.storage.convert import technique_check_info
+from kneefix.storage.guards import check_text, require_profile
+from kneefix.storage.jsonready import json_ready
+from kneefix.storage.models import CHECK_STATUSES, TechniqueCheck
+from kneefix.storage.records import TechniqueCheckInfo
+
+DEFAULT_LEASE_S = 120.0
+DEFAULT_MAX_ATTEMPTS = 3
+GAVE_UP_MESSAGE = (
+    "The analysis stopped before finishing {attempts} times (the server may have restarted while it "
+    "ran). Please try this video again, or a shorter clip."
+)
+
+
+def _row(session: Session, check_id: int, profile_id: int | None) -> TechniqueCheck:
+    row = session.get(TechniqueCheck, check_id)
+    if row is None or (profile_id is not None and row.profile_id != profile_id):
+        raise NotFoundError(f"There is no technique check with id {check_id}.")
+    return row
+
+
+def _relative_path(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    cleaned = check_text(name, value, max_length=500, allow_empty=False)
+    if cleaned.startswith(("/", "\\")) or ".." in cleaned.replace("\\", "/").split("/"):
+        raise InputError(f"{name} must be a path inside the data folder, got {value!r}.")
+    return cleaned
+
+
+def enqueue_check(
+    session: Session,
+    profile_id: int,
+    *,
+    movement: str,
+    input_path: str,
+    side: str | None = None,
+    original_filename: str | None = None,
+    request_id: str | None = None,
+) -> TechniqueCheckInfo:
+    """Queue an analysis of the video at ``input_path`` (relative to the data folder).
+
+    With ``request_id``, submitting the same upload form twice returns the first check.
+    """
+    require_profile(session, profile_id)
+    if request_id is not None:
+        request_id = check_text("Request id", request_id, max_length=100, allow_empty=False)
+        earlier = _by_request(session, profile_id, request_id)
+        if earlier is not None:
+            return technique_check_info(earlier)
+    row = TechniqueCheck(
+        profile_id=profile_id,
+        movement=check_text("Movement", movement, max_length=40, allow_empty=False),
+        side=None if side is None else check_text("Side", side, max_length=10, allow_empty=False),
+        status="queued",
+        progress=0.0,
+        input_path=_relative_path("Input path", input_path),
+        original_filename=None
+        if original_filename is None
+        else check_text("File name", original_filename, max_length=255),
+        request_id=request_id,
+        attempts=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        earlier = _by_request(session, profile_id, request_id) if request_id else None
+        if earlier is None:
+            raise
+        return technique_check_info(earlier)
+    return technique_check_info(row)
+
+
+def _by_request(session: Session, profile_id: int, request_id: str) -> TechniqueCheck | None:
+    return session.scalar(
+        select(TechniqueCheck).where(
+            TechniqueCheck.profile_id == profile_id, TechniqueCheck.request_id == request_id
+        )
+    )
+
+
+def get_check(session: Session, check_id: int, *, profile_id: int | None = None) -> TechniqueCheckInfo:
+    """One check; with ``profile_id``, only if it belongs to that profile (else NotFoundError)."""
+    return technique_check_info(_row(session, check_id, profile_id))
+
+
+def list_checks(session: Session, profile_id: int, *, limit: int | None = None) -> list[TechniqueCheckInfo]:
+    """The profile's checks, newest first."""
+    require_profile(session, profile_id)
+    query = (
+        select(TechniqueCheck)
+        .where(TechniqueCheck.profile_id == profile_id)
+        .order_by(TechniqueCheck.created_at.desc(), TechniqueCheck.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [technique_check_info(row) for row in session.scalars(query)]
+
+
+def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+    """Remove a check; returns it so the caller can delete its files after the commit."""
+    row = _row(session, check_id, profile_id)
+    info = technique_check_info(row)
+    session.delete(row)
+    session.flush()
+    return info
+
+
+def requeue_expired(
+    session: Session, *, now: dt.datetime | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+) -> int:
+    """Take back running jobs whose lease ran out: re-queue them, or fail those out of attempts.
+
+    Returns how many jobs were touched. Safe to call from several workers at once.
+    """
+    moment = now or utc_now()
+    expired = (
+        TechniqueCheck.status == "running",
+        TechniqueCheck.lease_expires_at.is_not(None),
+        TechniqueCheck.lease_expires_at < moment,
+    )
+    gave_up = session.execute(
+        update(TechniqueCheck)
+        .where(*expired, TechniqueCheck.attempts >= max_attempts)
+        .values(
+            status="failed",
+            error=GAVE_UP_MESSAGE.format(attempts=max_attempts),
+            worker_id=None,
+            lease_expires_at=None,
+            finished_at=moment,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    requeued = session.execute(
+        update(TechniqueCheck)
+        .where(*expired)
+        .values(status="queued", worker_id=None, lease_expires_at=None, progress=0.0)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return int(gave_up.rowcount or 0) + int(requeued.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_next_check(
+    session: Session,
+    worker_id: str,
+    *,
+    lease_s: float = DEFAULT_LEASE_S,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    now: dt.datetime | None = None,
+) -> TechniqueCheckInfo | None:
+    """Atomically take the oldest queued job for ``worker_id``; None when the queue is empty.
+
+    Commit right after claiming (a short session of its own), so other workers see the claim.
+    """
+    worker = check_text("Worker id", worker_id, max_length=200, allow_empty=False)
+    moment = now or utc_now()
+    requeue_expired(session, now=moment, max_attempts=max_attempts)
+    for _ in range(10):
+        candidate = session.scalar(
+            select(TechniqueCheck.id)
+            .where(TechniqueCheck.status == "queued")
+            .order_by(TechniqueCheck.created_at, TechniqueCheck.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if candidate is None:
+            return None
+        taken = session.execute(
+            update(TechniqueCheck)
+            .where(TechniqueCheck.id == candidate, TechniqueCheck.status == "queued")
+            .values(
+                status="running",
+                worker_id=worker,
+                lease_expires_at=moment + dt.timedelta(seconds=lease_s),
+                started_at=moment,
+                finished_at=None,
+                progress=0.0,
+                error=None,
+                attempts=TechniqueCheck.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            session.expire_all()
+            return get_check(session, candidate)
+    return None
+
+
+def _owned(check_id: int, worker_id: str) -> tuple[Any, ...]:
+    return (
+        TechniqueCheck.id == check_id,
+        TechniqueCheck.worker_id == worker_id,
+        TechniqueCheck.status == "running",
+    )
+
+
+def renew_lease(
+    session: Session,
+    check_id: int,
+    worker_id: str,
+    *,
+    progress: float | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Extend the lease (and record progress, clamped to 0-1). False: the job is no longer ours."""
+    moment = now or utc_now()
+    values: dict[str, Any] = {"lease_expires_at": moment + dt.timedelta(seconds=lease_s)}
+    if progress is not None:
+        values["progress"] = min(1.0, max(0.0, float(progress)))
+    result = session.execute(
+        update(TechniqueCheck)
+        .where(*_owned(check_id, worker_id))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def finish_check(
+    session: Session,
+    check_id: int,
+    worker_id: str,
+    *,
+    output_dir: str | None,
+    report: Mapping[str, Any] | None,
+    summary: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Mark the job done with its results. False: the job is no longer ours (lease lost)."""
+    result = session.execute(
+        update(TechniqueCheck)
+        .where(*_owned(check_id, worker_id))
+        .values(
+            status="done",
+            progress=1.0,
+            error=None,
+            output_dir=_relative_path("Output folder", output_dir),
+            report=None if report is None else json_ready(report, "Report"),
+            summary=None if summary is None else json_ready(summary, "Summary"),
+            lease_expires_at=None,
+            finished_at=now or utc_now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def fail_check(
+    session: Session,
+    check_id: int,
+    worker_id: str | None,
+    error: str,
+    *,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Mark the job failed with a message for the person. ``worker_id=None`` fails it whoever holds it."""
+    message = check_text("Error message", error, max_length=5000, allow_empty=False)
+    conditions: tuple[Any, ...] = (
+        _owned(check_id, worker_id)
+        if worker_id is not None
+        else (TechniqueCheck.id == check_id, TechniqueCheck.status.in_(("queued", "running")))
+    )
+    result = session.execute(
+        update(TechniqueCheck)
+        .where(*conditions)
+        .values(status="failed", error=message, lease_expires_at=None, finished_at=now or utc_now())
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def retry_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+    """Put a failed check back in the queue with fresh attempts (InputError if it did not fail)."""
+    row = _row(session, check_id, profile_id)
+    if row.status != "failed":
+        raise InputError(f"Only a failed check can be tried again; this one is {row.status}.")
+    row.status = "queued"
+    row.error = None
+    row.progress = 0.0
+    row.attempts = 0
+    row.worker_id = None
+    row.started_at = None
+    row.finished_at = None
+    session.flush()
+    return technique_check_info(row)
+
+
+def release_worker(session: Session, worker_id: str) -> int:
+    """A worker shutting down hands its running jobs back (that try does not count as an attempt)."""
+    result = session.execute(
+        update(TechniqueCheck)
+        .where(TechniqueCheck.worker_id == worker_id, TechniqueCheck.status == "running")
+        .values(
+            status="queued",
+            worker_id=None,
+            lease_expires_at=None,
+            progress=0.0,
+            attempts=case((TechniqueCheck.attempts > 0, TechniqueCheck.attempts - 1), else_=0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many checks are in each state (all four keys present), for status pages and tests."""
+    counts = dict.fromkeys(CHECK_STATUSES, 0)
+    rows = session.execute(select(TechniqueCheck.status, func.count()).group_by(TechniqueCheck.status))
+    for status, count in rows:
+        counts[str(status)] = int(count)
+    return counts

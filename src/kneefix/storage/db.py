@@ -1,0 +1,284 @@
+"""Open a kneefix database: engine set-up, migrations on open, and one transaction per ``session()``.
+
+SQLite (a file in the user's data folder) is the default; a clinic points ``KNEEFIX_DATABASE_URL`` or
+``--db`` at PostgreSQL instead. Any SQLAlchemy URL works.
+
+On SQLite every connection runs in WAL mode with foreign keys on and a busy timeout, and kneefix
+emits ``BEGIN IMMEDIATE`` itself for write sessions: the write lock is taken up front, so two
+programs wait their turn (up to the busy timeout) instead of failing half-way with a stale snapshot.
+Read-only sessions (``session(write=False)``) begin deferred and never wait for writers.
+
+Every failure leaves through :func:`kneefix.storage.failures.translate_error` as a
+:class:`~kneefix.errors.StorageError`; a failed transaction is rolled back, so what was committed
+before is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from kneefix.errors import InputError, StorageError
+from kneefix.storage.failures import translate_error
+
+ENV_DATABASE_URL = "KNEEFIX_DATABASE_URL"
+ENV_DATA_DIR = "KNEEFIX_DATA_DIR"
+DATABASE_FILENAME = "kneefix.db"
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+DEFAULT_CONNECT_TIMEOUT_S = 5
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Any constant: serialises concurrent first-time migrations on one PostgreSQL database.
+_PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
+_BEGIN_OPTION = "kneefix_sqlite_begin"
+
+
+def default_data_dir() -> Path:
+    """Where kneefix keeps its database and files: ``KNEEFIX_DATA_DIR`` or the platform's data dir."""
+    override = os.environ.get(ENV_DATA_DIR, "").strip()
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("kneefix", appauthor=False))
+
+
+def default_database_url() -> str:
+    """``KNEEFIX_DATABASE_URL`` if set, else a SQLite file in :func:`default_data_dir`."""
+    override = os.environ.get(ENV_DATABASE_URL, "").strip()
+    if override:
+        return override
+    return sqlite_url(default_data_dir() / DATABASE_FILENAME)
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file (absolute, so the working folder does not matter)."""
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+def parse_url(url: str) -> URL:
+    """Parse a database URL, explaining what a valid one looks like when it is not."""
+    try:
+        return make_url(url)
+    except ArgumentError as error:
+        raise InputError(
+            f"{url!r} is not a database URL. Use e.g. sqlite:///path/to/kneefix.db or "
+            "postgresql+psycopg://user:password@host:5432/kneefix."
+        ) from error
+
+
+def describe_location(url: URL) -> str:
+    """A short, password-free name for the database, used in messages."""
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        return "an in-memory database" if database in ("", ":memory:") else database
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.get_backend_name()} {host}{port}/{url.database or ''}"
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    database = url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in database
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file behind a plain SQLite URL (not ``file:...?uri=true`` URIs or memory), for its folder."""
+    database = url.database or ""
+    if _is_sqlite_memory(url) or url.query.get("uri") == "true":
+        return None
+    return Path(database).expanduser()
+
+
+def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
+    busy_ms = int(busy_timeout_s * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Stop the sqlite3 module's own implicit BEGIN handling; we issue BEGIN below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _build_engine(url: URL, busy_timeout_s: float, connect_timeout_s: int) -> Engine:
+    backend = url.get_backend_name()
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
+        if _is_sqlite_memory(url):
+            kwargs["poolclass"] = StaticPool  # one shared connection, or each would see an empty DB
+    else:
+        kwargs["pool_pre_ping"] = True
+        if backend == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": connect_timeout_s}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ArgumentError, ImportError) as error:
+        raise InputError(
+            f"kneefix cannot use the database URL {url.render_as_string(hide_password=True)!r} "
+            f"({error}). Use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB."
+        ) from error
+    if backend == "sqlite":
+        _install_sqlite_behaviour(engine, busy_timeout_s)
+    return engine
+
+
+def alembic_config() -> Config:
+    """Alembic configured in code: the migrations ship inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def _refuse_foreign_database(connection: Connection, location: str) -> None:
+    """Never mix kneefix tables into a database that another program already uses."""
+    tables = set(inspect(connection).get_table_names())
+    if tables and "alembic_version" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StorageError(
+            f"{location} already holds another program's tables ({shown}), so kneefix will not write "
+            "into it. Choose another database with --db or KNEEFIX_DATABASE_URL."
+        )
+
+
+class Database:
+    """A kneefix database, migrated to the current schema when opened.
+
+    ``url`` falls back to :func:`default_database_url`. ``busy_timeout_s`` is how long a write waits
+    for another program's write lock before giving up with a clear message.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+        migrate: bool = True,
+    ) -> None:
+        self.url = parse_url(url or default_database_url())
+        self.location = describe_location(self.url)
+        self._prepare_sqlite_folder()
+        self.engine = _build_engine(self.url, busy_timeout_s, connect_timeout_s)
+        self._read_engine = self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        if migrate:
+            try:
+                self.upgrade()
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql`` (or whichever dialect the URL names)."""
+        return self.url.get_backend_name()
+
+    def _prepare_sqlite_folder(self) -> None:
+        if self.url.get_backend_name() != "sqlite":
+            return
+        path = _sqlite_file(self.url)
+        if path is None:
+            return
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; give the path of a database file inside it instead.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"Cannot create the folder {path.parent} for the database ({error.strerror}). Choose a "
+                "writable location with --db or KNEEFIX_DATA_DIR."
+            ) from error
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration; concurrent openers wait for each other."""
+        config = alembic_config()
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                if self.backend == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                    )
+                _refuse_foreign_database(connection, self.location)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except CommandError as error:
+            raise StorageError(
+                f"The database at {self.location} was set up by a newer version of kneefix ({error}). "
+                "Update kneefix to use it; nothing in it was changed."
+            ) from error
+        except (SQLAlchemyError, sqlite3.Error) as error:
+            raise translate_error(error, self.location) from error
+
+    def current_revision(self) -> str | None:
+        """The migration the database is at (None for an empty database)."""
+        try:
+            with self._read_engine.connect() as connection:
+                if not inspect(connection).has_table("alembic_version"):
+                    return None
+                row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+        except (SQLAlchemyError, sqlite3.Error) as error:
+            raise translate_error(error, self.location) from error
+        return None if row is None else str(row[0])
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if anything in it fails.
+
+        Pass ``write=False`` for pure reads; on SQLite they then never wait for a writer.
+        """
+        session = Session(bind=self.engine if write else self._read_engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except (SQLAlchemyError, sqlite3.Error) as error:
+            with suppress(Exception):
+                session.rollback()
+            raise translate_error(error, self.location) from error
+        except BaseException:
+            with suppress(Exception):
+                session.rollback()
+            raise
+        finally:
+            with suppress(Exception):
+                session.close()
+
+    def close(self) -> None:
+        """Close every pooled connection (files stay as they are)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,143 @@
+"""Session logs: what a person did, how it felt, and the next morning's pain. Editable and deletable.
+
+Every function takes the profile id as well as the log id, so a log can only be reached through the
+profile that owns it: a wrong or foreign id is simply "not found".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.records import SessionLog
+from kneefix.storage.convert import session_log
+from kneefix.storage.guards import check_fraction, check_ids, check_pain, check_text, require_profile
+from kneefix.storage.models import SessionLogRow
+
+MAX_NOTE_LENGTH = 5000
+
+
+def check_log(log: SessionLog) -> None:
+    """InputError for values outside the scales (completed 0-1, pain 0-10)."""
+    if not isinstance(log.date, dt.date) or isinstance(log.date, dt.datetime):
+        raise InputError(f"The session date must be a date, got {log.date!r}.")
+    check_fraction("Completed", log.completed)
+    check_pain("Pain during", log.pain_during)
+    check_pain("Pain after", log.pain_after)
+    check_pain("Next-morning pain", log.next_morning_pain)
+    check_ids("Exercises done", log.exercises_done)
+    check_text("Note", log.note, max_length=MAX_NOTE_LENGTH)
+
+
+def _fill(row: SessionLogRow, log: SessionLog) -> None:
+    row.date = log.date
+    row.completed = float(log.completed)
+    row.pain_during = log.pain_during
+    row.pain_after = log.pain_after
+    row.next_morning_pain = log.next_morning_pain
+    row.exercises_done = check_ids("Exercises done", log.exercises_done)
+    row.note = check_text("Note", log.note, max_length=MAX_NOTE_LENGTH)
+
+
+def _row(session: Session, profile_id: int, log_id: int) -> SessionLogRow:
+    row = session.get(SessionLogRow, log_id)
+    if row is None or row.profile_id != profile_id:
+        raise NotFoundError(f"There is no session log with id {log_id} for this profile.")
+    return row
+
+
+def _by_request(session: Session, profile_id: int, request_id: str) -> SessionLogRow | None:
+    return session.scalar(
+        select(SessionLogRow).where(
+            SessionLogRow.profile_id == profile_id, SessionLogRow.request_id == request_id
+        )
+    )
+
+
+def add_log(
+    session: Session, profile_id: int, log: SessionLog, *, request_id: str | None = None
+) -> SessionLog:
+    """Store a session and return it with its id (``log.id`` is ignored).
+
+    ``request_id`` (e.g. a token in the web form) makes a repeated submit return the first entry
+    instead of storing it twice.
+    """
+    require_profile(session, profile_id)
+    check_log(log)
+    if request_id is not None:
+        request_id = check_text("Request id", request_id, max_length=100, allow_empty=False)
+        earlier = _by_request(session, profile_id, request_id)
+        if earlier is not None:
+            return session_log(earlier)
+    row = SessionLogRow(profile_id=profile_id, request_id=request_id)
+    _fill(row, log)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        earlier = _by_request(session, profile_id, request_id) if request_id else None
+        if earlier is None:
+            raise
+        return session_log(earlier)
+    return session_log(row)
+
+
+def get_log(session: Session, profile_id: int, log_id: int) -> SessionLog:
+    """One log of this profile, or NotFoundError."""
+    return session_log(_row(session, profile_id, log_id))
+
+
+def update_log(session: Session, profile_id: int, log: SessionLog) -> SessionLog:
+    """Replace the stored log with id ``log.id`` by ``log`` (edit = get, ``replace``, update)."""
+    if log.id is None:
+        raise InputError("Which log to change? The entry has no id.")
+    check_log(log)
+    row = _row(session, profile_id, log.id)
+    _fill(row, log)
+    session.flush()
+    return session_log(row)
+
+
+def delete_log(session: Session, profile_id: int, log_id: int) -> None:
+    """Remove a wrong entry; NotFoundError if it is not this profile's."""
+    row = _row(session, profile_id, log_id)
+    session.delete(row)
+    session.flush()
+
+
+def list_logs(
+    session: Session, profile_id: int, *, since: dt.date | None = None, until: dt.date | None = None
+) -> list[SessionLog]:
+    """The profile's logs in date order (then entry order), optionally within [since, until]."""
+    require_profile(session, profile_id)
+    query = select(SessionLogRow).where(SessionLogRow.profile_id == profile_id)
+    if since is not None:
+        query = query.where(SessionLogRow.date >= since)
+    if until is not None:
+        query = query.where(SessionLogRow.date <= until)
+    query = query.order_by(SessionLogRow.date, SessionLogRow.id)
+    return [session_log(row) for row in session.scalars(query)]
+
+
+def set_next_morning_pain(session: Session, profile_id: int, session_date: dt.date, pain: int) -> SessionLog:
+    """Record the morning-after pain on the (latest) session logged for ``session_date``."""
+    check_pain("Next-morning pain", pain)
+    require_profile(session, profile_id)
+    row = session.scalar(
+        select(SessionLogRow)
+        .where(SessionLogRow.profile_id == profile_id, SessionLogRow.date == session_date)
+        .order_by(SessionLogRow.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NotFoundError(
+            f"No session is logged for {session_date.isoformat()}; log that session first, then its "
+            "next-morning pain."
+        )
+    row.next_morning_pain = pain
+    session.flush()
+    return session_log(row)

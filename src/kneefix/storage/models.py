@@ -1,0 +1,306 @@
+"""The database tables, as SQLAlchemy 2 declarative models.
+
+The schema is built for the multi-user web app from the start: every coached person is a ``Profile``
+owned by a ``User``; the command line simply uses one implicit local user. Deleting a user or a
+profile removes everything hanging off it (``ON DELETE CASCADE`` in the database itself, so even a
+raw SQL delete cannot leave orphans).
+
+These classes never leave the storage package: the repository functions turn rows into the plain
+records in :mod:`kneefix.programme.records` and :mod:`kneefix.storage.records`.
+
+Any change here needs a new migration in ``storage/migrations/versions/``; a test compares the two.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from kneefix.storage.columns import JsonColumn, UTCDateTime, utc_now
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("person", "clinician")
+INSTRUMENTS = ("kujala", "nprs")
+CHANGE_SOURCES = ("rules", "clinician")
+CHECK_STATUSES = ("queued", "running", "done", "failed")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    """Shared metadata with a naming convention, so later migrations can name constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """Someone who signs in (web) or the implicit owner of the command line's profiles."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(512))
+    role: Mapped[str] = mapped_column(String(20), default="person")
+    # Set only for accounts without sign-in that live on this machine ("local" for the CLI user).
+    local_name: Mapped[str | None] = mapped_column(String(50), unique=True)
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class Profile(Base):
+    """A person being coached, with the settings the plan adapts to as plain columns."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_profiles_user_id_name"),
+        CheckConstraint("days_per_week IS NULL OR (days_per_week BETWEEN 1 AND 7)", name="days_per_week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    # Settings stay NULL until the first screening sets them.
+    equipment: Mapped[list[str] | None] = mapped_column(JsonColumn)
+    days_per_week: Mapped[int | None] = mapped_column(Integer)
+    runs: Mapped[bool | None] = mapped_column(Boolean)
+    training_weekdays: Mapped[list[int] | None] = mapped_column(JsonColumn)
+    protocol_id: Mapped[str] = mapped_column(String(100), default="runners_knee")
+    guideline_additions: Mapped[bool] = mapped_column(Boolean, default=True)
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, onupdate=utc_now)
+
+
+class Screening(Base):
+    """One run of the screening questions and the verdict it gave."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    taken_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    verdict: Mapped[str] = mapped_column(String(40))
+    red_flags: Mapped[list[str]] = mapped_column(JsonColumn)
+    messages: Mapped[list[str]] = mapped_column(JsonColumn)
+
+
+class Score(Base):
+    """A questionnaire result (Kujala AKPS 0-100 or NPRS 0-10)."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        CheckConstraint(_in("instrument", INSTRUMENTS), name="instrument"),
+        Index("ix_scores_profile_id_instrument_date", "profile_id", "instrument", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    instrument: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[float] = mapped_column(Float)
+    answers: Mapped[list[str]] = mapped_column(JsonColumn)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class SessionLogRow(Base):
+    """A session as done (or missed). ``request_id`` lets a double-submitted form land once."""
+
+    __tablename__ = "session_logs"
+    __table_args__ = (
+        CheckConstraint("completed >= 0 AND completed <= 1", name="completed"),
+        CheckConstraint("pain_during IS NULL OR (pain_during BETWEEN 0 AND 10)", name="pain_during"),
+        CheckConstraint("pain_after IS NULL OR (pain_after BETWEEN 0 AND 10)", name="pain_after"),
+        CheckConstraint(
+            "next_morning_pain IS NULL OR (next_morning_pain BETWEEN 0 AND 10)", name="next_morning_pain"
+        ),
+        UniqueConstraint("profile_id", "request_id", name="uq_session_logs_profile_id_request_id"),
+        Index("ix_session_logs_profile_id_date", "profile_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    completed: Mapped[float] = mapped_column(Float)
+    pain_during: Mapped[int | None] = mapped_column(Integer)
+    pain_after: Mapped[int | None] = mapped_column(Integer)
+    next_morning_pain: Mapped[int | None] = mapped_column(Integer)
+    exercises_done: Mapped[list[str]] = mapped_column(JsonColumn)
+    note: Mapped[str] = mapped_column(Text, default="")
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, onupdate=utc_now)
+
+
+class PlanChangeRow(Base):
+    """A change to the plan, made by the progression rules or by a linked clinician."""
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (
+        CheckConstraint(_in("source", CHANGE_SOURCES), name="source"),
+        Index("ix_plan_changes_profile_id_date", "profile_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    rule_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    explanation: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    source: Mapped[str] = mapped_column(String(20), default="rules")
+    clinician_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class PlanAdjustment(Base):
+    """A clinician's standing instruction for a plan (swap an exercise, change a dose or phase)."""
+
+    __tablename__ = "plan_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    clinician_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TechniqueCheck(Base):
+    """A video technique check and the background job that analyses it.
+
+    The job lives here rather than in memory so that a restarted server finds queued work and takes
+    back work whose worker died (its lease ran out).
+    """
+
+    __tablename__ = "technique_checks"
+    __table_args__ = (
+        CheckConstraint(_in("status", CHECK_STATUSES), name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+        UniqueConstraint("profile_id", "request_id", name="uq_technique_checks_profile_id_request_id"),
+        Index("ix_technique_checks_status_created_at", "status", "created_at"),
+        Index("ix_technique_checks_profile_id_created_at", "profile_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    movement: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Paths are relative to the data folder so the folder can move.
+    input_path: Mapped[str | None] = mapped_column(String(500))
+    original_filename: Mapped[str | None] = mapped_column(String(255))
+    output_dir: Mapped[str | None] = mapped_column(String(500))
+    report: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JsonColumn)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ClinicianLink(Base):
+    """A clinician may see and adjust this profile."""
+
+    __tablename__ = "clinician_links"
+    __table_args__ = (
+        UniqueConstraint("clinician_user_id", "profile_id", name="uq_clinician_links_clinician_profile"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinician_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class Invite(Base):
+    """A single-use code a clinician hands to a person to link their profile."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    clinician_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    used_by_profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
+
+
+class ApiToken(Base):
+    """A bearer token for API clients; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginAttempt(Base):
+    """One sign-in try, kept briefly so repeated failures can be slowed down."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class IdempotencyKey(Base):
+    """A form or request token already acted on, so a double submit does its work once."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # What the first submit led to (e.g. the page to redirect to), so a repeat can go there too.
+    result: Mapped[str | None] = mapped_column(String(500))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

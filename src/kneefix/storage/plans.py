@@ -1,0 +1,170 @@
+"""Plan history: changes made by the progression rules or a clinician, and clinicians' adjustments.
+
+The rules are replayed over the logs whenever the plan is shown, so the same change comes out again
+and again; :func:`add_plan_changes` skips what is already stored and :func:`sync_rule_changes` makes the
+stored rule changes match a fresh replay (after a log was edited or deleted) without churning the
+rows that did not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.records import PlanChange
+from kneefix.storage.convert import plan_adjustment_entry, plan_change, plan_change_entry
+from kneefix.storage.guards import check_text, require_profile
+from kneefix.storage.jsonready import canonical, json_ready
+from kneefix.storage.models import CHANGE_SOURCES, PlanAdjustment, PlanChangeRow
+from kneefix.storage.records import PlanAdjustmentEntry, PlanChangeEntry
+from kneefix.storage.users import require_role
+
+ChangeKey = tuple[str, str, str, str, str]
+
+
+def _key(change: PlanChange) -> ChangeKey:
+    details = canonical(json_ready(change.details, "Plan change details"))
+    return (change.date.isoformat(), change.rule_id, change.kind, change.explanation, details)
+
+
+def _row_key(row: PlanChangeRow) -> ChangeKey:
+    return _key(plan_change(row))
+
+
+def _new_row(
+    profile_id: int, change: PlanChange, source: str, clinician_user_id: int | None
+) -> PlanChangeRow:
+    return PlanChangeRow(
+        profile_id=profile_id,
+        date=change.date,
+        rule_id=check_text("Rule id", change.rule_id, max_length=100, allow_empty=False),
+        kind=check_text("Change kind", change.kind, max_length=40, allow_empty=False),
+        explanation=check_text("Explanation", change.explanation, max_length=5000),
+        details=json_ready(change.details, "Plan change details"),
+        source=source,
+        clinician_user_id=clinician_user_id,
+    )
+
+
+def _rows(session: Session, profile_id: int, source: str | None) -> list[PlanChangeRow]:
+    query = select(PlanChangeRow).where(PlanChangeRow.profile_id == profile_id)
+    if source is not None:
+        query = query.where(PlanChangeRow.source == source)
+    return list(session.scalars(query.order_by(PlanChangeRow.date, PlanChangeRow.id)))
+
+
+def add_plan_changes(
+    session: Session,
+    profile_id: int,
+    changes: Iterable[PlanChange],
+    *,
+    source: str = "rules",
+    clinician_user_id: int | None = None,
+) -> list[PlanChangeEntry]:
+    """Store the changes not stored yet (same date, rule, kind, text and details); returns the new ones."""
+    require_profile(session, profile_id)
+    if source not in CHANGE_SOURCES:
+        raise InputError(f"A plan change comes from {' or '.join(CHANGE_SOURCES)}, not {source!r}.")
+    if clinician_user_id is not None:
+        require_role(session, clinician_user_id, "clinician")
+    seen = {_row_key(row) for row in _rows(session, profile_id, source)}
+    added: list[PlanChangeRow] = []
+    for change in changes:
+        key = _key(change)
+        if key in seen:
+            continue
+        seen.add(key)
+        row = _new_row(profile_id, change, source, clinician_user_id)
+        session.add(row)
+        added.append(row)
+    session.flush()
+    return [plan_change_entry(row) for row in added]
+
+
+def sync_rule_changes(
+    session: Session, profile_id: int, changes: Iterable[PlanChange]
+) -> list[PlanChangeEntry]:
+    """Make the stored rule-made changes equal ``changes`` (a full replay); clinician ones stay.
+
+    Returns the entries that were not stored before.
+    """
+    require_profile(session, profile_id)
+    wanted = list(changes)
+    wanted_keys = {_key(change) for change in wanted}
+    kept: set[ChangeKey] = set()
+    for row in _rows(session, profile_id, "rules"):
+        key = _row_key(row)
+        if key in wanted_keys and key not in kept:
+            kept.add(key)
+        else:
+            session.delete(row)
+    session.flush()
+    return add_plan_changes(session, profile_id, [c for c in wanted if _key(c) not in kept])
+
+
+def list_plan_changes(session: Session, profile_id: int, *, source: str | None = None) -> list[PlanChange]:
+    """The changes in date order, as the programme's records."""
+    require_profile(session, profile_id)
+    return [plan_change(row) for row in _rows(session, profile_id, source)]
+
+
+def list_plan_change_entries(
+    session: Session, profile_id: int, *, source: str | None = None
+) -> list[PlanChangeEntry]:
+    """The changes in date order with their source, for "why did my plan change" views."""
+    require_profile(session, profile_id)
+    return [plan_change_entry(row) for row in _rows(session, profile_id, source)]
+
+
+def add_plan_adjustment(
+    session: Session,
+    profile_id: int,
+    *,
+    clinician_user_id: int | None,
+    kind: str,
+    payload: Mapping[str, Any],
+    note: str = "",
+) -> PlanAdjustmentEntry:
+    """Record a clinician's adjustment (its meaning is up to the plan services that read it)."""
+    require_profile(session, profile_id)
+    if clinician_user_id is not None:
+        require_role(session, clinician_user_id, "clinician")
+    row = PlanAdjustment(
+        profile_id=profile_id,
+        clinician_user_id=clinician_user_id,
+        kind=check_text("Adjustment kind", kind, max_length=40, allow_empty=False),
+        payload=json_ready(payload, "Adjustment"),
+        note=check_text("Note", note, max_length=5000),
+        active=True,
+    )
+    session.add(row)
+    session.flush()
+    return plan_adjustment_entry(row)
+
+
+def list_plan_adjustments(
+    session: Session, profile_id: int, *, active_only: bool = True
+) -> list[PlanAdjustmentEntry]:
+    """Adjustments oldest first (later ones win when they overlap)."""
+    require_profile(session, profile_id)
+    query = select(PlanAdjustment).where(PlanAdjustment.profile_id == profile_id)
+    if active_only:
+        query = query.where(PlanAdjustment.active.is_(True))
+    query = query.order_by(PlanAdjustment.created_at, PlanAdjustment.id)
+    return [plan_adjustment_entry(row) for row in session.scalars(query)]
+
+
+def set_plan_adjustment_active(
+    session: Session, profile_id: int, adjustment_id: int, active: bool
+) -> PlanAdjustmentEntry:
+    """Withdraw (or restore) an adjustment; the history keeps it either way."""
+    row = session.get(PlanAdjustment, adjustment_id)
+    if row is None or row.profile_id != profile_id:
+        raise NotFoundError(f"There is no plan adjustment with id {adjustment_id} for this profile.")
+    row.active = active
+    session.flush()
+    return plan_adjustment_entry(row)

@@ -1,0 +1,58 @@
+"""Screenings: each run of the symptom and red-flag questions and the verdict, kept as history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kneefix.storage.columns import utc_now
+from kneefix.storage.convert import screening_entry
+from kneefix.storage.guards import check_aware, check_ids, check_text, require_profile
+from kneefix.storage.models import Screening
+from kneefix.storage.records import ScreeningEntry
+
+
+def save_screening(
+    session: Session,
+    profile_id: int,
+    *,
+    answers: Mapping[str, Any],
+    verdict: str,
+    red_flags: Sequence[str] = (),
+    messages: Sequence[str] = (),
+    taken_at: dt.datetime | None = None,
+) -> ScreeningEntry:
+    """Keep a screening. ``answers`` must be JSON-ready (str keys; str, number, bool, list values)."""
+    require_profile(session, profile_id)
+    if taken_at is not None:
+        check_aware("Screening time", taken_at)
+    row = Screening(
+        profile_id=profile_id,
+        taken_at=taken_at or utc_now(),
+        answers=dict(answers),
+        verdict=check_text("Verdict", verdict, max_length=40, allow_empty=False),
+        red_flags=check_ids("Red flags", red_flags),
+        messages=[check_text("Message", m, max_length=2000) for m in messages],
+    )
+    session.add(row)
+    session.flush()
+    return screening_entry(row)
+
+
+def list_screenings(session: Session, profile_id: int) -> list[ScreeningEntry]:
+    """All screenings, oldest first."""
+    require_profile(session, profile_id)
+    rows = session.scalars(
+        select(Screening).where(Screening.profile_id == profile_id).order_by(Screening.taken_at, Screening.id)
+    )
+    return [screening_entry(row) for row in rows]
+
+
+def latest_screening(session: Session, profile_id: int) -> ScreeningEntry | None:
+    """The most recent screening, or None if the person has not been screened."""
+    screenings = list_screenings(session, profile_id)
+    return screenings[-1] if screenings else None
