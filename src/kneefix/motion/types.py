@@ -46,6 +46,7 @@ class LandmarkSeries:
     width: int
     height: int
     source: str = ""
+    size_inferred: bool = False  # True when width/height were guessed from the landmarks (CSV input)
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
@@ -84,6 +85,12 @@ class RepResult(BaseModel):
     rising_s: float | None = None
     early_hip_knee_ratio: float | None = None
     valgus_deg: float | None = Field(default=None, description="frontal-plane projection angle at peak")
+    valgus_left_deg: float | None = None
+    valgus_right_deg: float | None = None
+    knee_feet_width_ratio: float | None = Field(
+        default=None, description="front view: knee distance / toe distance at the bottom (< 0.7: knees in)"
+    )
+    partial: bool = Field(default=False, description="the clip cuts into this rep (starts/ends mid-rep)")
 
 
 class LandingResult(BaseModel):
@@ -100,6 +107,12 @@ class LandingResult(BaseModel):
     trunk_flexion_at_peak_knee_deg: float | None = None
     valgus_ic_deg: float | None = None
     valgus_peak_deg: float | None = None
+    hip_flexion_displacement_deg: float | None = None
+    ankle_dorsiflexion_ic_deg: float | None = None
+    valgus_left_peak_deg: float | None = None
+    valgus_right_peak_deg: float | None = None
+    initial_contact_left_s: float | None = None
+    initial_contact_right_s: float | None = None
     less: list[LessItem] = Field(default_factory=list)
     less_total_measured: int | None = None
 

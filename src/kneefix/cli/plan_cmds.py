@@ -1,0 +1,135 @@
+"""``kneefix today`` and ``kneefix plan``: what to do today, and the whole dated plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kneefix.cli.app import app
+from kneefix.cli.context import out_console, state_of, today
+from kneefix.cli.output import echo_json
+from kneefix.cli.render import day_text, print_changes, print_session
+from kneefix.content.loader import load_content
+from kneefix.programme.adapt import PlanState
+from kneefix.programme.ics import plan_to_ics
+from kneefix.services.plan import plan_state, today_view
+from kneefix.services.profiles import open_profile
+from kneefix.services.transfer import write_bytes_file
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command("today")
+def today_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Today's session: the four steps in order with dose, equipment, cues and why (or a rest day)."""
+    state = state_of(ctx)
+    content = load_content()
+    day = today()
+    with state.database().session() as session:
+        profile = open_profile(session, state.profile)
+        view = today_view(session, content, profile.id, day)
+    if as_json:
+        echo_json(view)
+        return
+    console = out_console()
+    if view.warning:
+        console.print(f"[bold red]{view.warning}[/]")
+    phase = f"Phase {view.phase_number} of {view.phase_count}: {view.phase_name}"
+    upcoming = view.session
+    if view.rest_day:
+        reason = "You have already logged today's session." if view.already_logged else "Today is a rest day."
+        console.print(f"[bold]{day_text(view.today)}[/] - {phase}")
+        console.print(
+            f"{reason} Your next session (number {upcoming.number}, week {upcoming.week}) is on "
+            f"[bold]{day_text(upcoming.date)}[/]."
+        )
+        console.print("Its exercises: " + ", ".join(item.name for item in upcoming.exercises) + ".")
+        console.print("Rest days count too: recovery is part of the programme.")
+    else:
+        console.print(
+            f"[bold]Today, {day_text(view.today)}[/] - session {upcoming.number}, "
+            f"week {upcoming.week}. {phase}"
+        )
+        print_session(console, upcoming, content.equipment)
+        console.print("Guided version with timers: `kneefix session`. Logging afterwards: `kneefix log`.")
+    if not view.guideline_additions:
+        console.print("[dim]Hip additions are switched off (`kneefix settings --guideline-additions`).[/]")
+    print_changes(console, view.recent_changes, title="Recent changes to your plan")
+
+
+@app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    ics: Annotated[
+        Path | None, typer.Option("--ics", help="Also write the plan as an iCalendar file for your calendar.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole dated plan: weeks, sessions and phases (done sessions and what is still to come)."""
+    state = state_of(ctx)
+    content = load_content()
+    with state.database().session() as session:
+        profile = open_profile(session, state.profile)
+        current = plan_state(session, content, profile.id, today())
+    if ics is not None:
+        written = write_bytes_file(ics, plan_to_ics(current.plan, profile.name))
+    if as_json:
+        echo_json(
+            {
+                "profile": profile.name,
+                "phase": current.phase_name,
+                "phase_number": current.phase_index + 1,
+                "phase_count": current.phase_count,
+                "done": [
+                    {"date": entry.log.date, "completed": entry.log.completed, "log_id": entry.log.id}
+                    for entry in current.history
+                ],
+                "plan": current.plan,
+                "changes": current.changes,
+                "running": current.running.summary,
+                "ics": str(ics) if ics is not None else None,
+            }
+        )
+        return
+    console = out_console()
+    _print_plan_table(console, current)
+    print_changes(console, current.changes)
+    if current.running.available:
+        console.print(f"[bold]Running:[/] {current.running.summary}")
+    if ics is not None:
+        console.print(f"Calendar written to {written} ({len(current.plan.sessions)} sessions).")
+
+
+def _print_plan_table(console: Console, current: PlanState) -> None:
+    table = Table(title=f"{current.plan.protocol_name} - from {day_text(current.settings.start_date)}")
+    table.add_column("week", justify="right")
+    table.add_column("date")
+    table.add_column("session", justify="right")
+    table.add_column("phase")
+    table.add_column("exercises")
+    table.add_column("status")
+    for entry in current.history:
+        log = entry.log
+        share = f"{round(log.completed * 100)}%"
+        week = (log.date - current.settings.start_date).days // 7 + 1
+        table.add_row(str(week), day_text(log.date), "", "", "", f"[green]done {share}[/]")
+    for upcoming in current.plan.sessions:
+        status = "[bold]today[/]" if upcoming.date == current.today else ""
+        table.add_row(
+            str(upcoming.week),
+            day_text(upcoming.date),
+            str(upcoming.number),
+            upcoming.phase_name,
+            f"{len(upcoming.exercises)} exercises",
+            status,
+        )
+    console.print(table)
+    done = sum(1 for entry in current.history if entry.log.completed >= 0.5)
+    console.print(
+        f"Now in phase {current.phase_index + 1} of {current.phase_count} ({current.phase_name}); "
+        f"{done} session(s) done so far. Missed sessions move the plan later rather than piling up."
+    )

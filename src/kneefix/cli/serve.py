@@ -1,0 +1,145 @@
+"""``kneefix serve`` (the web app, the README's "run the main job") and ``kneefix worker``.
+
+``serve`` starts the whole product on one machine with no set-up: the embedded SQLite database and file
+store in the data folder, and an analysis worker inside the same process. ``worker`` runs analysis
+workers as separate processes (or machines sharing the database and data folder) for a clinic that wants
+uploads analysed away from the web server; start the web app with ``--no-worker`` then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import socket
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kneefix.cli.app import app, err_console
+from kneefix.errors import InputError
+
+HostOption = Annotated[
+    str | None, typer.Option("--host", help="Address to listen on (KNEEFIX_HOST; default 127.0.0.1).")
+]
+PortOption = Annotated[int | None, typer.Option("--port", help="Port (KNEEFIX_PORT; default 8000).")]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy database URL (KNEEFIX_DATABASE_URL; default SQLite in the data folder)."
+    ),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder for the database, uploads and analyses (KNEEFIX_DATA_DIR)."),
+]
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail with a plain message before start-up when another program already holds the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"Port {port} on {host} is already in use (is kneefix already running?). "
+                    "Choose another with --port or KNEEFIX_PORT."
+                ) from None
+            raise InputError(f"Cannot listen on {host}:{port} ({error.strerror}). Check --host.") from None
+
+
+def _global_db(ctx: typer.Context) -> str | None:
+    """``kneefix --db URL serve`` works too: the global option is the fallback for ``serve --db``."""
+    state = ctx.obj
+    url = getattr(state, "db_url", None)
+    return url if isinstance(url, str) else None
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Add a demo person and clinician with a few weeks of history."),
+    ] = False,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Analyse uploaded videos inside this process (default). Use --no-worker when "
+            "`kneefix worker` processes do it instead.",
+        ),
+    ] = True,
+) -> None:
+    """Start the web app (http://127.0.0.1:8000 by default) for people and their clinicians."""
+    import uvicorn
+
+    from kneefix.storage.db import Database
+    from kneefix.web.app import create_app
+    from kneefix.web.config import load_settings
+
+    settings = load_settings(host=host, port=port, database_url=db or _global_db(ctx), data_dir=data_dir)
+    settings = dataclasses.replace(settings, run_worker=worker)
+    ensure_port_free(settings.host, settings.port)
+    database = Database(settings.database_url)
+    if demo:
+        from kneefix.web.demo import seed_demo
+
+        accounts = seed_demo(database, settings.data_dir)
+        err_console.print("[bold]Demo accounts[/] (one password for both; a new one on every start):")
+        for line in accounts.lines():
+            err_console.print(f"  {line}", highlight=False)
+        err_console.print("Demo data is for trying kneefix out: do not use --demo where others can reach it.")
+    web_app = create_app(settings, database=database)
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    err_console.print(
+        f"kneefix is running at [bold]http://{shown_host}:{settings.port}{settings.root_path}/[/] "
+        f"(data in {settings.data_dir}). Press Ctrl-C to stop.",
+        highlight=False,
+    )
+    uvicorn.run(
+        web_app,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        log_level="warning",
+    )
+
+
+@app.command("worker")
+def worker_command(
+    ctx: typer.Context,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the jobs waiting now, then stop (for cron or tests).")
+    ] = False,
+) -> None:
+    """Analyse uploaded technique videos in this process, taking jobs from the shared database."""
+    from kneefix.services.worker import Worker
+    from kneefix.storage.db import Database, default_data_dir
+    from kneefix.web.config import load_settings
+
+    settings = load_settings(database_url=db or _global_db(ctx), data_dir=data_dir)
+    database = Database(settings.database_url)
+    runner = Worker(database, settings.data_dir or default_data_dir())
+    if once:
+        done = runner.run_until_idle()
+        err_console.print(f"Analysed {done} video(s); no more are waiting.")
+        return
+    err_console.print(f"kneefix worker {runner.worker_id} is waiting for videos. Press Ctrl-C to stop.")
+    stop = threading.Event()
+    try:
+        runner.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+        err_console.print("Stopped; a video being analysed will be taken up again by the next worker.")

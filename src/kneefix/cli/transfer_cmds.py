@@ -1,0 +1,69 @@
+"""``kneefix export`` and ``kneefix import``: all of a person's data as JSON (and CSV tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kneefix.cli.app import app
+from kneefix.cli.context import err_console, out_console, state_of
+from kneefix.cli.output import echo_json
+from kneefix.errors import InputError
+from kneefix.services.profiles import open_profile
+from kneefix.services.transfer import export_csv, export_text, import_file, write_text_file
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here (default: print it).")
+    ] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write one CSV file per table here.")] = None,
+) -> None:
+    """Export everything kept about the profile as JSON (and optionally CSV tables)."""
+    state = state_of(ctx)
+    with state.database().session(write=False) as session:
+        profile = open_profile(session, state.profile)
+        text = export_text(session, profile.id)
+        written = export_csv(session, profile.id, csv) if csv is not None else []
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        target = write_text_file(out, text)
+        err_console().print(f"Exported profile '{profile.name}' to {target}.")
+    if written:
+        err_console().print(f"CSV tables written to {csv}: {', '.join(path.name for path in written)}.")
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A JSON file made by `kneefix export`.")],
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Import under this name (default: the file's).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace an existing profile of the same name.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Import a profile from an export file (an existing profile is never overwritten unless --replace)."""
+    state = state_of(ctx)
+    name = profile if profile is not None else (state.profile if state.profile != "default" else None)
+    try:
+        with state.database().session() as session:
+            imported = import_file(session, file, name=name, overwrite=replace)
+    except InputError as error:
+        if replace or "already exists" not in str(error):
+            raise
+        raise InputError(f"{error} Use --profile NEW_NAME, or --replace to overwrite it.") from error
+    if as_json:
+        echo_json({"profile": imported.name, "id": imported.id})
+        return
+    out_console().print(
+        f"[green]Imported[/] profile '{imported.name}'. "
+        f"Use it with `kneefix --profile {imported.name} today`."
+    )

@@ -1,0 +1,288 @@
+"""The motion-analysis entry point: landmarks in, ``Report`` and per-frame ``Kinematics`` out.
+
+``analyze_series`` is what the CLI, the web worker and the tests call, whether the landmarks came from a
+video or from a landmark CSV. It raises a ``KneefixError`` only when nothing honest can be reported (no
+frames, no person); everything else that limits the result becomes a plain-words warning in the report,
+so a partial result is never silently presented as a full one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kneefix.errors import InputError, VideoError
+from kneefix.motion.feedback import build_feedback
+from kneefix.motion.kinematics import Kinematics, compute_kinematics
+from kneefix.motion.landing import analyze_landings
+from kneefix.motion.side import point
+from kneefix.motion.smoothing import VISIBILITY_MIN, is_irregular
+from kneefix.motion.squat import analyze_reps
+from kneefix.motion.types import (
+    LANDMARK_INDEX,
+    LANDMARK_NAMES,
+    LandingResult,
+    LandmarkSeries,
+    Movement,
+    Report,
+    RepResult,
+    SideChoice,
+)
+
+MOVEMENTS: tuple[Movement, ...] = ("squat", "deadlift", "landing", "single-leg-squat")
+FULL_BODY = ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+MIN_FRAMES = 5
+PERSON_FRACTION_WARN = 0.6
+MISSING_FRACTION_WARN = 0.2
+EDGE_FRACTION = 0.01
+LOW_FPS_LANDING = 25.0
+JUMP_LEGS = 0.6  # the whole skeleton moving this many leg lengths in one frame: likely another person
+OVER_STRAIGHT_DEG = -10.0
+OVER_STRAIGHT_FRACTION = 0.1
+
+BoolArray = NDArray[np.bool_]
+
+
+def _check_series(series: LandmarkSeries, movement: str) -> None:
+    if movement not in MOVEMENTS:
+        raise InputError(f"unknown movement {movement!r}; choose one of: {', '.join(MOVEMENTS)}")
+    n = len(series)
+    if n == 0:
+        raise InputError("the input holds no frames")
+    shapes = {
+        "frame": (series.frame.shape, (n,)),
+        "xy": (series.xy.shape, (n, len(LANDMARK_NAMES), 2)),
+        "z": (series.z.shape, (n, len(LANDMARK_NAMES))),
+        "visibility": (series.visibility.shape, (n, len(LANDMARK_NAMES))),
+    }
+    for name, (got, want) in shapes.items():
+        if got != want:
+            raise InputError(f"landmark data is malformed: {name} has shape {got}, expected {want}")
+    if n > 1 and np.any(np.diff(series.time_s) <= 0):
+        raise InputError("frame times must increase from frame to frame")
+
+
+def person_frames(series: LandmarkSeries) -> BoolArray:
+    """Frames where the model saw a person: a hip or a shoulder visible (the rest may be out of frame)."""
+    idx = [LANDMARK_INDEX[f"{side}_{part}"] for side in ("left", "right") for part in ("hip", "shoulder")]
+    seen: BoolArray = np.any(series.visibility[:, idx] >= VISIBILITY_MIN, axis=1)
+    return seen
+
+
+def _frame_warnings(series: LandmarkSeries, kin: Kinematics, seen: BoolArray) -> list[str]:
+    warnings: list[str] = []
+    n, found = len(series), int(seen.sum())
+    if found < PERSON_FRACTION_WARN * n:
+        warnings.append(
+            f"A person was found in only {found} of {n} frames ({100 * found / n:.0f}%); the results cover "
+            f"those frames only."
+        )
+    missing: list[tuple[str, float]] = []
+    for part in FULL_BODY:
+        name = f"{kin.side}_{part}"
+        j = LANDMARK_INDEX[name]
+        hidden = float(np.mean(series.visibility[seen, j] < VISIBILITY_MIN)) if found else 1.0
+        if hidden > MISSING_FRACTION_WARN:
+            missing.append((name.replace("_", " ").replace("foot index", "toes"), hidden))
+    edge = _near_edge_fraction(series, kin, seen)
+    if missing or edge > MISSING_FRACTION_WARN:
+        parts = ", ".join(f"{name} hidden in {100 * frac:.0f}% of frames" for name, frac in missing[:3])
+        if edge > MISSING_FRACTION_WARN:
+            parts = (parts + "; " if parts else "") + f"body at the image edge in {100 * edge:.0f}% of frames"
+        warnings.append(
+            f"The person is partly out of frame or hidden ({parts}). Film from far enough away to keep the "
+            f"whole body, head to toes, in view."
+        )
+    if _identity_jumps(series, kin):
+        warnings.append(
+            "The tracked body jumps between places from one frame to the next; there may be more than "
+            "one person in view, and some frames may show the wrong one. Film with only the person "
+            "moving in view."
+        )
+    return warnings
+
+
+def _near_edge_fraction(series: LandmarkSeries, kin: Kinematics, seen: BoolArray) -> float:
+    if series.size_inferred or series.width <= 0 or series.height <= 0 or not seen.any():
+        return 0.0
+    idx = [LANDMARK_INDEX[f"{kin.side}_{part}"] for part in FULL_BODY]
+    xy = series.xy[seen][:, idx, :]
+    margin_x, margin_y = EDGE_FRACTION * series.width, EDGE_FRACTION * series.height
+    with np.errstate(invalid="ignore"):
+        outside = (
+            (xy[..., 0] < margin_x)
+            | (xy[..., 0] > series.width - margin_x)
+            | (xy[..., 1] < margin_y)
+            | (xy[..., 1] > series.height - margin_y)
+        )
+    return float(np.mean(np.any(outside, axis=1)))
+
+
+def _identity_jumps(series: LandmarkSeries, kin: Kinematics) -> bool:
+    """Two or more frame-to-frame jumps of the hips by over 0.6 leg lengths in the raw landmarks."""
+    xy = series.xy.copy()
+    xy[series.visibility < VISIBILITY_MIN] = np.nan
+    hips = (point(xy, "left_hip") + point(xy, "right_hip")) / 2
+    legs = np.linalg.norm(point(xy, f"{kin.side}_hip") - point(xy, f"{kin.side}_ankle"), axis=1)
+    finite = legs[np.isfinite(legs)]
+    if finite.size < 5:
+        return False
+    step = np.linalg.norm(np.diff(hips, axis=0), axis=1)
+    jumps = int(np.sum(step > JUMP_LEGS * float(np.median(finite))))
+    return jumps >= 2
+
+
+def _angle_warnings(kin: Kinematics) -> list[str]:
+    knee = kin.knee_flexion[np.isfinite(kin.knee_flexion)]
+    if knee.size and float(np.mean(knee < OVER_STRAIGHT_DEG)) > OVER_STRAIGHT_FRACTION:
+        share = 100 * float(np.mean(knee < OVER_STRAIGHT_DEG))
+        return [
+            f"In {share:.0f}% of frames the knee looked bent backwards by more than "
+            f"{-OVER_STRAIGHT_DEG:.0f} degrees, which a knee cannot do: the person may have turned round "
+            f"during the clip or the pose model mixed up the legs. Treat those parts with caution."
+        ]
+    return []
+
+
+def _view_warnings(movement: Movement, kin: Kinematics) -> list[str]:
+    warnings: list[str] = []
+    if kin.view == "unknown":
+        warnings.append("The camera view could not be judged (shoulders and hips were not seen).")
+    if kin.oblique:
+        warnings.append(
+            f"The camera looks oblique (between a side and a front view); it was treated as a "
+            f"{kin.view} view and angles are less accurate. Film square to the side or to the front."
+        )
+    if movement in ("squat", "deadlift") and kin.view == "front":
+        warnings.append(
+            "This looks like a front view. Whether the hips or the knees start the lowering can only be seen "
+            "from the side: film from the side, level with the hips, for the initiation check. Hip and knee "
+            "bend shown here are estimates from the front."
+        )
+    if movement == "single-leg-squat" and kin.view == "side":
+        warnings.append(
+            "This looks like a side view. The knee-inward angle of a single-leg squat needs a front view; "
+            "only knee and hip bend per rep are reported."
+        )
+    if movement == "landing" and kin.view == "front":
+        warnings.append(
+            "Front view: knee position, trunk lean, stance width and foot timing are scored; hip and knee "
+            "bend are estimates. A side view scores the bend items of the landing check."
+        )
+    return warnings
+
+
+def _result_warnings(
+    movement: Movement, kin: Kinematics, reps: list[RepResult], landings: list[LandingResult], skipped: int
+) -> list[str]:
+    warnings: list[str] = []
+    if movement == "landing":
+        if not landings:
+            warnings.append(
+                "No landing was found: the feet never fell and stopped. Check the movement and that the feet "
+                "are in view."
+            )
+        if skipped:
+            warnings.append(
+                f"{skipped} landing(s) were found but the legs were not seen well enough to measure."
+            )
+        if 0 < kin.fps < LOW_FPS_LANDING:
+            warnings.append(
+                f"At {kin.fps:.0f} frames per second, touch-down timing is only accurate to about "
+                f"{1000 / kin.fps:.0f} ms; film at 30 fps or more (60 is better) for landings."
+            )
+    else:
+        if not reps:
+            warnings.append(
+                "No reps were found: the main joint never bent and straightened by at least 15 degrees. "
+                "Check the movement choice and that the legs are in view."
+            )
+        partial = [r.rep for r in reps if r.partial]
+        if partial:
+            warnings.append(
+                f"The clip cuts into rep(s) {', '.join(map(str, partial))}; their timing is incomplete."
+            )
+    return warnings
+
+
+def _summary(
+    movement: Movement, reps: list[RepResult], landings: list[LandingResult], cues: list[str]
+) -> dict[str, float | int | str | None]:
+    summary: dict[str, float | int | str | None] = {"cues": ",".join(cues)}
+    if movement == "landing":
+        summary["landings"] = len(landings)
+        if landings:
+            summary["median_knee_flexion_ic_deg"] = round(
+                float(np.median([x.knee_flexion_ic_deg for x in landings])), 1
+            )
+            summary["median_peak_knee_flexion_deg"] = round(
+                float(np.median([x.peak_knee_flexion_deg for x in landings])), 1
+            )
+            totals = [x.less_total_measured for x in landings if x.less_total_measured is not None]
+            summary["less_measured_items_max_total"] = max(totals) if totals else None
+        return summary
+    summary["reps"] = len(reps)
+    for kind in ("hips", "knees", "together", "unknown"):
+        summary[f"reps_{kind}"] = sum(1 for r in reps if r.initiation == kind)
+    lags = [r.lag_ms for r in reps if r.lag_ms is not None]
+    summary["median_lag_ms"] = round(float(np.median(lags))) if lags else None
+    depths = [r.depth_deg for r in reps if r.depth_deg is not None]
+    summary["median_depth_deg"] = round(float(np.median(depths)), 1) if depths else None
+    valgus = [r.valgus_deg for r in reps if r.valgus_deg is not None]
+    summary["max_valgus_deg"] = round(max(valgus), 1) if valgus else None
+    return summary
+
+
+def _settings(series: LandmarkSeries, kin: Kinematics) -> dict[str, float | int | str | None]:
+    """How the clip was read: why this side, the filter cut-off, whether frame timing varied."""
+    return {
+        "side_reason": kin.side_reason,
+        "cutoff_hz": round(kin.cutoff_hz, 2),
+        "variable_frame_rate": str(is_irregular(series.time_s)).lower(),
+    }
+
+
+def analyze_series(
+    series: LandmarkSeries, movement: Movement, side: SideChoice = "auto"
+) -> tuple[Report, Kinematics]:
+    """Analyse one clip's landmarks for ``movement``; the report plus the per-frame angles behind it."""
+    _check_series(series, movement)
+    if side not in ("auto", "left", "right"):
+        raise InputError(f"unknown side {side!r}; choose auto, left or right")
+    seen = person_frames(series)
+    found = int(seen.sum())
+    if found == 0:
+        raise VideoError("No person was found in any frame; film the whole body from head to toes.")
+    if found < MIN_FRAMES:
+        raise VideoError(
+            f"A person was found in only {found} frame(s); at least {MIN_FRAMES} are needed to analyse "
+            f"a movement."
+        )
+    kin = compute_kinematics(series, movement, side)
+    warnings = _frame_warnings(series, kin, seen) + _view_warnings(movement, kin) + _angle_warnings(kin)
+    reps: list[RepResult] = []
+    landings: list[LandingResult] = []
+    skipped = 0
+    if movement == "landing":
+        landings, skipped = analyze_landings(kin)
+    else:
+        reps = analyze_reps(kin)
+    warnings += _result_warnings(movement, kin, reps, landings, skipped)
+    feedback, cues = build_feedback(movement, kin.view, reps, landings)
+    duration = float(series.time_s[-1] - series.time_s[0]) if len(series) > 1 else 0.0
+    report = Report(
+        movement=movement,
+        fps=round(series.fps, 3),
+        side=kin.side,
+        view=kin.view,
+        source=series.source,
+        duration_s=round(duration, 3),
+        frames=len(series),
+        frames_with_person=found,
+        warnings=warnings,
+        feedback=feedback,
+        reps=reps,
+        landings=landings,
+        summary=_summary(movement, reps, landings, cues) | _settings(series, kin),
+    )
+    return report, kin

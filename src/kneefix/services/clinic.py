@@ -1,0 +1,679 @@
+"""The clinic side: invites that link a person to a clinician, the clinician's view of their people,
+and the plan adjustments a clinician makes.
+
+Access rule, enforced here and nowhere else: a clinician sees a profile only while it is linked to
+them, and any other profile id answers exactly like a missing one (``NotFoundError``), so ids cannot be
+probed. A person links by accepting an invite code (or link) and can stop sharing at any time.
+
+Adjustments are standing instructions stored as ``PlanAdjustment`` rows: swap one exercise for another,
+set an exercise's base dose, or move the person to a phase from a date. :func:`adjusted_programme`
+folds the active ones into the content the planner reads, so the plan services show the adjusted plan
+everywhere (page, API, CLI, calendar). Each adjustment also leaves a ``PlanChange`` from the clinician,
+so the person reads "your clinician changed ..." beside the rules' own changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from kneefix.content.loader import Content
+from kneefix.content.schemas import Dose, Protocol
+from kneefix.errors import InputError, KneefixError, NotFoundError
+from kneefix.programme.records import PlanChange
+from kneefix.services import jobs
+from kneefix.storage import clinic as clinic_store
+from kneefix.storage import plans as plan_store
+from kneefix.storage import profiles as profile_store
+from kneefix.storage import scores as score_store
+from kneefix.storage import screenings as screening_store
+from kneefix.storage import users as user_store
+from kneefix.storage.columns import utc_now
+from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo, UserInfo
+
+INVITE_DAYS = 14
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read out and type
+ADJUSTMENT_KINDS = ("swap", "dose", "phase")
+DOSE_FIELDS = ("sets", "reps", "hold_s", "duration_s")
+SORT_KEYS = ("name", "adherence", "pain", "kujala", "flags", "technique", "activity")
+
+AdjustmentKind = Literal["swap", "dose", "phase"]
+
+
+# ----- invites -------------------------------------------------------------------------------
+
+
+def new_invite_code() -> str:
+    """Ten unambiguous characters in two groups (``K7MQP-3XRTA``): unguessable, easy to read out."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_code(code: str) -> str:
+    """What a person typed, as the stored code: upper case, spaces dropped, the dash put back."""
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(cleaned) != 10:
+        raise InputError(
+            "An invite code has ten letters and digits, like K7MQP-3XRTA. Check it and try again."
+        )
+    return f"{cleaned[:5]}-{cleaned[5:]}"
+
+
+def create_invite(
+    session: Session, clinician_id: int, *, note: str = "", now: dt.datetime | None = None
+) -> InviteInfo:
+    """A new single-use invite, valid for :data:`INVITE_DAYS` days."""
+    moment = now or utc_now()
+    for _ in range(5):
+        code = new_invite_code()
+        if clinic_store.find_invite(session, code) is None:
+            break
+    return clinic_store.create_invite(
+        session,
+        clinician_id,
+        code=code,
+        expires_at=moment + dt.timedelta(days=INVITE_DAYS),
+        note=note.strip(),
+    )
+
+
+def invite_path(invite: InviteInfo) -> str:
+    """The in-app path a person opens to accept (the page turns it into a full link)."""
+    return f"/invite/{invite.code}"
+
+
+def list_invites(session: Session, clinician_id: int) -> list[InviteInfo]:
+    return clinic_store.list_invites(session, clinician_id)
+
+
+def withdraw_invite(session: Session, clinician_id: int, invite_id: int) -> None:
+    clinic_store.delete_invite(session, clinician_id, invite_id)
+
+
+@dataclass(frozen=True)
+class InvitePreview:
+    """What a person sees before accepting: who invites them and whether the code still works."""
+
+    code: str
+    clinician_name: str
+    usable: bool
+    problem: str | None
+
+
+def preview_invite(session: Session, code: str, *, now: dt.datetime | None = None) -> InvitePreview:
+    """Look an invite up without using it (NotFoundError for an unknown code)."""
+    cleaned = normalise_code(code)
+    invite = clinic_store.find_invite(session, cleaned)
+    if invite is None:
+        raise NotFoundError("That invite code does not exist; check it with your clinician.")
+    clinician = user_store.get_user(session, invite.clinician_user_id)
+    problem = None
+    if invite.used_at is not None:
+        problem = "This invite has already been used; ask your clinician for a new one."
+    elif not invite.is_open(now or utc_now()):
+        problem = "This invite has expired; ask your clinician for a new one."
+    return InvitePreview(cleaned, clinician_label(clinician), problem is None, problem)
+
+
+def accept_invite(
+    session: Session, code: str, profile_id: int, *, now: dt.datetime | None = None
+) -> UserInfo:
+    """Link the person's profile to the inviting clinician; returns the clinician."""
+    invite = clinic_store.redeem_invite(session, normalise_code(code), profile_id, now=now)
+    return user_store.get_user(session, invite.clinician_user_id)
+
+
+def my_clinicians(session: Session, profile_id: int) -> list[UserInfo]:
+    """The clinicians a person shares their record with."""
+    return clinic_store.profile_clinicians(session, profile_id)
+
+
+def stop_sharing(session: Session, profile_id: int, clinician_id: int) -> None:
+    """The person withdraws a clinician's access (NotFoundError when they were not linked)."""
+    if not clinic_store.unlink_clinician(session, clinician_id, profile_id):
+        raise NotFoundError("You do not share your record with that clinician.")
+
+
+def clinician_label(user: UserInfo) -> str:
+    return user.display_name or user.email or f"Clinician {user.id}"
+
+
+# ----- access --------------------------------------------------------------------------------
+
+
+def linked_profile(session: Session, clinician_id: int, profile_id: int) -> ProfileInfo:
+    """The profile if it is linked to this clinician; otherwise the same answer as a missing one."""
+    if not clinic_store.is_linked(session, clinician_id, profile_id):
+        raise NotFoundError(f"There is no person with id {profile_id} among your people.")
+    return profile_store.get_profile(session, profile_id)
+
+
+def person_label(session: Session, profile: ProfileInfo) -> str:
+    """The name a clinician knows a person by: their account's display name, else email, else profile."""
+    owner = user_store.get_user(session, profile.user_id)
+    return owner.display_name or owner.email or profile.name
+
+
+# ----- the dashboard -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One line of the clinician's table. ``None`` means "nothing recorded yet"."""
+
+    profile_id: int
+    name: str
+    email: str | None
+    started: bool
+    kujala: float | None
+    kujala_change: float | None
+    kujala_date: dt.date | None
+    red_flags: tuple[str, ...]
+    technique: str | None
+    technique_date: dt.date | None
+    last_activity: dt.date | None
+    phase: str | None = None
+    adherence_pct: float | None = None
+    pain_recent: float | None = None  # mean pain during sessions in the latest week with any
+    pain_slope: float | None = None  # points per week, negative = easing
+    pain_trend: str = "unknown"  # easing | rising | steady | unknown
+    reassess: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def attention(self) -> bool:
+        """Red flags, a worsening trend or a reassessment flag: the clinician should look first."""
+        return bool(self.red_flags) or self.reassess or self.pain_trend == "rising"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile_id": self.profile_id,
+            "name": self.name,
+            "email": self.email,
+            "started": self.started,
+            "phase": self.phase,
+            "adherence_pct": self.adherence_pct,
+            "pain_recent": self.pain_recent,
+            "pain_slope": self.pain_slope,
+            "pain_trend": self.pain_trend,
+            "kujala": self.kujala,
+            "kujala_change": self.kujala_change,
+            "kujala_date": self.kujala_date.isoformat() if self.kujala_date else None,
+            "red_flags": list(self.red_flags),
+            "reassess": self.reassess,
+            "attention": self.attention,
+            "technique": self.technique,
+            "technique_date": self.technique_date.isoformat() if self.technique_date else None,
+            "last_activity": self.last_activity.isoformat() if self.last_activity else None,
+            "notes": list(self.notes),
+        }
+
+
+STEADY_SLOPE = 0.25  # points per week; smaller changes read as "steady"
+
+
+def trend_word(slope: float | None) -> str:
+    if slope is None:
+        return "unknown"
+    if slope <= -STEADY_SLOPE:
+        return "easing"
+    if slope >= STEADY_SLOPE:
+        return "rising"
+    return "steady"
+
+
+def red_flag_titles(content: Content, flag_ids: Sequence[str]) -> tuple[str, ...]:
+    titles = {flag.id: flag.title for flag in content.red_flags}
+    return tuple(titles.get(flag, flag.replace("_", " ")) for flag in flag_ids)
+
+
+def person_row(session: Session, content: Content, profile: ProfileInfo, today: dt.date) -> PersonRow:
+    """The dashboard line for one person, built from the same services as their own progress page."""
+    from kneefix.services.progress import progress_summary
+    from kneefix.storage import logs as log_store
+
+    screening = screening_store.latest_screening(session, profile.id)
+    flags = red_flag_titles(content, screening.red_flags) if screening is not None else ()
+    kujala_scores = score_store.list_scores(session, profile.id, "kujala")
+    latest_kujala = kujala_scores[-1] if kujala_scores else None
+    checks = [check for check in jobs.list_checks(session, profile.id, limit=5) if check.status == "done"]
+    latest_check = checks[0] if checks else None
+    logs = log_store.list_logs(session, profile.id)
+    last_activity = max((log.date for log in logs), default=None)
+    owner = user_store.get_user(session, profile.user_id)
+    first_kujala = kujala_scores[0].score if kujala_scores else None
+    row = PersonRow(
+        profile_id=profile.id,
+        name=owner.display_name or owner.email or profile.name,
+        email=owner.email,
+        started=profile.settings is not None,
+        kujala=latest_kujala.score if latest_kujala else None,
+        kujala_change=None
+        if latest_kujala is None or first_kujala is None or len(kujala_scores) < 2
+        else round(latest_kujala.score - first_kujala, 1),
+        kujala_date=latest_kujala.date if latest_kujala else None,
+        red_flags=flags,
+        technique=(latest_check.summary or {}).get("headline") if latest_check else None,
+        technique_date=latest_check.created_at.date() if latest_check else None,
+        last_activity=last_activity,
+    )
+    if profile.settings is None:
+        note = "Stopped at screening: see the red flags." if flags else "Has not finished screening yet."
+        return replace(row, notes=(note,))
+    try:
+        summary = progress_summary(session, content, profile.id, today)
+    except KneefixError as error:  # a plan that cannot be built must not hide the rest of the table
+        return replace(row, notes=(str(error),))
+    recent = [week.pain_during for week in summary.weeks if week.pain_during is not None]
+    slope = summary.pain_slopes.get("pain_during")
+    return replace(
+        row,
+        phase=f"{summary.phase_index + 1}/{summary.phase_count} {summary.phase_name}",
+        adherence_pct=summary.adherence_pct,
+        pain_recent=round(recent[-1], 1) if recent else None,
+        pain_slope=None if slope is None else round(slope, 2),
+        pain_trend=trend_word(slope),
+        reassess=summary.reassess,
+        notes=tuple(summary.messages),
+    )
+
+
+def _sort_value(row: PersonRow, key: str) -> tuple[int, Any]:
+    """Missing values always sort last, whichever the direction."""
+    value: Any
+    if key == "name":
+        value = row.name.lower()
+    elif key == "adherence":
+        value = row.adherence_pct
+    elif key == "pain":
+        value = row.pain_recent
+    elif key == "kujala":
+        value = row.kujala
+    elif key == "flags":
+        value = len(row.red_flags) + (1 if row.reassess else 0)
+    elif key == "technique":
+        value = row.technique_date.toordinal() if row.technique_date else None
+    else:
+        value = row.last_activity.toordinal() if row.last_activity else None
+    return (1, 0) if value is None else (0, value)
+
+
+def sort_rows(rows: Sequence[PersonRow], key: str = "name", descending: bool = False) -> list[PersonRow]:
+    """Sort by one column; people with nothing in that column stay at the bottom."""
+    if key not in SORT_KEYS:
+        raise InputError(f"Sort by one of {', '.join(SORT_KEYS)} (got {key!r}).")
+    present = [row for row in rows if _sort_value(row, key)[0] == 0]
+    missing = [row for row in rows if _sort_value(row, key)[0] == 1]
+    present.sort(key=lambda row: _sort_value(row, key)[1], reverse=descending)
+    missing.sort(key=lambda row: row.name.lower())
+    return present + missing
+
+
+def dashboard(
+    session: Session,
+    content: Content,
+    clinician_id: int,
+    today: dt.date,
+    *,
+    sort: str = "name",
+    descending: bool = False,
+) -> list[PersonRow]:
+    """The clinician's people, one row each, sorted by the chosen column."""
+    user_store.require_role(session, clinician_id, "clinician")
+    rows = [
+        person_row(session, content, profile, today)
+        for profile in clinic_store.linked_profiles(session, clinician_id)
+    ]
+    return sort_rows(rows, sort, descending)
+
+
+# ----- plan adjustments ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseOverride:
+    """From ``start``, the person is in phase ``phase_index`` (0-based), at that phase's base dose."""
+
+    start: dt.date
+    phase_index: int
+
+
+@dataclass(frozen=True)
+class AdjustedProgramme:
+    """The content with a clinician's adjustments folded in, and their phase moves in date order."""
+
+    content: Content
+    phase_overrides: tuple[PhaseOverride, ...] = field(default=())
+
+
+def _protocol_exercises(protocol: Protocol) -> set[str]:
+    return {exercise for phase in protocol.phases for slot in phase.slots for exercise in slot.exercises}
+
+
+def _swap(protocol: Protocol, old: str, new: str) -> Protocol:
+    phases = []
+    for phase in protocol.phases:
+        slots = [
+            slot.model_copy(update={"exercises": [new if ex == old else ex for ex in slot.exercises]})
+            for slot in phase.slots
+        ]
+        phases.append(phase.model_copy(update={"slots": slots}))
+    return protocol.model_copy(update={"phases": phases})
+
+
+def _dose(base: Dose, payload: Mapping[str, Any]) -> Dose:
+    values = base.model_dump()
+    for name in DOSE_FIELDS:
+        if payload.get(name) is not None:
+            values[name] = int(payload[name])
+    return Dose.model_validate(values)
+
+
+def adjusted_programme(
+    session: Session, content: Content, protocol_id: str, profile_id: int
+) -> AdjustedProgramme:
+    """Fold the profile's active adjustments into the content, in the order they were made."""
+    adjustments = plan_store.list_plan_adjustments(session, profile_id, active_only=True)
+    if not adjustments or protocol_id not in content.protocols:
+        return AdjustedProgramme(content)
+    protocol = content.protocols[protocol_id]
+    exercises = dict(content.exercises)
+    overrides: list[PhaseOverride] = []
+    phase_ids = [phase.id for phase in protocol.phases]
+    for entry in sorted(adjustments, key=lambda item: (item.created_at, item.id)):
+        payload = entry.payload
+        if entry.kind == "swap" and payload.get("to") in exercises:
+            protocol = _swap(protocol, str(payload.get("from")), str(payload["to"]))
+        elif entry.kind == "dose" and payload.get("exercise") in exercises:
+            exercise = exercises[str(payload["exercise"])]
+            exercises[exercise.id] = exercise.model_copy(update={"dose": _dose(exercise.dose, payload)})
+        elif entry.kind == "phase" and payload.get("phase") in phase_ids:
+            start = dt.date.fromisoformat(str(payload.get("start")))
+            overrides.append(PhaseOverride(start, phase_ids.index(str(payload["phase"]))))
+    protocols = {**content.protocols, protocol_id: protocol}
+    overrides.sort(key=lambda item: item.start)
+    return AdjustedProgramme(replace(content, exercises=exercises, protocols=protocols), tuple(overrides))
+
+
+def _require_positive(payload: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    value = payload.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise InputError(f"{name.replace('_', ' ')} must be a whole number, got {value!r}.") from None
+    if not low <= number <= high:
+        raise InputError(f"{name.replace('_', ' ')} must be between {low} and {high}, got {number}.")
+    return number
+
+
+_DOSE_RANGES = {"sets": (1, 10), "reps": (1, 50), "hold_s": (1, 600), "duration_s": (5, 900)}
+
+
+def _check_adjustment(
+    content: Content, protocol: Protocol, kind: str, payload: Mapping[str, Any], today: dt.date
+) -> tuple[dict[str, Any], str]:
+    """A clean payload and the sentence the person will read, or InputError saying what is wrong."""
+    names = {ex_id: ex.name for ex_id, ex in content.exercises.items()}
+    if kind == "swap":
+        old, new = str(payload.get("from") or ""), str(payload.get("to") or "")
+        if old not in _protocol_exercises(protocol):
+            raise InputError("Choose an exercise from the person's programme to replace.")
+        if new not in names:
+            raise InputError("Choose the exercise to use instead from the list.")
+        if old == new:
+            raise InputError("Choose a different exercise to use instead.")
+        return {"from": old, "to": new}, f"Your clinician replaced {names[old]} with {names[new]}."
+    if kind == "dose":
+        exercise = str(payload.get("exercise") or "")
+        if exercise not in names:
+            raise InputError("Choose which exercise's dose to change.")
+        clean: dict[str, Any] = {"exercise": exercise}
+        for name, (low, high) in _DOSE_RANGES.items():
+            value = _require_positive(payload, name, low, high)
+            if value is not None:
+                clean[name] = value
+        if len(clean) == 1:
+            raise InputError("Give at least one of sets, reps, hold (s) or duration (s).")
+        _dose(content.exercises[exercise].dose, clean)
+        parts = [
+            f"{clean[key]} {label}"
+            for key, label in (("sets", "sets"), ("reps", "reps"), ("hold_s", "s holds"), ("duration_s", "s"))
+            if key in clean
+        ]
+        return clean, f"Your clinician set {names[exercise]} to {', '.join(parts)} (before phase scaling)."
+    if kind == "phase":
+        phases = {phase.id: phase for phase in protocol.phases}
+        phase_id = str(payload.get("phase") or "")
+        if phase_id not in phases:
+            raise InputError(f"Choose a phase: {', '.join(phases)}.")
+        start = today  # from now on: the sessions already done stay as they were
+        number = list(phases).index(phase_id) + 1
+        text = (
+            f"Your clinician moved you to phase {number}, {phases[phase_id].name}, from {start.isoformat()}."
+        )
+        return {"phase": phase_id, "start": start.isoformat()}, text
+    raise InputError(f"An adjustment is one of {', '.join(ADJUSTMENT_KINDS)}, not {kind!r}.")
+
+
+def _protocol_of(session: Session, content: Content, profile: ProfileInfo) -> Protocol:
+    if profile.settings is None:
+        raise InputError(
+            "This person has no plan yet (screening not finished), so there is nothing to adjust."
+        )
+    try:
+        return content.protocols[profile.settings.protocol_id]
+    except KeyError:
+        raise InputError(f"The programme {profile.settings.protocol_id!r} is not available.") from None
+
+
+def adjust_plan(
+    session: Session,
+    content: Content,
+    clinician_id: int,
+    profile_id: int,
+    kind: str,
+    payload: Mapping[str, Any],
+    *,
+    note: str = "",
+    today: dt.date,
+) -> PlanAdjustmentEntry:
+    """Record a clinician's adjustment and tell the person about it in their plan's history."""
+    profile = linked_profile(session, clinician_id, profile_id)
+    adjusted = adjusted_programme(
+        session, content, profile.settings.protocol_id if profile.settings else "", profile_id
+    )
+    protocol = _protocol_of(session, adjusted.content, profile)
+    clean, explanation = _check_adjustment(adjusted.content, protocol, kind, payload, today)
+    note = note.strip()
+    entry = plan_store.add_plan_adjustment(
+        session, profile_id, clinician_user_id=clinician_id, kind=kind, payload=clean, note=note
+    )
+    clinician = user_store.get_user(session, clinician_id)
+    text = explanation + (f" Their note: {note}" if note else "")
+    change = PlanChange(
+        date=today,
+        rule_id=f"clinician.{kind}",
+        kind="phase" if kind == "phase" else "clinician",
+        explanation=text,
+        details={**clean, "adjustment_id": entry.id, "clinician": clinician_label(clinician)},
+    )
+    plan_store.add_plan_changes(
+        session, profile_id, [change], source="clinician", clinician_user_id=clinician_id
+    )
+    return entry
+
+
+def list_adjustments(session: Session, clinician_id: int, profile_id: int) -> list[PlanAdjustmentEntry]:
+    linked_profile(session, clinician_id, profile_id)
+    return plan_store.list_plan_adjustments(session, profile_id, active_only=False)
+
+
+def withdraw_adjustment(
+    session: Session,
+    content: Content,
+    clinician_id: int,
+    profile_id: int,
+    adjustment_id: int,
+    *,
+    today: dt.date,
+) -> PlanAdjustmentEntry:
+    """Switch an adjustment off; the plan goes back to the rules (and the person is told)."""
+    linked_profile(session, clinician_id, profile_id)
+    entry = plan_store.set_plan_adjustment_active(session, profile_id, adjustment_id, False)
+    clinician = user_store.get_user(session, clinician_id)
+    change = PlanChange(
+        date=today,
+        rule_id=f"clinician.{entry.kind}.withdrawn",
+        kind="clinician",
+        explanation=f"Your clinician withdrew an earlier change ({describe_adjustment(content, entry)}).",
+        details={"adjustment_id": entry.id, "clinician": clinician_label(clinician)},
+    )
+    plan_store.add_plan_changes(
+        session, profile_id, [change], source="clinician", clinician_user_id=clinician_id
+    )
+    return entry
+
+
+def describe_adjustment(content: Content, entry: PlanAdjustmentEntry) -> str:
+    """One line for lists of adjustments."""
+    payload = entry.payload
+    names = {ex_id: ex.name for ex_id, ex in content.exercises.items()}
+    if entry.kind == "swap":
+        old, new = str(payload.get("from")), str(payload.get("to"))
+        return f"{names.get(old, old)} replaced by {names.get(new, new)}"
+    if entry.kind == "dose":
+        exercise = str(payload.get("exercise"))
+        parts = [f"{key.replace('_s', ' (s)')} {payload[key]}" for key in DOSE_FIELDS if key in payload]
+        return f"{names.get(exercise, exercise)}: {', '.join(parts)}"
+    if entry.kind == "phase":
+        return f"phase {payload.get('phase')} from {payload.get('start')}"
+    return entry.kind
+
+
+def clinician_changes(session: Session, profile_id: int) -> list[PlanChange]:
+    """The plan changes clinicians made for this person, oldest first."""
+    return plan_store.list_plan_changes(session, profile_id, source="clinician")
+
+
+# ----- one person's full picture -------------------------------------------------------------
+
+
+def person_overview(
+    session: Session, content: Content, clinician_id: int, profile_id: int, today: dt.date
+) -> dict[str, Any]:
+    """Everything a clinician sees about one linked person, JSON-ready (the page renders the same)."""
+    from kneefix.services.plan import today_view
+    from kneefix.services.progress import progress_summary
+    from kneefix.storage import logs as log_store
+
+    profile = linked_profile(session, clinician_id, profile_id)
+    row = person_row(session, content, profile, today)
+    screening = screening_store.latest_screening(session, profile_id)
+    overview: dict[str, Any] = {
+        "row": row.to_dict(),
+        "profile": {
+            "id": profile.id,
+            "name": row.name,
+            "birth_year": profile.birth_year,
+            "settings": None
+            if profile.settings is None
+            else {
+                "equipment": sorted(profile.settings.equipment),
+                "days_per_week": profile.settings.days_per_week,
+                "runs": profile.settings.runs,
+                "start_date": profile.settings.start_date.isoformat(),
+                "protocol_id": profile.settings.protocol_id,
+                "guideline_additions": profile.settings.guideline_additions,
+            },
+        },
+        "screening": None
+        if screening is None
+        else {
+            "taken_at": screening.taken_at.isoformat(),
+            "verdict": screening.verdict,
+            "red_flags": list(red_flag_titles(content, screening.red_flags)),
+            "messages": list(screening.messages),
+        },
+        "logs": [
+            {
+                "id": log.id,
+                "date": log.date.isoformat(),
+                "completed": log.completed,
+                "pain_during": log.pain_during,
+                "pain_after": log.pain_after,
+                "next_morning_pain": log.next_morning_pain,
+                "note": log.note,
+            }
+            for log in reversed(log_store.list_logs(session, profile_id))
+        ],
+        "scores": [
+            {"instrument": s.instrument, "date": s.date.isoformat(), "score": s.score}
+            for s in score_store.list_scores(session, profile_id)
+        ],
+        "changes": [
+            {
+                "date": entry.change.date.isoformat(),
+                "source": entry.source,
+                "kind": entry.change.kind,
+                "explanation": entry.change.explanation,
+            }
+            for entry in reversed(plan_store.list_plan_change_entries(session, profile_id))
+        ],
+        "adjustments": [
+            {
+                "id": entry.id,
+                "kind": entry.kind,
+                "payload": entry.payload,
+                "note": entry.note,
+                "active": entry.active,
+                "created_at": entry.created_at.isoformat(),
+                "description": describe_adjustment(content, entry),
+            }
+            for entry in reversed(plan_store.list_plan_adjustments(session, profile_id, active_only=False))
+        ],
+        "checks": [jobs.check_view(check) for check in jobs.list_checks(session, profile_id, limit=20)],
+        "progress": None,
+        "today": None,
+    }
+    if profile.settings is not None:
+        try:
+            overview["progress"] = progress_summary(session, content, profile_id, today).to_dict()
+            overview["today"] = today_view(session, content, profile_id, today).to_dict()
+        except KneefixError as error:
+            overview["problem"] = str(error)
+    return overview
+
+
+def adjustment_choices(
+    session: Session, content: Content, clinician_id: int, profile_id: int
+) -> dict[str, Any]:
+    """What the adjust-plan form offers: the programme's exercises, every exercise, the phases."""
+    profile = linked_profile(session, clinician_id, profile_id)
+    if profile.settings is None:
+        return {"in_plan": [], "all": [], "phases": []}
+    adjusted = adjusted_programme(session, content, profile.settings.protocol_id, profile_id)
+    protocol = _protocol_of(session, adjusted.content, profile)
+    in_plan = sorted(_protocol_exercises(protocol))
+    exercises = adjusted.content.exercises
+    return {
+        "in_plan": [
+            {"id": ex, "name": exercises[ex].name, "step": exercises[ex].step}
+            for ex in in_plan
+            if ex in exercises
+        ],
+        "all": [
+            {"id": ex.id, "name": ex.name, "step": ex.step}
+            for ex in sorted(exercises.values(), key=lambda e: (e.step, e.name))
+        ],
+        "phases": [
+            {"id": phase.id, "name": phase.name, "number": i + 1} for i, phase in enumerate(protocol.phases)
+        ],
+        "doses": {ex: exercises[ex].dose.model_dump() for ex in in_plan if ex in exercises},
+    }

@@ -1,0 +1,343 @@
+"""Technique checks as background jobs: take in an upload, queue it, and read the results back.
+
+The web request only stores the video and queues a job row; the analysis (seconds to minutes of pose
+inference) runs later in :class:`kneefix.services.worker.Worker`. Everything a page or the API shows
+about a check comes from here, so both show the same thing.
+
+Files live in the data folder, by profile, so deleting a person can remove all of their videos:
+
+* the upload: ``uploads/<profile_id>/<uuid>.<ext>`` (extension from the file's content, never its name);
+* the results: ``analyses/<profile_id>/<check_id>/`` (report.json, annotated.mp4, angles.png, ...).
+
+Paths stored in the database are relative to the data folder, so the folder can move.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import filetype
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError, VideoError
+from kneefix.storage import checks as check_store
+from kneefix.storage.records import TechniqueCheckInfo
+
+MOVEMENTS: dict[str, str] = {
+    "squat": "Squat",
+    "single-leg-squat": "Single-leg squat",
+    "deadlift": "Deadlift / hip hinge",
+    "landing": "Jump landing",
+}
+SIDES: dict[str, str] = {
+    "auto": "Let kneefix decide",
+    "left": "Left side to camera",
+    "right": "Right side to camera",
+}
+# Filming advice shown beside the upload form, per movement.
+FILMING_TIPS: dict[str, str] = {
+    "squat": "Film from the side at hip height, whole body in view, 3-5 slow reps.",
+    "single-leg-squat": "Film from the front or side, whole body in view, 3-5 slow reps per leg.",
+    "deadlift": "Film from the side, whole body in view, 3-5 reps.",
+    "landing": "Film from the front or side, 2-3 m away; step off a low box and land on both feet.",
+}
+
+UPLOADS = "uploads"
+ANALYSES = "analyses"
+CHUNK = 1024 * 1024
+SNIFF_BYTES = 8192
+# Result files a person may open, with their media types; nothing else in the folder is served.
+RESULT_FILES: dict[str, str] = {
+    "annotated.mp4": "video/mp4",
+    "angles.png": "image/png",
+    "report.json": "application/json",
+    "landmarks.csv": "text/csv",
+    "angles.csv": "text/csv",
+    "angles.mot": "text/plain",
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """A video saved under the data folder, ready to be queued."""
+
+    relative_path: str
+    size_bytes: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The queued check; ``duplicate`` when this form had been sent already (nothing new was stored)."""
+
+    check: TechniqueCheckInfo
+    duplicate: bool
+
+
+def describe_limit(max_bytes: int) -> str:
+    """``200 MB`` (``1.5 MB``, ``4 KB`` for small limits): how the limit reads in a message."""
+    megabytes = max_bytes / (1024 * 1024)
+    if megabytes >= 10:
+        return f"{megabytes:.0f} MB"
+    if megabytes >= 1:
+        return f"{megabytes:.1f} MB"
+    return f"{max(1, round(max_bytes / 1024))} KB"
+
+
+def check_movement(movement: str, side: str) -> tuple[str, str]:
+    """The movement and side as the analysis names them, or an InputError listing the choices."""
+    chosen = movement.strip().lower().replace("_", "-")
+    if chosen not in MOVEMENTS:
+        raise InputError(f"Choose the movement in the video: {', '.join(MOVEMENTS)} (got {movement!r}).")
+    chosen_side = side.strip().lower() or "auto"
+    if chosen_side not in SIDES:
+        raise InputError(f"The side must be one of {', '.join(SIDES)} (got {side!r}).")
+    return chosen, chosen_side
+
+
+def _sniff(head: bytes) -> tuple[str, str]:
+    """The video's media type and extension from its first bytes; InputError when it is not a video."""
+    kind = filetype.guess(head)
+    if kind is None:
+        raise InputError(
+            "That file is not a video kneefix can read (its content matches no video format). "
+            "Record or choose an MP4, MOV or WebM video."
+        )
+    if not str(kind.mime).startswith("video/"):
+        raise InputError(
+            f"That file is a {kind.extension.upper()} file ({kind.mime}), not a video. "
+            "Record or choose an MP4, MOV or WebM video."
+        )
+    return str(kind.mime), str(kind.extension)
+
+
+def _copy_limited(source: BinaryIO, target: Path, max_bytes: int) -> tuple[int, bytes]:
+    """Copy in chunks, stopping as soon as the limit is passed; returns the size and the first bytes."""
+    size = 0
+    head = b""
+    with target.open("wb") as out:
+        while True:
+            chunk = source.read(CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise InputError(
+                    f"That video is larger than the {describe_limit(max_bytes)} limit. Trim it to the few "
+                    "seconds of the movement, or record again at a lower resolution."
+                )
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            out.write(chunk)
+    return size, head
+
+
+def _probe_readable(path: Path, shown_name: str) -> None:
+    """Decode the header and first frame now, so a damaged file is refused on the page, not later."""
+    from kneefix.motion.video import probe
+
+    try:
+        probe(path)
+    except VideoError as error:
+        message = str(error).replace(str(path), shown_name)
+        raise VideoError(f"That video cannot be read: {message}") from None
+
+
+def store_upload(
+    source: BinaryIO, data_dir: Path, profile_id: int, *, max_bytes: int, filename: str | None = None
+) -> StoredUpload:
+    """Save an uploaded video as ``uploads/<profile_id>/<uuid>.<ext>``; nothing is left behind on error.
+
+    The type comes from the content (``filetype``) and the file must decode; a name ending ``.mp4`` on
+    a text file is refused. The size limit is enforced while copying, so an over-size upload never
+    fills the disk.
+    """
+    folder = data_dir / UPLOADS / str(profile_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    partial = folder / f".{token}.part"
+    try:
+        size, head = _copy_limited(source, partial, max_bytes)
+        if size == 0:
+            raise InputError("That file is empty. Record or choose the video again.")
+        media_type, extension = _sniff(head)
+        _probe_readable(partial, filename or "the video")
+        final = folder / f"{token}.{extension}"
+        partial.replace(final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return StoredUpload(f"{UPLOADS}/{profile_id}/{final.name}", size, media_type)
+
+
+def clean_request_id(request_id: str | None) -> str | None:
+    """A form's one-time token, if it looks like one (anything else is ignored, not trusted)."""
+    if request_id is None:
+        return None
+    token = request_id.strip()
+    return token if _REQUEST_ID.match(token) else None
+
+
+def submit_check(
+    session: Session,
+    data_dir: Path,
+    profile_id: int,
+    source: BinaryIO,
+    *,
+    movement: str,
+    side: str = "auto",
+    filename: str | None = None,
+    max_bytes: int,
+    request_id: str | None = None,
+) -> Submission:
+    """Store the video and queue its analysis; the same ``request_id`` twice gives the first check.
+
+    A double-submitted form therefore queues one job and keeps one copy of the video (the second
+    copy is removed as soon as the database says the form was already handled).
+    """
+    chosen, chosen_side = check_movement(movement, side)
+    token = clean_request_id(request_id)
+    stored = store_upload(source, data_dir, profile_id, max_bytes=max_bytes, filename=filename)
+    try:
+        check = check_store.enqueue_check(
+            session,
+            profile_id,
+            movement=chosen,
+            side=chosen_side,
+            input_path=stored.relative_path,
+            original_filename=_display_name(filename),
+            request_id=token,
+        )
+    except BaseException:
+        (data_dir / stored.relative_path).unlink(missing_ok=True)
+        raise
+    duplicate = check.input_path != stored.relative_path
+    if duplicate:  # the same form was sent before: keep the first copy only
+        (data_dir / stored.relative_path).unlink(missing_ok=True)
+    return Submission(check, duplicate)
+
+
+def _display_name(filename: str | None) -> str | None:
+    """The name the person's file had, for their list of checks (never used as a path)."""
+    if not filename:
+        return None
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255] or None
+
+
+def list_checks(session: Session, profile_id: int, *, limit: int | None = None) -> list[TechniqueCheckInfo]:
+    """The person's checks, newest first."""
+    return check_store.list_checks(session, profile_id, limit=limit)
+
+
+def get_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+    """One of the person's checks; someone else's gives the same NotFoundError as a missing one."""
+    return check_store.get_check(session, check_id, profile_id=profile_id)
+
+
+def retry_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+    """Queue a failed check again."""
+    return check_store.retry_check(session, profile_id, check_id)
+
+
+def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+    """Remove a check from the database; call :func:`remove_check_files` with it after the commit.
+
+    Files go last, so a delete that fails in the database leaves the video and results in place.
+    """
+    return check_store.delete_check(session, profile_id, check_id)
+
+
+def remove_check_files(data_dir: Path, check: TechniqueCheckInfo) -> None:
+    """Delete the upload and the results folder of one check (missing files are fine)."""
+    if check.input_path:
+        _inside(data_dir, check.input_path).unlink(missing_ok=True)
+    if check.output_dir:
+        shutil.rmtree(_inside(data_dir, check.output_dir), ignore_errors=True)
+
+
+def output_dir_for(profile_id: int, check_id: int) -> str:
+    """Where a check's results go, relative to the data folder."""
+    return f"{ANALYSES}/{profile_id}/{check_id}"
+
+
+def _inside(data_dir: Path, relative: str) -> Path:
+    """``data_dir / relative``, refusing anything that would point outside the data folder."""
+    root = data_dir.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise NotFoundError("That file is not available.")
+    return target
+
+
+def result_file(data_dir: Path, check: TechniqueCheckInfo, name: str) -> tuple[Path, str]:
+    """The path and media type of one result file of a finished check, or NotFoundError."""
+    if name not in RESULT_FILES or check.status != "done" or not check.output_dir:
+        raise NotFoundError("That file is not available.")
+    path = _inside(data_dir, f"{check.output_dir}/{name}")
+    if not path.is_file():
+        raise NotFoundError("That file is not available (it was not produced for this video).")
+    return path, RESULT_FILES[name]
+
+
+def summarise_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The few numbers and one line that lists and the clinician table show for a finished check."""
+    movement = str(report.get("movement", ""))
+    reps = list(report.get("reps") or [])
+    landings = list(report.get("landings") or [])
+    feedback = [str(item) for item in report.get("feedback") or []]
+    summary: dict[str, Any] = {"reps": len(reps), "landings": len(landings), "cues": len(feedback)}
+    if landings:
+        totals = [
+            item.get("less_total_measured")
+            for item in landings
+            if item.get("less_total_measured") is not None
+        ]
+        if totals:
+            summary["less_mean"] = round(sum(float(t) for t in totals) / len(totals), 1)
+        headline = f"{len(landings)} landing{'s' if len(landings) != 1 else ''}"
+        if "less_mean" in summary:
+            headline += f", landing errors {summary['less_mean']:g} on average (lower is better)"
+    elif reps:
+        hips = sum(1 for rep in reps if rep.get("initiation") == "hips")
+        summary["hips_first"] = hips
+        headline = f"{len(reps)} rep{'s' if len(reps) != 1 else ''}, hips led {hips} of {len(reps)}"
+    else:
+        headline = "no complete rep or landing found"
+    summary["headline"] = f"{MOVEMENTS.get(movement, movement)}: {headline}"
+    return summary
+
+
+def check_view(check: TechniqueCheckInfo) -> dict[str, Any]:
+    """Everything a page or the API shows about a check, as JSON-ready values."""
+    report = check.report or {}
+    view: dict[str, Any] = {
+        "id": check.id,
+        "created_at": check.created_at.isoformat(),
+        "movement": check.movement,
+        "movement_name": MOVEMENTS.get(check.movement, check.movement),
+        "side": check.side,
+        "status": check.status,
+        "progress": round(check.progress, 3),
+        "error": check.error,
+        "original_filename": check.original_filename,
+        "finished_at": check.finished_at.isoformat() if check.finished_at else None,
+        "summary": check.summary or {},
+        "headline": (check.summary or {}).get("headline"),
+    }
+    if check.status == "done":
+        view["feedback"] = list(report.get("feedback") or [])
+        view["warnings"] = list(report.get("warnings") or [])
+        view["reps"] = list(report.get("reps") or [])
+        view["landings"] = list(report.get("landings") or [])
+        view["view"] = report.get("view")
+        view["side_analysed"] = report.get("side")
+        view["duration_s"] = report.get("duration_s")
+    return view

@@ -1,0 +1,86 @@
+"""Export a person's data (JSON and CSV tables) and import it back, for backups and moving machines."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError
+from kneefix.storage import export as export_store
+from kneefix.storage import profiles as profile_store
+from kneefix.storage.records import ProfileInfo
+
+
+def export_document(session: Session, profile_id: int) -> dict[str, Any]:
+    """Everything kept about the profile, as the versioned JSON-ready export document."""
+    return export_store.export_profile(session, profile_id)
+
+
+def export_text(session: Session, profile_id: int) -> str:
+    """The export as stable JSON text (sorted keys, so two exports can be compared line by line)."""
+    return export_store.dump_export(export_document(session, profile_id))
+
+
+def write_text_file(path: Path, text: str) -> Path:
+    """Write ``text`` so that a failure half-way never leaves a truncated file behind."""
+    target = path.expanduser()
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; give a file name such as {target / 'kneefix-export.json'}.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise InputError(f"Cannot write {target}: {error.strerror or error}.") from error
+    return target
+
+
+def write_bytes_file(path: Path, data: bytes) -> Path:
+    """Binary twin of :func:`write_text_file` (calendar files, charts)."""
+    target = path.expanduser()
+    if target.is_dir():
+        raise InputError(f"{target} is a folder; give a file name inside it.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        raise InputError(f"Cannot write {target}: {error.strerror or error}.") from error
+    return target
+
+
+def export_csv(session: Session, profile_id: int, folder: Path) -> list[Path]:
+    """One CSV file per table in ``folder``."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file; give a folder for the CSV tables.")
+    return export_store.export_csv(session, profile_id, folder.expanduser())
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    name: str | None = None,
+    overwrite: bool = False,
+    user_id: int | None = None,
+) -> ProfileInfo:
+    """Create a profile from an export file; the existing one is kept unless ``overwrite``."""
+    data = export_store.load_export_file(path.expanduser())
+    profile_id = export_store.import_profile(session, data, name, user_id=user_id, overwrite=overwrite)
+    return profile_store.get_profile(session, profile_id)

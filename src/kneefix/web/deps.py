@@ -1,0 +1,213 @@
+"""``Annotated`` dependencies every route declares: database session, content, the signed-in user.
+
+Routes say what they need in their signature (``db: DbSession, me: CurrentPerson``) and the checks
+happen here once: who is asking (session cookie or Bearer token), whether they may (role), and the CSRF
+and origin checks on every unsafe request, which run for every route in the app (they are installed as
+an app-wide dependency by ``create_app``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from kneefix.content.loader import Content, load_content
+from kneefix.storage.db import Database
+from kneefix.storage.records import ProfileInfo, UserInfo
+from kneefix.web.config import WebSettings
+from kneefix.web.errors import CsrfRejectedError, ForbiddenError, SignInRequiredError
+from kneefix.web.middleware import is_api_path
+from kneefix.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    bearer_token,
+    csrf_matches,
+    origin_allowed,
+)
+from kneefix.web.templating import session_of, set_session
+
+PENDING_FORM_LIMIT = 3000  # characters of a posted form kept in the cookie to offer again after sign-in
+NEVER_KEPT_FIELDS = frozenset({CSRF_FIELD, "password", "current_password", "new_password", "confirm"})
+
+
+def get_settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent (so a redirect sees it)."""
+    with get_database(request).session() as session:
+        yield session
+
+
+def get_content() -> Content:
+    """The packaged programme content (read once per process)."""
+    return load_content()
+
+
+def get_today(request: Request) -> dt.date:
+    """The person's "today": the server's local date, unless a test or the demo pinned one on app.state."""
+    pinned = getattr(request.app.state, "today", None)
+    return pinned if isinstance(pinned, dt.date) else dt.date.today()
+
+
+async def get_form(request: Request) -> FormData:
+    """The posted form, parsed once (the CSRF check reads the same cached copy)."""
+    return await request.form()
+
+
+Settings = Annotated[WebSettings, Depends(get_settings)]
+PostedForm = Annotated[FormData, Depends(get_form)]
+Today = Annotated[dt.date, Depends(get_today)]
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+ContentDep = Annotated[Content, Depends(get_content)]
+
+
+# ----- CSRF ------------------------------------------------------------------------------------
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
+
+
+async def enforce_csrf(request: Request) -> None:
+    """Refuse an unsafe request that rides on the session cookie without proving it came from our page.
+
+    Exempt: requests with a Bearer token (a browser never adds one on its own), and API calls made
+    without a signed-in cookie (nothing ambient to abuse, and the API never sets a cookie, so there is no
+    login to forge). Everything else - every form - needs the token, and its Origin must be ours or trusted.
+    """
+    if request.method in SAFE_METHODS or bearer_token(request) is not None:
+        return
+    session = session_of(request)
+    if is_api_path(request.scope) and session.user_id is None and not request.state.session_expired:
+        return  # no signed-in cookie: nothing ambient to abuse, and the API sets no cookie itself
+    settings = get_settings(request)
+    if not origin_allowed(request, settings):
+        raise CsrfRejectedError(
+            "This form was sent from another web address than this app's own, so it was refused. "
+            "If kneefix runs behind a reverse proxy, its public address must be listed in "
+            "KNEEFIX_TRUSTED_ORIGINS (or KNEEFIX_PROXY_HEADERS turned on); see docs/web.md."
+        )
+    submitted = request.headers.get(CSRF_HEADER)
+    form_fields: dict[str, str] = {}
+    if submitted is None and not _is_json(request):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+        form_fields = {key: item for key, item in form.multi_items() if isinstance(item, str)}
+    if csrf_matches(session.csrf, submitted):
+        return
+    if request.state.session_expired or (SESSION_COOKIE not in request.cookies and submitted):
+        _keep_pending_form(request, form_fields)
+        raise SignInRequiredError(expired=True)
+    raise CsrfRejectedError(
+        "This form had gone out of date (it may have been open in another tab, or the page was loaded "
+        "before you signed in or out), so nothing was saved. Go back, reload the page and send it again."
+    )
+
+
+def _keep_pending_form(request: Request, fields: dict[str, str]) -> None:
+    """Remember a form the person sent just after their session ran out, to offer it after sign-in."""
+    kept = {key: value for key, value in fields.items() if key not in NEVER_KEPT_FIELDS}
+    if not kept or sum(len(k) + len(v) for k, v in kept.items()) > PENDING_FORM_LIMIT:
+        return
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    path = request.url.path
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    request.state.pending_form = {"action": path, "fields": kept}
+
+
+# ----- who is asking ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A signed-in person and the profile their plan lives in."""
+
+    user: UserInfo
+    profile: ProfileInfo
+
+    @property
+    def profile_id(self) -> int:
+        return self.profile.id
+
+
+def _user_from_request(request: Request, db: Session) -> UserInfo | None:
+    from kneefix.services import accounts
+
+    token = bearer_token(request)
+    if token is not None:
+        user = accounts.user_for_api_token(db, token)
+        if user is None:
+            raise SignInRequiredError()
+        request.state.auth_method = "token"
+        return user
+    session = session_of(request)
+    if session.user_id is None:
+        return None
+    user = accounts.user_for_session(db, session.user_id, session.stamp)
+    if user is None:  # account deleted or password changed elsewhere: this cookie no longer counts
+        set_session(request, session.signed_out())
+        return None
+    request.state.auth_method = "session"
+    return user
+
+
+def maybe_user(request: Request, db: DbSession) -> UserInfo | None:
+    """The signed-in user or ``None``; pages that anyone may see use this to adapt their layout."""
+    user = _user_from_request(request, db)
+    request.state.user = user
+    return user
+
+
+def require_user(request: Request, user: Annotated[UserInfo | None, Depends(maybe_user)]) -> UserInfo:
+    if user is None:
+        raise SignInRequiredError(expired=bool(getattr(request.state, "session_expired", False)))
+    return user
+
+
+MaybeUser = Annotated[UserInfo | None, Depends(maybe_user)]
+CurrentUser = Annotated[UserInfo, Depends(require_user)]
+
+
+def require_person(user: CurrentUser, db: DbSession) -> Person:
+    """A person's own profile (created with the account; re-created if missing)."""
+    from kneefix.services import accounts
+
+    if user.role != "person":
+        raise ForbiddenError(
+            "This part of kneefix is for people following a plan. Clinicians see their people under "
+            "'My people'."
+        )
+    return Person(user=user, profile=accounts.person_profile(db, user.id))
+
+
+def require_clinician(user: CurrentUser) -> UserInfo:
+    if user.role != "clinician":
+        raise ForbiddenError("Only clinician accounts can open this page.")
+    return user
+
+
+CurrentPerson = Annotated[Person, Depends(require_person)]
+CurrentClinician = Annotated[UserInfo, Depends(require_clinician)]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (the proxy's ``X-Forwarded-For`` is applied by uvicorn when trusted)."""
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,180 @@
+"""Two small ASGI middlewares: the signed session cookie, and the request size limit.
+
+Both are plain ASGI (not ``BaseHTTPMiddleware``) so streamed responses such as video downloads pass
+through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kneefix.web.config import WebSettings
+from kneefix.web.security import (
+    SESSION_COOKIE,
+    SessionCodec,
+    SessionData,
+    anonymous_session,
+    bearer_token,
+    cookies_secure,
+)
+
+
+class SessionMiddleware:
+    """Reads the session cookie into ``request.state.session`` and writes it back only when it changed.
+
+    A missing, forged or expired cookie becomes a fresh visitor session; ``request.state.session_expired``
+    tells the auth layer to say "your session expired" instead of a bare "please sign in". Requests that
+    authenticate with a Bearer token never get a cookie.
+    """
+
+    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        loaded, expired = self.codec.loads(conn.cookies.get(SESSION_COOKIE))
+        session = loaded if loaded is not None else anonymous_session()
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        state["session_expired"] = expired
+        skip_cookie = bearer_token(conn) is not None or "/static/" in str(scope["path"])
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and not skip_cookie:
+                current = state.get("session")
+                if isinstance(current, SessionData) and current != loaded:
+                    headers = MutableHeaders(scope=message)
+                    headers.append("set-cookie", self._cookie(conn, current))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    def _cookie(self, conn: HTTPConnection, session: SessionData) -> str:
+        root = str(conn.scope.get("root_path", "")).rstrip("/") or "/"
+        parts = [
+            f"{SESSION_COOKIE}={self.codec.dumps(session)}",
+            f"Path={root}",
+            f"Max-Age={self.settings.session_max_age_s}",
+            "HttpOnly",
+            "SameSite=Lax",
+        ]
+        if cookies_secure(conn, self.settings):
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def is_api_path(scope: Scope, api_prefix: str = "/api/") -> bool:
+    """True for JSON API requests, with or without a reverse proxy's path prefix."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    return path.startswith(api_prefix) or (bool(root) and path.startswith(root + api_prefix))
+
+
+class RequestTooLargeError(Exception):
+    """Raised while a body without a Content-Length streams past the limit."""
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over the limit before the app buffers them.
+
+    A declared ``Content-Length`` over the limit is answered at once with 413 and a clear message (HTML
+    for pages, JSON for the API); a streamed body is counted and cut off when it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, *, api_prefix: str = "/api/") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.api_prefix = api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope)
+        declared = conn.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._drain(receive, int(declared))
+            await self._refuse(scope, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    scope.setdefault("state", {})["body_too_large"] = True
+                    raise RequestTooLargeError
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    async def _drain(self, receive: Receive, declared: int) -> None:
+        """Read (and drop) a moderately oversized body so the browser sees the answer, not a reset."""
+        if declared > 4 * self.max_bytes:
+            return
+        more = True
+        while more:
+            message = await receive()
+            more = message["type"] == "http.request" and bool(message.get("more_body", False))
+
+    def message(self) -> str:
+        megabytes = self.max_bytes / (1024 * 1024)
+        return (
+            f"That file is too large: the limit is {megabytes:.0f} MB. "
+            "Trim the video to the movement itself (a few seconds is enough) and try again."
+        )
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        text = self.message()
+        if is_api_path(scope, self.api_prefix):
+            body = json.dumps({"detail": text}).encode("utf-8")
+            content_type = b"application/json"
+        else:
+            body = (
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                "<title>File too large · kneefix</title></head><body style='font-family:system-ui;"
+                "max-width:36rem;margin:2rem auto;padding:0 1rem'><h1>File too large</h1>"
+                f"<p>{text}</p><p><a href='javascript:history.back()'>Go back</a></p></body></html>"
+            ).encode()
+            content_type = b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class RootPathMiddleware:
+    """Serve under a path prefix (``KNEEFIX_ROOT_PATH``, e.g. ``/knee`` behind a reverse proxy).
+
+    Sets the ASGI ``root_path`` the app builds its links and cookie path from, unless the server already
+    set one (``uvicorn --root-path``).
+    """
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app = app
+        self.root_path = root_path.rstrip("/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.root_path and scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            scope = {**scope, "root_path": self.root_path}
+        await self.app(scope, receive, send)

@@ -1,0 +1,444 @@
+"""The JSON API under ``/api/v1``: everything the person pages do, for scripts and other apps.
+
+Authenticate with ``Authorization: Bearer <token>`` (``POST /api/v1/auth/token``); the browser's session
+cookie also works, with the CSRF token in ``X-CSRF-Token``. Every route calls the same service functions
+as the pages. Errors come back as ``{"detail": "..."}`` with 401 (not signed in), 403 (wrong kind of
+account), 404 (not yours or not there), 409 (nothing to show yet), 422 (bad input), 429 (slow down).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse, Response
+
+from kneefix.programme.jsonable import to_jsonable
+from kneefix.services import accounts, logbook
+from kneefix.services import plan as plan_service
+from kneefix.services import progress as progress_service
+from kneefix.services import scores as score_service
+from kneefix.services import screening as screening_service
+from kneefix.storage import plans as plan_store
+from kneefix.storage import screenings as screening_store
+from kneefix.web.api_models import (
+    AccountDeletion,
+    ApiTokenOut,
+    ErrorOut,
+    JsonObject,
+    KujalaIn,
+    LogIn,
+    LogPatch,
+    MorningIn,
+    NewToken,
+    NewTokenOut,
+    PasswordChange,
+    ScreeningIn,
+    SignUpIn,
+    SignUpOut,
+    TokenRequest,
+    UserOut,
+)
+from kneefix.web.deps import (
+    ContentDep,
+    CurrentPerson,
+    CurrentUser,
+    DbSession,
+    Person,
+    Settings,
+    Today,
+    client_ip,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Not signed in, or the token is unknown or revoked"},
+    422: {"model": ErrorOut, "description": "Bad input; `detail` says what to fix"},
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+
+def user_out(db: DbSession, user: Any) -> UserOut:
+    profile_id = accounts.person_profile(db, user.id).id if user.role == "person" else None
+    return UserOut(
+        id=user.id,
+        email=user.email or "",
+        display_name=user.display_name,
+        role=user.role,
+        profile_id=profile_id,
+        created_at=user.created_at,
+    )
+
+
+# ----- accounts ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/auth/signup",
+    tags=["account"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account and get an API token for it",
+)
+def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
+    user = accounts.sign_up(
+        db, email=body.email, password=body.password, display_name=body.display_name, role=body.role
+    )
+    token, _ = accounts.create_api_token(db, user.id, body.token_name)
+    return SignUpOut(user=user_out(db, user), token=token)
+
+
+@router.post(
+    "/auth/token",
+    tags=["account"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Exchange email and password for an API token",
+    response_model=NewTokenOut,
+    responses={429: {"model": ErrorOut, "description": "Too many failed sign-ins; wait and retry"}},
+)
+def api_token(
+    body: TokenRequest, request: Request, db: DbSession, settings: Settings
+) -> NewTokenOut | Response:
+    outcome, token = accounts.token_sign_in(
+        db,
+        email=body.email,
+        password=body.password,
+        ip=client_ip(request),
+        name=body.name,
+        max_failures=settings.signin_max_failures,
+        window_s=settings.signin_window_s,
+    )
+    if outcome.user is None or token is None:
+        # Returned, not raised, so the failed attempt is committed and counts towards the limit.
+        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else status.HTTP_401_UNAUTHORIZED
+        return JSONResponse({"detail": outcome.error}, status_code=code)
+    return NewTokenOut(token=token, name=body.name.strip() or "API client")
+
+
+@router.get("/me", tags=["account"], summary="Who the token or session belongs to")
+def api_me(user: CurrentUser, db: DbSession) -> UserOut:
+    return user_out(db, user)
+
+
+@router.post(
+    "/me/password",
+    tags=["account"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change the password (signs out other browsers; API tokens stay valid)",
+)
+def api_change_password(body: PasswordChange, user: CurrentUser, db: DbSession) -> Response:
+    accounts.change_password(db, user.id, current=body.current_password, new=body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/tokens", tags=["account"], summary="The account's API tokens (never the tokens themselves)")
+def api_list_tokens(user: CurrentUser, db: DbSession) -> list[ApiTokenOut]:
+    return [ApiTokenOut.from_info(info) for info in accounts.list_api_tokens(db, user.id)]
+
+
+@router.post(
+    "/me/tokens", tags=["account"], status_code=status.HTTP_201_CREATED, summary="Create an API token"
+)
+def api_create_token(body: NewToken, user: CurrentUser, db: DbSession) -> NewTokenOut:
+    token, info = accounts.create_api_token(db, user.id, body.name)
+    return NewTokenOut(token=token, name=info.name, id=info.id)
+
+
+@router.delete(
+    "/me/tokens/{token_id}",
+    tags=["account"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API token",
+    responses={404: {"model": ErrorOut, "description": "No such token on this account"}},
+)
+def api_revoke_token(token_id: int, user: CurrentUser, db: DbSession) -> Response:
+    accounts.revoke_api_token(db, user.id, token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/me/delete",
+    tags=["account"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the account and all its data, videos included (asks for the password)",
+)
+def api_delete_account(
+    body: AccountDeletion, user: CurrentUser, db: DbSession, settings: Settings
+) -> Response:
+    delete_everything(db, settings, user.id, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def delete_everything(db: DbSession, settings: Settings, user_id: int, password: str) -> None:
+    """Rows first (committed), then the files: a failed delete in the database leaves the files too."""
+    profile_ids = accounts.delete_account(db, user_id, password=password)
+    db.commit()
+    accounts.delete_user_files(settings.data_dir, profile_ids)
+
+
+# ----- the person's programme ------------------------------------------------------------------
+
+NO_PLAN: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "No plan yet: take the screening first"}
+}
+PERSON_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorOut, "description": "Only person accounts have a plan"}
+}
+
+
+def _plan_required(me: Person) -> None:
+    if me.profile.settings is None:
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT,
+            detail="There is no plan yet: send the screening answers to POST /api/v1/screening first.",
+        )
+
+
+@router.get("/screening/questions", tags=["screening"], summary="The screening questions and answer ids")
+def api_screening_questions(content: ContentDep) -> JsonObject:
+    kujala = content.questionnaires["kujala"]
+    return {
+        "symptoms": [symptom.model_dump(mode="json") for symptom in content.symptoms],
+        "red_flags": [
+            {
+                "id": flag.id,
+                "title": flag.title,
+                "question": flag.question,
+                "criteria": flag.criteria,
+                "severity": flag.severity,
+                "min_age": flag.applies_to.min_years,
+                "max_age": flag.applies_to.max_years,
+            }
+            for flag in content.red_flags
+        ],
+        "kujala": kujala.model_dump(mode="json"),
+        "nprs": content.questionnaires["nprs"].model_dump(mode="json"),
+        "equipment": [item.model_dump(mode="json") for item in content.equipment.values()],
+    }
+
+
+@router.post(
+    "/screening",
+    tags=["screening"],
+    summary="Screen, save the answers and (when allowed) set up the plan",
+    responses=PERSON_ONLY,
+)
+def api_screening(
+    body: ScreeningIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> JsonObject:
+    raw: dict[str, Any] = {
+        "age": body.age,
+        "symptoms": body.symptoms,
+        "red_flags": body.red_flags,
+        "kujala": body.kujala if body.kujala is not None else "skip",
+        "pain": body.pain,
+        "equipment": body.equipment,
+        "days": body.days,
+        "weekdays": body.weekdays,
+        "runs": body.runs,
+        "start_date": body.start_date.isoformat() if body.start_date else None,
+        "guideline_additions": body.guideline_additions,
+        "continue_if_atypical": body.continue_if_atypical,
+    }
+    start = screening_service.build_request(content, raw)
+    first, _ = (
+        accounts.first_submit(db, "api-screening:" + (body.request_id or ""), me.user.id)
+        if body.request_id
+        else (True, None)
+    )
+    if not first:
+        latest = screening_store.latest_screening(db, me.profile_id)
+        return {"repeat": True, "screening": to_jsonable(latest)}
+    outcome = screening_service.run_start(
+        db, content, me.profile.name, start, today=today, user_id=me.user.id
+    )
+    return outcome.to_dict()
+
+
+@router.get(
+    "/screening", tags=["screening"], summary="The latest screening and its verdict", responses=PERSON_ONLY
+)
+def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
+    latest = screening_store.latest_screening(db, me.profile_id)
+    if latest is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="No screening yet.")
+    result: JsonObject = to_jsonable(latest)
+    return result
+
+
+@router.get(
+    "/today", tags=["plan"], summary="Today's session, or the next one on a rest day", responses=NO_PLAN
+)
+def api_today(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
+    _plan_required(me)
+    return plan_service.today_view(db, content, me.profile_id, today).to_dict()
+
+
+@router.get(
+    "/plan", tags=["plan"], summary="Where the plan stands: phase, dose, dated sessions", responses=NO_PLAN
+)
+def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
+    _plan_required(me)
+    return plan_service.plan_state(db, content, me.profile_id, today).to_dict()
+
+
+@router.get(
+    "/plan.ics",
+    tags=["plan"],
+    summary="The upcoming plan as an iCalendar file",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **NO_PLAN},
+)
+def api_plan_ics(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
+    _plan_required(me)
+    body = plan_service.plan_ics(db, content, me.profile_id, today)
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.get("/plan/changes", tags=["plan"], summary="Why the plan changed, oldest first", responses=NO_PLAN)
+def api_plan_changes(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> list[JsonObject]:
+    _plan_required(me)
+    plan_service.refresh_plan(db, content, me.profile_id, today)
+    entries = plan_store.list_plan_change_entries(db, me.profile_id)
+    return [{**to_jsonable(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
+
+
+@router.get("/logs", tags=["logs"], summary="Every logged session, oldest first", responses=PERSON_ONLY)
+def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
+    return [to_jsonable(log) for log in logbook.list_logs(db, me.profile_id)]
+
+
+@router.post(
+    "/logs",
+    tags=["logs"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Log a session (the plan adapts; the response lists any change)",
+    responses=NO_PLAN,
+)
+def api_add_log(
+    body: LogIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> JsonObject:
+    _plan_required(me)
+    result = logbook.log_session(
+        db,
+        content,
+        me.profile_id,
+        day=body.date or today,
+        today=today,
+        completed=body.completed,
+        done=body.done,
+        pain_during=body.pain_during,
+        pain_after=body.pain_after,
+        note=body.note,
+        request_id=body.request_id,
+    )
+    return result.to_dict()
+
+
+@router.patch(
+    "/logs/{log_id}",
+    tags=["logs"],
+    summary="Correct a logged session",
+    responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
+)
+def api_edit_log(
+    log_id: int, body: LogPatch, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> JsonObject:
+    _plan_required(me)
+    sent = body.model_fields_set
+    changes: dict[str, Any] = {
+        name: getattr(body, name)
+        for name in ("pain_during", "pain_after", "next_morning_pain")
+        if name in sent
+    }
+    result = logbook.edit_log(
+        db,
+        content,
+        me.profile_id,
+        log_id,
+        today=today,
+        day=body.date,
+        completed=body.completed,
+        note=body.note,
+        **changes,
+    )
+    return result.to_dict()
+
+
+@router.delete(
+    "/logs/{log_id}",
+    tags=["logs"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a logged session",
+    responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
+)
+def api_delete_log(
+    log_id: int, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    _plan_required(me)
+    logbook.delete_log(db, content, me.profile_id, log_id, today=today)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/logs/morning", tags=["logs"], summary="Record next-morning pain", responses=NO_PLAN)
+def api_morning(
+    body: MorningIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> JsonObject:
+    _plan_required(me)
+    result = logbook.record_morning_pain(
+        db, content, me.profile_id, pain=body.pain, today=today, session_day=body.session_date
+    )
+    return result.to_dict()
+
+
+@router.get(
+    "/progress", tags=["progress"], summary="Pain and Kujala trends, adherence, streak", responses=NO_PLAN
+)
+def api_progress(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
+    _plan_required(me)
+    return progress_service.progress_summary(db, content, me.profile_id, today).to_dict()
+
+
+@router.get(
+    "/progress/chart.png",
+    tags=["progress"],
+    summary="The progress chart as a PNG image",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **NO_PLAN},
+)
+def api_progress_chart(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
+    _plan_required(me)
+    summary = progress_service.progress_summary(db, content, me.profile_id, today)
+    return Response(progress_service.progress_chart(summary), media_type="image/png")
+
+
+@router.get(
+    "/scores", tags=["progress"], summary="Kujala and NPRS scores, oldest first", responses=PERSON_ONLY
+)
+def api_scores(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
+    return [to_jsonable(score) for score in score_service.list_scores(db, me.profile_id)]
+
+
+@router.post(
+    "/scores/kujala",
+    tags=["progress"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Score and save a new Kujala questionnaire",
+    responses=PERSON_ONLY,
+)
+def api_kujala(
+    body: KujalaIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> JsonObject:
+    if body.request_id:
+        first, _ = accounts.first_submit(db, "api-kujala:" + body.request_id, me.user.id)
+        if not first:
+            latest = score_service.list_scores(db, me.profile_id, "kujala")[-1]
+            return {"repeat": True, "saved": to_jsonable(latest), "score": latest.score}
+    result = score_service.save_score(
+        db, me.profile_id, score_service.score_kujala(content, body.answers), today
+    )
+    return result.to_dict()
+
+
+@router.get("/export", tags=["account"], summary="Everything kept about this account, as JSON")
+def api_export(user: CurrentUser, db: DbSession) -> JsonObject:
+    return accounts.export_account(db, user.id)

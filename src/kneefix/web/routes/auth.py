@@ -1,0 +1,192 @@
+"""Pages for accounts: sign up, sign in, sign out, the account page (password, API tokens, export,
+delete), and "save the form you sent before your session ran out".
+
+Each handler parses the form, calls one function in :mod:`kneefix.services.accounts`, and either
+redirects (POST-redirect-GET, so a reload never re-sends) or re-renders the form with what was typed and
+a clear message. Passwords are never echoed back into a page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kneefix.errors import InputError
+from kneefix.services import accounts
+from kneefix.web.deps import CurrentUser, DbSession, MaybeUser, Settings, client_ip
+from kneefix.web.security import MIN_PASSWORD_LENGTH, password_stamp
+from kneefix.web.templating import flash, href, render, session_of, set_session
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths are followed after sign-in (never ``//evil.org`` or ``https://...``)."""
+    if not target:
+        return None
+    split = urlsplit(target)
+    if split.scheme or split.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def home_for(role: str) -> str:
+    return "/clinician" if role == "clinician" else "/home"
+
+
+def redirect(request: Request, path: str) -> RedirectResponse:
+    """A 303 (see other) to an in-app path, so the browser follows with a GET."""
+    return RedirectResponse(href(request, path), status_code=303)
+
+
+def sign_in_session(request: Request, user_id: int, password_hash: str | None) -> None:
+    """Start a fresh session for the user (new CSRF token), keeping a pending form if any."""
+    before = session_of(request)
+    after = before.signed_in(user_id, password_stamp(password_hash))
+    if before.pending:
+        after = after.__class__(**{**after.__dict__, "pending": before.pending})
+    set_session(request, after)
+
+
+# ----- sign up --------------------------------------------------------------------------------
+
+
+@router.get("/signup", name="signup_form")
+def signup_form(request: Request, user: MaybeUser) -> Response:
+    if user is not None:
+        return redirect(request, home_for(user.role))
+    return render(
+        request,
+        "signup.html",
+        {"values": {}, "error": None, "min_password": MIN_PASSWORD_LENGTH},
+        nav="signup",
+        title="Sign up",
+    )
+
+
+@router.post("/signup", name="signup")
+def signup(
+    request: Request,
+    db: DbSession,
+    settings: Settings,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "person",
+) -> Response:
+    values = {"email": email, "display_name": display_name, "role": role}
+    try:
+        if password != confirm:
+            raise InputError("The two passwords are not the same; type the same password twice.")
+        user = accounts.sign_up(db, email=email, password=password, display_name=display_name, role=role)
+    except InputError as error:
+        if password == confirm and accounts.find_account(db, email) is not None:
+            # Most often the same form sent twice: the first made the account. The right password
+            # simply signs in (rate-limited like any sign-in); anything else gets the message.
+            outcome = accounts.sign_in(
+                db,
+                email=email,
+                password=password,
+                ip=client_ip(request),
+                max_failures=settings.signin_max_failures,
+                window_s=settings.signin_window_s,
+            )
+            if outcome.user is not None:
+                sign_in_session(request, outcome.user.id, outcome.user.password_hash)
+                flash(request, "You already had an account with this email, so you are now signed in.", "ok")
+                return redirect(request, home_for(outcome.user.role))
+        return render(
+            request,
+            "signup.html",
+            {"values": values, "error": str(error), "min_password": MIN_PASSWORD_LENGTH},
+            status_code=422,
+            nav="signup",
+            title="Sign up",
+        )
+    sign_in_session(request, user.id, user.password_hash)
+    flash(request, "Welcome to kneefix. Your account is ready.", "ok")
+    return redirect(request, "/screening" if user.role == "person" else "/clinician")
+
+
+# ----- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/signin", name="signin_form")
+def signin_form(request: Request, user: MaybeUser, next: str | None = None) -> Response:
+    if user is not None and not session_of(request).pending:
+        return redirect(request, safe_next(next) or home_for(user.role))
+    return render(
+        request,
+        "signin.html",
+        {"values": {}, "error": None, "next": safe_next(next) or ""},
+        nav="signin",
+        title="Sign in",
+    )
+
+
+@router.post("/signin", name="signin")
+def signin(
+    request: Request,
+    db: DbSession,
+    settings: Settings,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    outcome = accounts.sign_in(
+        db,
+        email=email,
+        password=password,
+        ip=client_ip(request),
+        max_failures=settings.signin_max_failures,
+        window_s=settings.signin_window_s,
+    )
+    user = outcome.user
+    if user is None:
+        return render(
+            request,
+            "signin.html",
+            {"values": {"email": email}, "error": outcome.error, "next": safe_next(next) or ""},
+            status_code=429 if outcome.rate_limited else 401,
+            nav="signin",
+            title="Sign in",
+        )
+    sign_in_session(request, user.id, user.password_hash)
+    if session_of(request).pending:
+        return redirect(request, "/resume")
+    return redirect(request, safe_next(next) or home_for(user.role))
+
+
+@router.post("/signout", name="signout")
+def signout(request: Request) -> Response:
+    set_session(request, session_of(request).signed_out().with_flash("You are signed out.", "ok"))
+    return redirect(request, "/")
+
+
+# ----- a form sent after the session ran out --------------------------------------------------
+
+
+@router.get("/resume", name="resume_form")
+def resume_form(request: Request, user: CurrentUser) -> Response:
+    pending = session_of(request).pending or {}
+    raw_fields, action = pending.get("fields"), pending.get("action")
+    if not isinstance(raw_fields, dict) or not isinstance(action, str):
+        return redirect(request, home_for(user.role))
+    fields = [(str(k), str(v)) for k, v in raw_fields.items()]
+    session = session_of(request)  # the fields now live in the page; the cookie need not keep them
+    set_session(request, session.__class__(**{**session.__dict__, "pending": None}))
+    return render(request, "resume.html", {"fields": fields, "action": action}, title="Save your form")
+
+
+@router.post("/resume/discard", name="resume_discard")
+def resume_discard(request: Request, user: CurrentUser) -> Response:
+    session = session_of(request)
+    set_session(request, session.__class__(**{**session.__dict__, "pending": None}))
+    flash(request, "The unsaved form was discarded.")
+    return redirect(request, home_for(user.role))

@@ -1,0 +1,494 @@
+"""Pages for a person: first page, home, today's guided session, logging, plan calendar, progress.
+
+Thin on purpose: each handler reads the form, calls the service layer (the same functions the CLI and
+the JSON API call), and renders a template or redirects. Anything that changes data is a POST with the
+CSRF token, answered with a redirect (so a reload never re-sends) and carrying a one-time form token (so
+a double click stores once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markdown_it import MarkdownIt
+from sqlalchemy.orm import Session
+
+from kneefix.content.loader import Content
+from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.adapt import planned_dates_to
+from kneefix.programme.records import PlanChange
+from kneefix.services import accounts, library, logbook
+from kneefix.services import plan as plan_service
+from kneefix.services import progress as progress_service
+from kneefix.services import scores as score_service
+from kneefix.storage import plans as plan_store
+from kneefix.storage import screenings as screening_store
+from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, MaybeUser, Person, PostedForm, Today
+from kneefix.web.routes.auth import home_for, redirect
+from kneefix.web.templating import flash, render
+from kneefix.web.views import first_missing_morning, month_view, parse_month, progress_charts, session_cards
+
+router = APIRouter(include_in_schema=False)
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _optional_pain(text: str, what: str) -> int | None:
+    if text == "":
+        return None
+    if not text.isdigit():
+        raise InputError(f"{what} must be a whole number from 0 to 10.")
+    return int(text)
+
+
+def _changes_message(changes: tuple[PlanChange, ...]) -> str:
+    if not changes:
+        return ""
+    return " Your plan changed: " + " ".join(change.explanation for change in changes)
+
+
+def _referred(db: Session, profile_id: int) -> bool:
+    latest = screening_store.latest_screening(db, profile_id)
+    return latest is not None and latest.verdict == "refer_now"
+
+
+def _require_plan(request: Request, me: Person, db: Session) -> Response | None:
+    """A redirect to the screening when there is no plan yet; ``None`` when the plan pages can show."""
+    if me.profile.settings is not None:
+        return None
+    if screening_store.latest_screening(db, me.profile_id) is not None:
+        return redirect(request, "/screening/result")
+    flash(request, "Answer the screening questions first; your plan is built from them.")
+    return redirect(request, "/screening")
+
+
+# ----- first page and home ------------------------------------------------------------------
+
+
+@router.get("/", name="landing")
+def landing(request: Request, user: MaybeUser) -> Response:
+    if user is not None:
+        return redirect(request, home_for(user.role))
+    return render(request, "index.html", title="Runner's knee coach")
+
+
+@router.get("/about", name="about")
+def about(request: Request, user: MaybeUser, content: ContentDep) -> Response:
+    pages = [
+        {"page": page, "html": _markdown.render(page.body)} for page in library.education_pages(content, True)
+    ]
+    return render(request, "about.html", {"pages": pages}, nav="about", title="About kneefix")
+
+
+@router.get("/home", name="home")
+def home(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    view = plan_service.today_view(db, content, me.profile_id, today)
+    summary = progress_service.progress_summary(db, content, me.profile_id, today)
+    morning = first_missing_morning(logbook.list_logs(db, me.profile_id), today)
+    return render(
+        request,
+        "home.html",
+        {
+            "view": view,
+            "summary": summary,
+            "morning": morning,
+            "referred": _referred(db, me.profile_id),
+            "name": me.user.display_name,
+        },
+        nav="home",
+        title="Home",
+    )
+
+
+# ----- today's session ------------------------------------------------------------------------
+
+
+def _today_page(
+    request: Request,
+    me: Person,
+    db: Session,
+    content: Content,
+    today: dt.date,
+    *,
+    error: str | None = None,
+    values: dict[str, Any] | None = None,
+    form_token: str | None = None,
+) -> Response:
+    view = plan_service.today_view(db, content, me.profile_id, today)
+    todays_logs = [log for log in logbook.list_logs(db, me.profile_id) if log.date == today]
+    return render(
+        request,
+        "today.html",
+        {
+            "view": view,
+            "groups": session_cards(view.session, content),
+            "logged": todays_logs,
+            "referred": _referred(db, me.profile_id),
+            "error": error,
+            "values": values or {"done": [item.exercise_id for item in view.session.exercises]},
+            "form_token": form_token or uuid.uuid4().hex,
+            "timer_scale": getattr(request.app.state, "timer_scale", 1.0),
+        },
+        status_code=422 if error else 200,
+        nav="today",
+        title="Today",
+    )
+
+
+@router.get("/today", name="today")
+def today_page(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    return _require_plan(request, me, db) or _today_page(request, me, db, content, today)
+
+
+@router.post("/today/log", name="today_log")
+def today_log(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    done = [value for value in form.getlist("done") if isinstance(value, str)]
+    pain_during, pain_after, note = (
+        _field(form, "pain_during"),
+        _field(form, "pain_after"),
+        _field(form, "note"),
+    )
+    values: dict[str, Any] = {
+        "done": done,
+        "pain_during": pain_during,
+        "pain_after": pain_after,
+        "note": note,
+    }
+    token = _field(form, "form_token")
+    try:
+        if pain_during == "":
+            raise InputError("Please say how much your knee hurt during the session (0 to 10).")
+        if not done:
+            raise InputError("Tick the exercises you did (all of them if you did the whole session).")
+        result = logbook.log_session(
+            db,
+            content,
+            me.profile_id,
+            day=today,
+            today=today,
+            done=done,
+            pain_during=_optional_pain(pain_during, "Pain during"),
+            pain_after=_optional_pain(pain_after, "Pain after"),
+            note=note[:2000],
+            request_id=token or None,
+        )
+    except InputError as error:
+        return _today_page(request, me, db, content, today, error=str(error), values=values, form_token=token)
+    flash(
+        request,
+        "Session saved. Tomorrow morning, note how your knee feels." + _changes_message(result.plan_changes),
+        "ok",
+    )
+    return redirect(request, "/today")
+
+
+# ----- next-morning pain ---------------------------------------------------------------------
+
+
+@router.get("/morning", name="morning_form")
+def morning_form(request: Request, me: CurrentPerson, db: DbSession, today: Today) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    try:
+        last = logbook.latest_session_before(db, me.profile_id, today)
+    except NotFoundError:
+        last = None
+    return render(request, "morning.html", {"last": last, "error": None}, nav="today", title="Morning check")
+
+
+@router.post("/morning", name="morning_save")
+def morning_save(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    pain_text = _field(form, "pain")
+    day_text = _field(form, "session_day")
+    try:
+        if pain_text == "":
+            raise InputError("Choose a number from 0 to 10 for how your knee feels this morning.")
+        session_day = dt.date.fromisoformat(day_text) if day_text else None
+        result = logbook.record_morning_pain(
+            db,
+            content,
+            me.profile_id,
+            pain=int(pain_text) if pain_text.isdigit() else -1,
+            today=today,
+            session_day=session_day,
+        )
+    except (InputError, NotFoundError, ValueError) as error:
+        message = str(error) if isinstance(error, InputError | NotFoundError) else "That date is not valid."
+        try:
+            last = logbook.latest_session_before(db, me.profile_id, today)
+        except NotFoundError:
+            last = None
+        return render(
+            request,
+            "morning.html",
+            {"last": last, "error": message},
+            status_code=422,
+            nav="today",
+            title="Morning check",
+        )
+    flash(request, "Thanks, your morning check is saved." + _changes_message(result.plan_changes), "ok")
+    return redirect(request, "/home")
+
+
+# ----- log book -------------------------------------------------------------------------------
+
+
+@router.get("/logs", name="logs")
+def logs_page(request: Request, me: CurrentPerson, db: DbSession) -> Response:
+    entries = list(reversed(logbook.list_logs(db, me.profile_id)))
+    return render(request, "logs.html", {"logs": entries}, nav="progress", title="Your log")
+
+
+@router.get("/logs/{log_id}/edit", name="log_edit_form")
+def log_edit_form(request: Request, log_id: int, me: CurrentPerson, db: DbSession) -> Response:
+    entry = _own_log(db, me, log_id)
+    return render(request, "log_edit.html", {"log": entry, "error": None}, nav="progress", title="Edit entry")
+
+
+def _own_log(db: Session, me: Person, log_id: int) -> Any:
+    from kneefix.storage import logs as log_store
+
+    return log_store.get_log(db, me.profile_id, log_id)  # NotFoundError (404) for anyone else's entry
+
+
+@router.post("/logs/{log_id}", name="log_edit")
+def log_edit(
+    request: Request,
+    log_id: int,
+    me: CurrentPerson,
+    db: DbSession,
+    content: ContentDep,
+    today: Today,
+    form: PostedForm,
+) -> Response:
+    entry = _own_log(db, me, log_id)
+    try:
+        completed_text = _field(form, "completed")
+        completed = float(completed_text) / 100 if completed_text else None
+        day_text = _field(form, "date")
+        result = logbook.edit_log(
+            db,
+            content,
+            me.profile_id,
+            log_id,
+            today=today,
+            day=dt.date.fromisoformat(day_text) if day_text else None,
+            completed=completed,
+            pain_during=_optional_pain(_field(form, "pain_during"), "Pain during"),
+            pain_after=_optional_pain(_field(form, "pain_after"), "Pain after"),
+            next_morning_pain=_optional_pain(_field(form, "next_morning_pain"), "Next-morning pain"),
+            note=_field(form, "note")[:2000],
+        )
+    except (InputError, ValueError) as error:
+        message = str(error) if isinstance(error, InputError) else "Check the date and the percentage."
+        return render(
+            request,
+            "log_edit.html",
+            {"log": entry, "error": message},
+            status_code=422,
+            nav="progress",
+            title="Edit entry",
+        )
+    flash(request, "Entry updated." + _changes_message(result.plan_changes), "ok")
+    return redirect(request, "/logs")
+
+
+@router.post("/logs/{log_id}/delete", name="log_delete")
+def log_delete(
+    request: Request, log_id: int, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    logbook.delete_log(db, content, me.profile_id, log_id, today=today)
+    flash(request, "Entry deleted.", "ok")
+    return redirect(request, "/logs")
+
+
+# ----- why the plan changed --------------------------------------------------------------------
+
+
+@router.get("/changes", name="changes")
+def changes_page(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    plan_service.refresh_plan(db, content, me.profile_id, today)
+    entries = list(reversed(plan_store.list_plan_change_entries(db, me.profile_id)))
+    return render(request, "changes.html", {"entries": entries}, nav="plan", title="Why your plan changed")
+
+
+# ----- the plan as a calendar -----------------------------------------------------------------
+
+
+@router.get("/plan", name="plan")
+def plan_page(
+    request: Request,
+    me: CurrentPerson,
+    db: DbSession,
+    content: ContentDep,
+    today: Today,
+    month: str | None = None,
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    state = plan_service.plan_state(db, content, me.profile_id, today)
+    year, number = parse_month(month, today)
+    logs = logbook.list_logs(db, me.profile_id)
+    view = month_view(year, number, today, state.plan.sessions, logs, planned_dates_to(state.settings, today))
+    upcoming = [session for session in state.plan.sessions if session.date >= today][:6]
+    return render(
+        request,
+        "plan.html",
+        {"month": view, "state": state, "upcoming": upcoming, "today": today},
+        nav="plan",
+        title="Your plan",
+    )
+
+
+@router.get("/plan.ics", name="plan_ics")
+def plan_ics(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    body = plan_service.plan_ics(db, content, me.profile_id, today)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="kneefix-plan.ics"'},
+    )
+
+
+# ----- progress -------------------------------------------------------------------------------
+
+
+@router.get("/progress", name="progress")
+def progress_page(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    summary = progress_service.progress_summary(db, content, me.profile_id, today)
+    return render(
+        request,
+        "progress.html",
+        {"summary": summary, "charts": progress_charts(summary)},
+        nav="progress",
+        title="Progress",
+    )
+
+
+@router.get("/progress/chart.png", name="progress_chart")
+def progress_chart(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    needs = _require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    summary = progress_service.progress_summary(db, content, me.profile_id, today)
+    return Response(progress_service.progress_chart(summary), media_type="image/png")
+
+
+@router.get("/score/kujala", name="kujala_form")
+def kujala_form(request: Request, me: CurrentPerson, content: ContentDep) -> Response:
+    return render(
+        request,
+        "kujala.html",
+        {
+            "kujala": content.questionnaires["kujala"],
+            "values": {},
+            "error": None,
+            "form_token": uuid.uuid4().hex,
+        },
+        nav="progress",
+        title="Kujala knee score",
+    )
+
+
+@router.post("/score/kujala", name="kujala_save")
+def kujala_save(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+) -> Response:
+    questionnaire = content.questionnaires["kujala"]
+    values = {str(item.number): _field(form, f"kujala_{item.number}") for item in questionnaire.items}
+    token = _field(form, "form_token")
+    try:
+        missing = [number for number, letter in values.items() if not letter]
+        if missing:
+            raise InputError(
+                "Please answer question" + ("s " if len(missing) > 1 else " ") + ", ".join(missing) + "."
+            )
+        with db.begin_nested():
+            first, earlier = accounts.first_submit(db, token, me.user.id)
+            if not first:
+                return redirect(request, earlier or "/progress")
+            result = score_service.save_score(
+                db, me.profile_id, score_service.score_kujala(content, list(values.values())), today
+            )
+            accounts.remember_result(db, token, me.user.id, "/progress")
+    except InputError as error:
+        return render(
+            request,
+            "kujala.html",
+            {"kujala": questionnaire, "values": values, "error": str(error), "form_token": token},
+            status_code=422,
+            nav="progress",
+            title="Kujala knee score",
+        )
+    change = ""
+    if result.change is not None:
+        change = f" That is {result.change.delta:+g} points since last time" + (
+            ", a change that matters." if result.change.meaningful else "."
+        )
+    flash(request, f"Kujala score saved: {result.score}/100.{change}", "ok")
+    return redirect(request, "/progress")
+
+
+# ----- the API's own page ---------------------------------------------------------------------
+
+
+@router.get("/api", name="api_docs")
+def api_docs(request: Request, user: MaybeUser) -> Response:
+    """A plain list of the JSON API's endpoints (Swagger UI would load scripts from a CDN)."""
+    schema = request.app.openapi()
+    groups: dict[str, list[dict[str, str]]] = {}
+    for path, methods in schema.get("paths", {}).items():
+        for method, operation in methods.items():
+            tag = (operation.get("tags") or ["other"])[0]
+            groups.setdefault(tag, []).append(
+                {"method": method.upper(), "path": path, "summary": operation.get("summary", "")}
+            )
+    return render(
+        request,
+        "api.html",
+        {"groups": groups, "description": schema.get("info", {}).get("description", "")},
+        title="JSON API",
+    )

@@ -1,0 +1,210 @@
+"""The screening wizard and its result page, over :mod:`kneefix.services.screening` (the CLI's rules).
+
+The form is one page of six fieldsets; ``static/wizard.js`` shows them one at a time. Whatever was
+answered comes back into the form when something is missing, so nothing typed is lost; the one-time form
+token makes a double-submitted screening count once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from kneefix.content.loader import Content
+from kneefix.errors import InputError
+from kneefix.programme.screening import questions_for
+from kneefix.services import accounts
+from kneefix.services import screening as screening_service
+from kneefix.services.plan import plan_state, protocol_for
+from kneefix.storage import screenings as screening_store
+from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, PostedForm, Today
+from kneefix.web.routes.auth import redirect
+from kneefix.web.templating import flash, render
+
+router = APIRouter(include_in_schema=False)
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def blank_values() -> dict[str, Any]:
+    return {
+        "symptoms": [],
+        "red_flags": {},
+        "kujala": {},
+        "equipment": [],
+        "weekdays": [],
+    }
+
+
+def values_from_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """Pre-fill the wizard from the last screening, so a retake starts from what was said before."""
+    values = blank_values()
+    values["age"] = answers.get("age")
+    runs = answers.get("runs")
+    values["runs"] = None if runs is None else ("yes" if runs else "no")
+    values["symptoms"] = list(answers.get("symptoms") or [])
+    values["equipment"] = list(answers.get("equipment") or [])
+    values["days"] = answers.get("days_per_week")
+    values["red_flags"] = {
+        str(key): "yes" if value else "no" for key, value in (answers.get("red_flags") or {}).items()
+    }
+    letters = answers.get("kujala") or []
+    values["kujala"] = {str(number): letter for number, letter in enumerate(letters, start=1)}
+    return values
+
+
+def values_from_form(form: FormData) -> dict[str, Any]:
+    """What the person ticked and typed, shaped for the template (so it can be shown again)."""
+    values = blank_values()
+    for key in ("age", "runs", "pain", "days", "start_date", "guideline_additions"):
+        item = form.get(key)
+        values[key] = item.strip() if isinstance(item, str) else None
+    values["continue_if_atypical"] = "yes" if form.get("continue_if_atypical") == "yes" else "no"
+    values["symptoms"] = [v for v in form.getlist("symptoms") if isinstance(v, str)]
+    values["equipment"] = [v for v in form.getlist("equipment") if isinstance(v, str)]
+    values["weekdays"] = [v for v in form.getlist("weekdays") if isinstance(v, str)]
+    for key, item in form.multi_items():
+        if not isinstance(item, str):
+            continue
+        if key.startswith("rf_"):
+            values["red_flags"][key[3:]] = item
+        elif key.startswith("kujala_"):
+            values["kujala"][key[7:]] = item
+    return values
+
+
+def raw_answers(values: dict[str, Any], content: Content) -> dict[str, Any]:
+    """The answers in the shape the screening service parses; says plainly what is still missing."""
+    missing: list[str] = []
+    if not values.get("age"):
+        missing.append("your age")
+    if values.get("runs") not in ("yes", "no"):
+        missing.append("whether you run")
+    age: int | None = None
+    try:
+        age = screening_service.parse_age(values.get("age")) if values.get("age") else None
+    except InputError:
+        raise
+    if age is not None:
+        open_flags = [
+            flag.title
+            for flag in questions_for(age, content)
+            if values["red_flags"].get(flag.id) not in ("yes", "no")
+        ]
+        if open_flags:
+            missing.append("the warning-sign questions (" + "; ".join(open_flags) + ")")
+    kujala = content.questionnaires["kujala"]
+    open_items = [str(item.number) for item in kujala.items if not values["kujala"].get(str(item.number))]
+    if open_items:
+        missing.append("knee-score question" + ("s " if len(open_items) > 1 else " ") + ", ".join(open_items))
+    if values.get("pain") in (None, ""):
+        missing.append("your pain right now")
+    if missing:
+        raise InputError("Please answer " + "; ".join(missing) + ".")
+    return {
+        "age": values["age"],
+        "runs": values["runs"],
+        "symptoms": values["symptoms"],
+        "red_flags": {
+            key: answer == "yes" for key, answer in values["red_flags"].items() if answer in ("yes", "no")
+        },
+        "kujala": [values["kujala"][str(item.number)] for item in kujala.items],
+        "pain": values["pain"],
+        "equipment": values["equipment"],
+        "days": values.get("days") or "3",
+        "weekdays": values["weekdays"] or None,
+        "start_date": values.get("start_date") or None,
+        "guideline_additions": values.get("guideline_additions") != "no",
+        "continue_if_atypical": values.get("continue_if_atypical") == "yes",
+    }
+
+
+def form_page(
+    request: Request,
+    content: Content,
+    values: dict[str, Any],
+    today: Any,
+    *,
+    error: str | None = None,
+    form_token: str | None = None,
+) -> Response:
+    equipment = [item for item in content.equipment.values() if not getattr(item, "always_available", False)]
+    always = [item.name for item in content.equipment.values() if getattr(item, "always_available", False)]
+    return render(
+        request,
+        "screening.html",
+        {
+            "content": content,
+            "kujala": content.questionnaires["kujala"],
+            "nprs": content.questionnaires["nprs"],
+            "equipment": equipment,
+            "always": always,
+            "weekdays": WEEKDAY_NAMES,
+            "values": values,
+            "error": error,
+            "form_token": form_token or uuid.uuid4().hex,
+            "today": today,
+        },
+        status_code=422 if error else 200,
+        title="Screening",
+    )
+
+
+@router.get("/screening", name="screening_form")
+def screening_form(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    latest = screening_store.latest_screening(db, me.profile_id)
+    values = values_from_answers(latest.answers) if latest else blank_values()
+    if me.profile.settings is not None:
+        values["start_date"] = me.profile.settings.start_date.isoformat()
+        values["guideline_additions"] = "yes" if me.profile.settings.guideline_additions else "no"
+    return form_page(request, content, values, today)
+
+
+@router.post("/screening", name="screening_submit")
+def screening_submit(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+) -> Response:
+    values = values_from_form(form)
+    token = str(form.get("form_token") or "")
+    try:
+        start = screening_service.build_request(content, raw_answers(values, content))
+        with db.begin_nested():  # a refused answer rolls back the token claim too, so a fix can be sent
+            first, earlier = accounts.first_submit(db, token, me.user.id)
+            if not first:
+                return redirect(request, earlier or "/screening/result")
+            screening_service.run_start(db, content, me.profile.name, start, today=today, user_id=me.user.id)
+            accounts.remember_result(db, token, me.user.id, "/screening/result")
+    except InputError as error:
+        return form_page(request, content, values, today, error=str(error), form_token=token)
+    return redirect(request, "/screening/result")
+
+
+@router.get("/screening/result", name="screening_result")
+def screening_result(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    latest = screening_store.latest_screening(db, me.profile_id)
+    if latest is None:
+        flash(request, "Answer the screening questions first.")
+        return redirect(request, "/screening")
+    flags = {flag.id: flag for flag in content.red_flags}
+    triggered = [flags[flag_id] for flag_id in latest.red_flags if flag_id in flags]
+    summary = None
+    settings = me.profile.settings
+    if latest.verdict != "refer_now" and settings is not None:
+        state = plan_state(db, content, me.profile_id, today)
+        summary = screening_service.summarise_plan(
+            state.plan, settings, protocol_for(content, settings).notes
+        )
+    return render(
+        request,
+        "screening_result.html",
+        {"screening": latest, "triggered": triggered, "summary": summary, "started": summary is not None},
+        title="Your screening result",
+    )

@@ -1,0 +1,263 @@
+"""Technique checks in the browser and the API: upload or record a clip, follow the analysis, see the result.
+
+The request only stores the video and queues a job (:mod:`kneefix.services.jobs`); the worker
+(:mod:`kneefix.services.worker`) analyses it in the background. The progress page polls
+``GET /api/v1/checks/{id}`` and fills a progress bar; without JavaScript it reloads itself instead.
+
+Files are served only through a check the asker may see, by a fixed list of names, with HTTP range
+support so a phone can seek in the annotated video. Another person's check answers 404, exactly like
+one that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Form, Request, status
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from kneefix.errors import InputError, KneefixError, NotFoundError
+from kneefix.services import jobs
+from kneefix.services.worker import Worker, start_embedded_worker, stop_embedded_worker
+from kneefix.storage.records import TechniqueCheckInfo
+from kneefix.web.deps import CurrentPerson, DbSession, Settings
+from kneefix.web.routes.auth import redirect
+from kneefix.web.templating import flash, render
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["technique"])
+
+FILE_FIELDS = ("video", "recorded")  # "recorded": the phone-camera button; "video": a file from storage
+
+
+def install(app: FastAPI) -> None:
+    """Start the embedded analysis worker with the app and stop it on shutdown."""
+    from kneefix.web.app import on_lifecycle
+
+    on_lifecycle(app, start_embedded_worker, stop_embedded_worker)
+
+
+def wake_worker(request: Request) -> None:
+    """Tell the in-process worker a job is waiting, so it starts without waiting for its next poll."""
+    worker = getattr(request.app.state, "worker", None)
+    if isinstance(worker, Worker):
+        worker.wake()
+
+
+async def _uploaded_file(request: Request) -> UploadFile | None:
+    """The one non-empty file among the form's file fields (record button or file picker)."""
+    form = await request.form()
+    for name in FILE_FIELDS:
+        for item in form.getlist(name):
+            if isinstance(item, UploadFile) and (item.filename or item.size):
+                return item
+    return None
+
+
+def _form_context(values: dict[str, str] | None = None, error: str | None = None) -> dict[str, Any]:
+    return {
+        "movements": jobs.MOVEMENTS,
+        "sides": jobs.SIDES,
+        "tips": jobs.FILMING_TIPS,
+        "values": values or {"movement": "squat", "side": "auto"},
+        "error": error,
+        "request_id": uuid.uuid4().hex,
+    }
+
+
+def _limits(max_bytes: int) -> dict[str, Any]:
+    return {"limit": jobs.describe_limit(max_bytes), "max_bytes": max_bytes}
+
+
+# ----- pages ---------------------------------------------------------------------------------
+
+
+@router.get("/technique", name="technique_home")
+def technique_home(request: Request, db: DbSession, me: CurrentPerson, settings: Settings) -> Response:
+    checks = [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+    context = {**_form_context(), "checks": checks, **_limits(settings.max_upload_bytes)}
+    return render(request, "technique/home.html", context, nav="technique", title="Technique check")
+
+
+@router.post("/technique/checks", name="technique_upload")
+async def technique_upload(
+    request: Request,
+    db: DbSession,
+    me: CurrentPerson,
+    settings: Settings,
+    movement: Annotated[str, Form()] = "",
+    side: Annotated[str, Form()] = "auto",
+    request_id: Annotated[str, Form()] = "",
+) -> Response:
+    upload = await _uploaded_file(request)
+    values = {"movement": movement, "side": side}
+    try:
+        if upload is None:
+            raise InputError("Choose a video file, or record one, before sending.")
+        submission = jobs.submit_check(
+            db,
+            settings.data_dir,
+            me.profile_id,
+            upload.file,
+            movement=movement,
+            side=side,
+            filename=upload.filename,
+            max_bytes=settings.max_upload_bytes,
+            request_id=request_id,
+        )
+    except KneefixError as error:
+        checks = [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+        context = {
+            **_form_context(values, str(error)),
+            "checks": checks,
+            **_limits(settings.max_upload_bytes),
+        }
+        return render(
+            request, "technique/home.html", context, status_code=422, nav="technique", title="Technique check"
+        )
+    db.commit()  # the worker must see the job before it is woken
+    wake_worker(request)
+    if submission.duplicate:
+        flash(request, "That video had already been sent, so it was not added twice.", "info")
+    return redirect(request, f"/technique/checks/{submission.check.id}")
+
+
+@router.get("/technique/checks/{check_id}", name="technique_check")
+def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
+    check = jobs.get_check(db, me.profile_id, check_id)
+    return render(
+        request,
+        "technique/check.html",
+        {"check": jobs.check_view(check), "base": f"/technique/checks/{check.id}", "owner": True},
+        nav="technique",
+        title=f"{jobs.MOVEMENTS.get(check.movement, check.movement)} check",
+    )
+
+
+@router.get("/technique/checks/{check_id}/files/{name}", name="technique_file")
+def technique_file(
+    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: Settings
+) -> Response:
+    check = jobs.get_check(db, me.profile_id, check_id)
+    return file_response(settings.data_dir, check, name)
+
+
+@router.post("/technique/checks/{check_id}/retry", name="technique_retry")
+def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
+    jobs.retry_check(db, me.profile_id, check_id)
+    db.commit()
+    wake_worker(request)
+    return redirect(request, f"/technique/checks/{check_id}")
+
+
+@router.post("/technique/checks/{check_id}/delete", name="technique_delete")
+def technique_delete(
+    request: Request, check_id: int, db: DbSession, me: CurrentPerson, settings: Settings
+) -> Response:
+    try:
+        removed = jobs.delete_check(db, me.profile_id, check_id)
+    except NotFoundError:  # already gone (a second click): the list is what the person wanted to see
+        return redirect(request, "/technique")
+    db.commit()
+    jobs.remove_check_files(settings.data_dir, removed)
+    flash(request, "The check, its video and its results were deleted.", "ok")
+    return redirect(request, "/technique")
+
+
+def file_response(data_dir: Path, check: TechniqueCheckInfo, name: str) -> Response:
+    """One result file, with range support (FileResponse honours ``Range``) and private caching."""
+    path, media_type = jobs.result_file(data_dir, check, name)
+    disposition = "attachment" if name.endswith((".csv", ".mot", ".json")) else "inline"
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=f"check-{check.id}-{name}",
+        content_disposition_type=disposition,
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
+# ----- API -----------------------------------------------------------------------------------
+
+
+@api_router.get("/checks", summary="The person's technique checks, newest first")
+def api_list_checks(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
+    return [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+
+
+@api_router.post(
+    "/checks",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload a video (multipart field `video`) and queue its analysis",
+    description=(
+        "Form fields: `video` (the file), `movement` (squat, single-leg-squat, deadlift or landing), "
+        "`side` (auto, left or right) and optionally `request_id` (8-64 letters, digits, - or _): "
+        "sending the same request_id again returns the first check instead of a second one. The type "
+        "is read from the file's content; the size limit is the server's KNEEFIX_MAX_UPLOAD_MB."
+    ),
+)
+async def api_upload_check(
+    request: Request,
+    db: DbSession,
+    me: CurrentPerson,
+    settings: Settings,
+    movement: Annotated[str, Form()] = "",
+    side: Annotated[str, Form()] = "auto",
+    request_id: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    upload = await _uploaded_file(request)
+    if upload is None:
+        raise InputError("Send the video in the multipart field 'video'.")
+    submission = jobs.submit_check(
+        db,
+        settings.data_dir,
+        me.profile_id,
+        upload.file,
+        movement=movement,
+        side=side,
+        filename=upload.filename,
+        max_bytes=settings.max_upload_bytes,
+        request_id=request_id,
+    )
+    db.commit()
+    wake_worker(request)
+    body = {**jobs.check_view(submission.check), "duplicate": submission.duplicate}
+    code = status.HTTP_200_OK if submission.duplicate else status.HTTP_202_ACCEPTED
+    return JSONResponse(body, status_code=code)
+
+
+@api_router.get("/checks/{check_id}", summary="One check: status, progress and, when done, its results")
+def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
+    return jobs.check_view(jobs.get_check(db, me.profile_id, check_id))
+
+
+@api_router.get(
+    "/checks/{check_id}/files/{name}",
+    summary="A result file: annotated.mp4, angles.png, report.json, landmarks.csv, angles.csv, angles.mot",
+    response_class=FileResponse,
+)
+def api_check_file(
+    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: Settings
+) -> Response:
+    return file_response(settings.data_dir, jobs.get_check(db, me.profile_id, check_id), name)
+
+
+@api_router.post("/checks/{check_id}/retry", summary="Queue a failed check again")
+def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
+    check = jobs.retry_check(db, me.profile_id, check_id)
+    db.commit()
+    wake_worker(request)
+    return jobs.check_view(check)
+
+
+@api_router.delete(
+    "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
+)
+def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, settings: Settings) -> Response:
+    removed = jobs.delete_check(db, me.profile_id, check_id)
+    db.commit()
+    jobs.remove_check_files(settings.data_dir, removed)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

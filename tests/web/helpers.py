@@ -1,0 +1,149 @@
+"""Helpers for driving the web app like a browser (forms with CSRF tokens) or an API client."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from kneefix.content.loader import load_content
+
+PASSWORD = "correct horse battery"
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token a page carries (every page has it in a meta tag)."""
+    match = CSRF_META.search(page.text)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def form_token_of(page: httpx.Response) -> str:
+    match = FORM_TOKEN.search(page.text)
+    assert match, "page has no one-time form token"
+    return match.group(1)
+
+
+def notices(page: httpx.Response) -> list[str]:
+    """Texts of the messages shown on a page (flash, errors)."""
+    found = re.findall(r'<div class="notice[^"]*"[^>]*>\s*<p>(.*?)</p>', page.text, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip() for text in found]
+
+
+def sign_up(client: TestClient, email: str, role: str = "person", password: str = PASSWORD) -> httpx.Response:
+    page = client.get("/signup")
+    response: httpx.Response = client.post(
+        "/signup",
+        data={
+            "email": email,
+            "password": password,
+            "confirm": password,
+            "role": role,
+            "csrf_token": csrf_of(page),
+        },
+    )
+    return response
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = client.get("/signin")
+    response: httpx.Response = client.post(
+        "/signin", data={"email": email, "password": password, "csrf_token": csrf_of(page)}
+    )
+    return response
+
+
+def screening_answers(
+    *,
+    red_flag: str | None = None,
+    typical: bool = True,
+    kujala: str = "b",
+    age: int = 30,
+) -> dict[str, Any]:
+    """Form fields of a complete screening: typical symptoms and no red flag unless asked."""
+    content = load_content()
+    symptoms = (
+        ["pain_around_kneecap", "pain_squatting", "pain_stairs_downhill"] if typical else ["grinding_popping"]
+    )
+    data: dict[str, Any] = {
+        "age": str(age),
+        "runs": "yes",
+        "pain": "3",
+        "days": "3",
+        "symptoms": symptoms,
+        "equipment": ["foam_roller", "tennis_ball"],
+        "guideline_additions": "yes",
+        "continue_if_atypical": "yes",
+        "start_date": "2025-03-03",
+    }
+    for flag in content.red_flags:
+        data["rf_" + flag.id] = "yes" if flag.id == red_flag else "no"
+    for item in content.questionnaires["kujala"].items:
+        # Item 11 (kneecap slipping) below full marks is itself a red flag: keep it at "a".
+        data[f"kujala_{item.number}"] = "a" if item.number == 11 else kujala
+    return data
+
+
+def take_screening(client: TestClient, **kwargs: Any) -> httpx.Response:
+    page = client.get("/screening")
+    data = screening_answers(**kwargs)
+    data["csrf_token"] = csrf_of(page)
+    data["form_token"] = form_token_of(page)
+    response: httpx.Response = client.post("/screening", data=data)
+    return response
+
+
+def person_with_plan(client: TestClient, email: str) -> None:
+    """A signed-in person who has screened (typical, no red flags) and so has a plan."""
+    response = sign_up(client, email)
+    assert response.status_code == 200
+    result = take_screening(client)
+    assert result.url.path == "/screening/result", result.text[-500:]
+
+
+def log_today(client: TestClient, pain_during: str = "3") -> httpx.Response:
+    page = client.get("/today")
+    done = re.findall(r'name="done" value="([^"]+)"', page.text)
+    response: httpx.Response = client.post(
+        "/today/log",
+        data={
+            "csrf_token": csrf_of(page),
+            "form_token": form_token_of(page),
+            "done": done,
+            "pain_during": pain_during,
+            "pain_after": "2",
+        },
+    )
+    return response
+
+
+def api_token(client: TestClient, email: str, password: str = PASSWORD, role: str = "person") -> str:
+    """Sign up through the API and return a Bearer token for the new account."""
+    response = client.post("/api/v1/auth/signup", json={"email": email, "password": password, "role": role})
+    assert response.status_code == 201, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_screening_body() -> dict[str, Any]:
+    content = load_content()
+    age = 30
+    return {
+        "age": age,
+        "symptoms": ["pain_around_kneecap", "pain_running"],
+        "red_flags": {flag.id: False for flag in content.red_flags if flag.applies_to_age(age)},
+        "kujala": ["a"] * 13,
+        "pain": 2,
+        "equipment": ["foam_roller"],
+        "days": 3,
+        "runs": True,
+        "start_date": "2025-03-03",
+    }

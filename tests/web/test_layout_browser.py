@@ -1,0 +1,176 @@
+"""The person's main pages in a real browser at phone and desktop sizes.
+
+Debian's Chromium through Playwright (never a downloaded browser). Each page must fit the screen width
+(no sideways scrolling on a phone), raise no script errors, and the small scripts must work: the
+screening shows one step at a time, the session counters and rest timers run. Screenshots go to
+``$KNEEFIX_SCREENSHOTS`` when set (to look at them), else to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from kneefix.web.app import create_app
+from kneefix.web.config import load_settings
+from tests.web.helpers import PASSWORD, api_screening_body, bearer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+PAGES = ["/home", "/today", "/plan?month=2025-03", "/progress", "/account", "/screening"]
+TODAY = dt.date(2025, 3, 19)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _seed(client: TestClient) -> None:
+    """A person three weeks in: screened on 3 March, sessions logged, mornings rated, Kujala re-scored."""
+    response = client.post(
+        "/api/v1/auth/signup",
+        json={"email": "alex@example.org", "password": PASSWORD, "display_name": "Alex"},
+    )
+    headers = bearer(response.json()["token"])
+    body = api_screening_body() | {
+        "kujala": ["b", "a", "b", "c", "c", "c", "b", "b", "b", "b", "a", "a", "a"],
+        "pain": 5,
+        "equipment": ["foam_roller", "lacrosse_ball", "dumbbells"],
+    }
+    assert client.post("/api/v1/screening", json=body, headers=headers).status_code == 200
+    days = [3, 5, 8, 10, 12, 17]  # the plan's Monday, Wednesday, Saturday rhythm, one Saturday missed
+    for number, day in enumerate(days):
+        date = dt.date(2025, 3, day).isoformat()
+        log = {
+            "date": date,
+            "completed": 1,
+            "pain_during": max(1, 5 - number),
+            "pain_after": max(0, 4 - number),
+        }
+        assert client.post("/api/v1/logs", json=log, headers=headers).status_code == 201
+        morning = {"pain": max(0, 4 - number), "session_date": date}
+        assert client.post("/api/v1/logs/morning", json=morning, headers=headers).status_code == 200
+    client.post("/api/v1/scores/kujala", json={"answers": ["a"] * 4 + ["b"] * 4 + ["a"] * 5}, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if CHROMIUM is None:
+        pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
+    settings = replace(
+        load_settings(data_dir=tmp_path_factory.mktemp("browser"), environ={}, secret_key="b" * 40),
+        run_worker=False,
+    )
+    app = create_app(settings)
+    app.state.today = TODAY
+    app.state.timer_scale = 0.05  # rest timers of 30 s run in 1.5 s here
+    _seed(TestClient(app))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # generous: the machine may be busy with pose inference
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "the test server did not start within 60 s"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("KNEEFIX_SCREENSHOTS", str(tmp_path)))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _signed_in_page(browser: Any, server: str, size: tuple[int, int]) -> tuple[Any, list[str]]:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server + "/signin")
+    page.fill("#email", "alex@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/home")
+    return page, errors
+
+
+@pytest.mark.parametrize("size_name", list(SIZES))
+def test_pages_fit_the_screen_without_script_errors(
+    browser: Any, server: str, size_name: str, tmp_path: Path
+) -> None:
+    width, height = SIZES[size_name]
+    folder = _shots(tmp_path)
+    anonymous = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    anonymous.goto(server + "/")
+    anonymous.screenshot(path=str(folder / f"{size_name}-landing.png"), full_page=True)
+    assert anonymous.evaluate("document.documentElement.scrollWidth") <= width
+    page, errors = _signed_in_page(browser, server, (width, height))
+    for path in PAGES:
+        page.goto(server + path)
+        name = path.strip("/").split("?")[0].replace("/", "-") or "home"
+        page.screenshot(path=str(folder / f"{size_name}-{name}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, f"{path} is {overflow}px wide on a {width}px screen"
+        assert page.locator("h1").count() == 1, path
+    assert errors == []
+
+
+def test_screening_wizard_shows_one_step_at_a_time(browser: Any, server: str) -> None:
+    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page.goto(server + "/screening")
+    visible = page.locator("[data-step]:visible")
+    assert visible.count() == 1
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 1 of 6"
+    page.fill("#age", "")
+    page.click("[data-wizard-next]")
+    assert "Please answer" in page.locator(".notice.warn[role=alert]").inner_text()
+    page.fill("#age", "14")
+    page.check("input[name=runs][value=yes]")
+    page.click("[data-wizard-next]")
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 2 of 6"
+    page.click("[data-wizard-next]")
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 3 of 6"
+    # Only the warning signs that apply at 14 are asked: tibial-tubercle pain (11-15) yes, the
+    # lower-kneecap-tip question (9-12) no.
+    assert page.locator("input[name=rf_tibial_tubercle_pain]").first.is_visible()
+    assert not page.locator("input[name=rf_inferior_pole_pain]").first.is_visible()
+    page.click("[data-wizard-back]")
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 2 of 6"
+    assert errors == []
+
+
+def test_guided_session_counts_sets_and_rests(browser: Any, server: str, tmp_path: Path) -> None:
+    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page.goto(server + "/today")
+    card = page.locator("[data-exercise][data-sets='3']").first
+    assert card.locator("[data-set-count]").inner_text() == "Set 1 of 3"
+    card.locator("[data-set-done]").click()
+    assert card.locator("[data-set-count]").inner_text() == "Set 2 of 3"
+    page.wait_for_function("el => el.textContent === 'Go'", arg=card.locator("[data-timer]").element_handle())
+    card.locator("[data-set-done]").click()
+    card.locator("[data-set-done]").click()
+    assert "All 3 sets done" in card.locator("[data-set-count]").inner_text()
+    assert card.locator("[data-done]").is_checked()
+    page.screenshot(path=str(_shots(tmp_path) / "phone-today-in-use.png"))
+    assert errors == []

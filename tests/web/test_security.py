@@ -1,0 +1,137 @@
+"""The security primitives on their own: argon2, the signed session, CSRF and origin checks, tokens."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from starlette.requests import Request
+
+from kneefix.errors import InputError
+from kneefix.web.config import WebSettings, load_settings
+from kneefix.web.security import (
+    SessionCodec,
+    anonymous_session,
+    bearer_token,
+    check_password_rules,
+    csrf_matches,
+    hash_api_token,
+    hash_password,
+    new_api_token,
+    origin_allowed,
+    password_stamp,
+    verify_password,
+)
+
+
+def make_request(headers: dict[str, str], scheme: str = "http", host: str = "knee.local:8000") -> Request:
+    raw = [(b"host", host.encode())] + [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/x",
+        "headers": raw,
+        "scheme": scheme,
+        "server": ("knee.local", 8000),
+        "query_string": b"",
+        "root_path": "",
+    }
+    return Request(scope)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> WebSettings:
+    return load_settings(data_dir=tmp_path, environ={}, secret_key="k" * 40)
+
+
+def test_passwords_are_argon2id_salted_and_verified() -> None:
+    first, second = hash_password("a long password"), hash_password("a long password")
+    assert first.startswith("$argon2id$")
+    assert first != second  # a fresh salt each time
+    assert verify_password(first, "a long password")
+    assert not verify_password(first, "a long passwort")
+    assert not verify_password("not-a-hash", "x")
+    assert not verify_password(None, "x")
+
+
+def test_password_rules() -> None:
+    with pytest.raises(InputError, match="at least 8"):
+        check_password_rules("short")
+    check_password_rules("long enough")
+
+
+def test_session_round_trip_and_tampering(settings: WebSettings) -> None:
+    codec = SessionCodec(settings.secret_key, 3600)
+    session = anonymous_session().signed_in(7, password_stamp("hash")).with_flash("hi", "ok")
+    cookie = codec.dumps(session)
+    loaded, expired = codec.loads(cookie)
+    assert loaded == session and not expired
+    assert codec.loads(cookie[:-2] + "xx") == (None, False)
+    other = SessionCodec("z" * 40, 3600)
+    assert other.loads(cookie) == (None, False)
+
+
+def test_expired_session_is_told_apart_from_a_forged_one(settings: WebSettings) -> None:
+    codec = SessionCodec(settings.secret_key, 3600)
+    two_hours_ago = int(time.time()) - 7200
+    old_sign_in = replace(anonymous_session().signed_in(3, "s"), issued_at=two_hours_ago)
+    assert codec.loads(codec.dumps(old_sign_in)) == (None, True)
+    old_visitor = replace(anonymous_session(), issued_at=two_hours_ago)
+    assert codec.loads(codec.dumps(old_visitor)) == (None, False)  # nothing to expire for a visitor
+
+
+def test_password_change_changes_the_stamp() -> None:
+    assert password_stamp("$argon2id$old") != password_stamp("$argon2id$new")
+
+
+def test_csrf_comparison() -> None:
+    assert csrf_matches("abc", "abc")
+    assert not csrf_matches("abc", "abd")
+    assert not csrf_matches("abc", None)
+    assert not csrf_matches("", "")
+
+
+def test_origin_checks(settings: WebSettings) -> None:
+    assert origin_allowed(make_request({"Origin": "http://knee.local:8000"}), settings)
+    assert not origin_allowed(make_request({"Origin": "https://evil.example"}), settings)
+    assert origin_allowed(make_request({"Referer": "http://knee.local:8000/today"}), settings)
+    assert not origin_allowed(make_request({"Referer": "https://evil.example/form"}), settings)
+    assert origin_allowed(make_request({}), settings)  # scripts send neither; the CSRF token still decides
+    assert not origin_allowed(make_request({"Origin": "null", "Referer": "https://evil.example/"}), settings)
+
+
+def test_behind_a_proxy_the_public_origin_must_be_trusted_or_forwarded(settings: WebSettings) -> None:
+    # The proxy talks to the app over plain http on an internal name; the browser saw https on the public one.
+    request = make_request({"Origin": "https://knee.example.org"}, host="127.0.0.1:8000")
+    assert not origin_allowed(request, settings)
+    trusted = replace(settings, trusted_origins=("https://knee.example.org",))
+    assert origin_allowed(request, trusted)
+    forwarded = make_request(
+        {
+            "Origin": "https://knee.example.org",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "knee.example.org",
+        },
+        host="127.0.0.1:8000",
+    )
+    assert not origin_allowed(forwarded, settings)  # headers ignored unless proxy headers are trusted
+    assert origin_allowed(forwarded, replace(settings, proxy_headers=True))
+
+
+def test_default_ports_compare_equal(settings: WebSettings) -> None:
+    request = make_request(
+        {"Origin": "https://knee.example.org"}, scheme="https", host="knee.example.org:443"
+    )
+    assert origin_allowed(request, settings)
+
+
+def test_api_tokens_are_random_and_only_hashes_are_kept() -> None:
+    token, token_hash = new_api_token()
+    other, _ = new_api_token()
+    assert token.startswith("kfx_") and token != other
+    assert token_hash == hash_api_token(token) and token not in token_hash
+    assert bearer_token(make_request({"Authorization": f"Bearer {token}"})) == token
+    assert bearer_token(make_request({"Authorization": "Basic abc"})) is None
+    assert bearer_token(make_request({})) is None
