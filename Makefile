@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 setup: $(VENV)/.installed
 
 run: setup
-	$(VENV)/bin/kneefix start
+	$(VENV)/bin/kneefix serve
 
 # Debian's Chromium for the browser tests (Playwright never downloads a browser here).
 system-deps:

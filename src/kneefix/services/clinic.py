@@ -557,6 +557,19 @@ def describe_adjustment(content: Content, entry: PlanAdjustmentEntry) -> str:
     return entry.kind
 
 
+def adjustment_view(content: Content, entry: PlanAdjustmentEntry) -> dict[str, Any]:
+    """An adjustment as the clinician's pages and API show it."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "payload": entry.payload,
+        "note": entry.note,
+        "active": entry.active,
+        "created_at": entry.created_at.isoformat(),
+        "description": describe_adjustment(content, entry),
+    }
+
+
 def clinician_changes(session: Session, profile_id: int) -> list[PlanChange]:
     """The plan changes clinicians made for this person, oldest first."""
     return plan_store.list_plan_changes(session, profile_id, source="clinician")
@@ -627,15 +640,7 @@ def person_overview(
             for entry in reversed(plan_store.list_plan_change_entries(session, profile_id))
         ],
         "adjustments": [
-            {
-                "id": entry.id,
-                "kind": entry.kind,
-                "payload": entry.payload,
-                "note": entry.note,
-                "active": entry.active,
-                "created_at": entry.created_at.isoformat(),
-                "description": describe_adjustment(content, entry),
-            }
+            adjustment_view(content, entry)
             for entry in reversed(plan_store.list_plan_adjustments(session, profile_id, active_only=False))
         ],
         "checks": [jobs.check_view(check) for check in jobs.list_checks(session, profile_id, limit=20)],

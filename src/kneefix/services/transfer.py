@@ -30,18 +30,7 @@ def write_text_file(path: Path, text: str) -> Path:
     target = path.expanduser()
     if target.is_dir():
         raise InputError(f"{target} is a folder; give a file name such as {target / 'kneefix-export.json'}.")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise InputError(f"Cannot write {target}: {error.strerror or error}.") from error
+    _replace_file(target, text)
     return target
 
 
@@ -50,19 +39,25 @@ def write_bytes_file(path: Path, data: bytes) -> Path:
     target = path.expanduser()
     if target.is_dir():
         raise InputError(f"{target} is a folder; give a file name inside it.")
+    _replace_file(target, data)
+    return target
+
+
+def _replace_file(target: Path, content: str | bytes) -> None:
+    """Write to a temporary file beside ``target`` and rename it over ``target`` (UTF-8 for text)."""
+    mode, encoding = ("wb", None) if isinstance(content, bytes) else ("w", "utf-8")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+            with os.fdopen(handle, mode, encoding=encoding) as stream:
+                stream.write(content)
             os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
     except OSError as error:
         raise InputError(f"Cannot write {target}: {error.strerror or error}.") from error
-    return target
 
 
 def export_csv(session: Session, profile_id: int, folder: Path) -> list[Path]:

@@ -14,13 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import technique_check_info
-from kneefix.storage.guards import check_text, require_profile
+from kneefix.storage.guards import add_or_earlier, check_text, require_profile
 from kneefix.storage.jsonready import json_ready
 from kneefix.storage.models import CHECK_STATUSES, TechniqueCheck
 from kneefix.storage.records import TechniqueCheckInfo
@@ -82,15 +81,10 @@ def enqueue_check(
         request_id=request_id,
         attempts=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        earlier = _by_request(session, profile_id, request_id) if request_id else None
-        if earlier is None:
-            raise
-        return technique_check_info(earlier)
-    return technique_check_info(row)
+    stored = add_or_earlier(
+        session, row, lambda: _by_request(session, profile_id, request_id) if request_id else None
+    )
+    return technique_check_info(stored)
 
 
 def _by_request(session: Session, profile_id: int, request_id: str) -> TechniqueCheck | None:
@@ -217,6 +211,18 @@ def _owned(check_id: int, worker_id: str) -> tuple[Any, ...]:
     )
 
 
+def _update_one(session: Session, conditions: tuple[Any, ...], **values: Any) -> bool:
+    """Set ``values`` on the check the conditions pick; True if exactly one row changed."""
+    result = session.execute(
+        update(TechniqueCheck)
+        .where(*conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
 def renew_lease(
     session: Session,
     check_id: int,
@@ -231,14 +237,7 @@ def renew_lease(
     values: dict[str, Any] = {"lease_expires_at": moment + dt.timedelta(seconds=lease_s)}
     if progress is not None:
         values["progress"] = min(1.0, max(0.0, float(progress)))
-    result = session.execute(
-        update(TechniqueCheck)
-        .where(*_owned(check_id, worker_id))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire_all()
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return _update_one(session, _owned(check_id, worker_id), **values)
 
 
 def finish_check(
@@ -252,23 +251,18 @@ def finish_check(
     now: dt.datetime | None = None,
 ) -> bool:
     """Mark the job done with its results. False: the job is no longer ours (lease lost)."""
-    result = session.execute(
-        update(TechniqueCheck)
-        .where(*_owned(check_id, worker_id))
-        .values(
-            status="done",
-            progress=1.0,
-            error=None,
-            output_dir=_relative_path("Output folder", output_dir),
-            report=None if report is None else json_ready(report, "Report"),
-            summary=None if summary is None else json_ready(summary, "Summary"),
-            lease_expires_at=None,
-            finished_at=now or utc_now(),
-        )
-        .execution_options(synchronize_session=False)
+    return _update_one(
+        session,
+        _owned(check_id, worker_id),
+        status="done",
+        progress=1.0,
+        error=None,
+        output_dir=_relative_path("Output folder", output_dir),
+        report=None if report is None else json_ready(report, "Report"),
+        summary=None if summary is None else json_ready(summary, "Summary"),
+        lease_expires_at=None,
+        finished_at=now or utc_now(),
     )
-    session.expire_all()
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 def fail_check(
@@ -286,14 +280,14 @@ def fail_check(
         if worker_id is not None
         else (TechniqueCheck.id == check_id, TechniqueCheck.status.in_(("queued", "running")))
     )
-    result = session.execute(
-        update(TechniqueCheck)
-        .where(*conditions)
-        .values(status="failed", error=message, lease_expires_at=None, finished_at=now or utc_now())
-        .execution_options(synchronize_session=False)
+    return _update_one(
+        session,
+        conditions,
+        status="failed",
+        error=message,
+        lease_expires_at=None,
+        finished_at=now or utc_now(),
     )
-    session.expire_all()
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 def retry_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.storage.models import Profile, User
+
+RowT = TypeVar("RowT")
 
 
 def require_profile(session: Session, profile_id: int) -> Profile:
@@ -74,3 +78,18 @@ def check_aware(name: str, value: dt.datetime) -> None:
     """Timestamps carry a time zone, so they mean the same moment on every machine."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(f"{name} must include a time zone, got {value.isoformat()}.")
+
+
+def add_or_earlier(session: Session, row: RowT, earlier: Callable[[], RowT | None]) -> RowT:
+    """Add ``row`` in a savepoint and return it; if a unique constraint refuses it (the same request
+    stored at the same moment by another submit), the row ``earlier`` finds instead, else re-raise.
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = earlier()
+        if found is None:
+            raise
+        return found
+    return row

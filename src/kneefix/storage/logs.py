@@ -9,13 +9,19 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.records import SessionLog
 from kneefix.storage.convert import session_log
-from kneefix.storage.guards import check_fraction, check_ids, check_pain, check_text, require_profile
+from kneefix.storage.guards import (
+    add_or_earlier,
+    check_fraction,
+    check_ids,
+    check_pain,
+    check_text,
+    require_profile,
+)
 from kneefix.storage.models import SessionLogRow
 
 MAX_NOTE_LENGTH = 5000
@@ -75,15 +81,10 @@ def add_log(
             return session_log(earlier)
     row = SessionLogRow(profile_id=profile_id, request_id=request_id)
     _fill(row, log)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        earlier = _by_request(session, profile_id, request_id) if request_id else None
-        if earlier is None:
-            raise
-        return session_log(earlier)
-    return session_log(row)
+    stored = add_or_earlier(
+        session, row, lambda: _by_request(session, profile_id, request_id) if request_id else None
+    )
+    return session_log(stored)
 
 
 def get_log(session: Session, profile_id: int, log_id: int) -> SessionLog:

@@ -53,6 +53,52 @@ def sign_in_session(request: Request, user_id: int, password_hash: str | None) -
     set_session(request, after)
 
 
+def _password_sign_in(
+    request: Request, db: DbSession, settings: Settings, email: str, password: str
+) -> accounts.SignInOutcome:
+    """Check email and password, rate-limited by the settings (failures are counted)."""
+    return accounts.sign_in(
+        db,
+        email=email,
+        password=password,
+        ip=client_ip(request),
+        max_failures=settings.signin_max_failures,
+        window_s=settings.signin_window_s,
+    )
+
+
+def _drop_pending(request: Request) -> None:
+    """Forget the form kept from before the session ran out."""
+    session = session_of(request)
+    set_session(request, session.__class__(**{**session.__dict__, "pending": None}))
+
+
+def _signup_page(
+    request: Request, values: dict[str, str], error: str | None = None, *, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "signup.html",
+        {"values": values, "error": error, "min_password": MIN_PASSWORD_LENGTH},
+        status_code=status_code,
+        nav="signup",
+        title="Sign up",
+    )
+
+
+def _signin_page(
+    request: Request, values: dict[str, str], error: str | None, next: str | None, *, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "signin.html",
+        {"values": values, "error": error, "next": safe_next(next) or ""},
+        status_code=status_code,
+        nav="signin",
+        title="Sign in",
+    )
+
+
 # ----- sign up --------------------------------------------------------------------------------
 
 
@@ -60,13 +106,7 @@ def sign_in_session(request: Request, user_id: int, password_hash: str | None) -
 def signup_form(request: Request, user: MaybeUser) -> Response:
     if user is not None:
         return redirect(request, home_for(user.role))
-    return render(
-        request,
-        "signup.html",
-        {"values": {}, "error": None, "min_password": MIN_PASSWORD_LENGTH},
-        nav="signup",
-        title="Sign up",
-    )
+    return _signup_page(request, {})
 
 
 @router.post("/signup", name="signup")
@@ -89,26 +129,12 @@ def signup(
         if password == confirm and accounts.find_account(db, email) is not None:
             # Most often the same form sent twice: the first made the account. The right password
             # simply signs in (rate-limited like any sign-in); anything else gets the message.
-            outcome = accounts.sign_in(
-                db,
-                email=email,
-                password=password,
-                ip=client_ip(request),
-                max_failures=settings.signin_max_failures,
-                window_s=settings.signin_window_s,
-            )
+            outcome = _password_sign_in(request, db, settings, email, password)
             if outcome.user is not None:
                 sign_in_session(request, outcome.user.id, outcome.user.password_hash)
                 flash(request, "You already had an account with this email, so you are now signed in.", "ok")
                 return redirect(request, home_for(outcome.user.role))
-        return render(
-            request,
-            "signup.html",
-            {"values": values, "error": str(error), "min_password": MIN_PASSWORD_LENGTH},
-            status_code=422,
-            nav="signup",
-            title="Sign up",
-        )
+        return _signup_page(request, values, str(error), status_code=422)
     sign_in_session(request, user.id, user.password_hash)
     flash(request, "Welcome to kneefix. Your account is ready.", "ok")
     return redirect(request, "/screening" if user.role == "person" else "/clinician")
@@ -121,13 +147,7 @@ def signup(
 def signin_form(request: Request, user: MaybeUser, next: str | None = None) -> Response:
     if user is not None and not session_of(request).pending:
         return redirect(request, safe_next(next) or home_for(user.role))
-    return render(
-        request,
-        "signin.html",
-        {"values": {}, "error": None, "next": safe_next(next) or ""},
-        nav="signin",
-        title="Sign in",
-    )
+    return _signin_page(request, {}, None, next)
 
 
 @router.post("/signin", name="signin")
@@ -139,24 +159,11 @@ def signin(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    outcome = accounts.sign_in(
-        db,
-        email=email,
-        password=password,
-        ip=client_ip(request),
-        max_failures=settings.signin_max_failures,
-        window_s=settings.signin_window_s,
-    )
+    outcome = _password_sign_in(request, db, settings, email, password)
     user = outcome.user
     if user is None:
-        return render(
-            request,
-            "signin.html",
-            {"values": {"email": email}, "error": outcome.error, "next": safe_next(next) or ""},
-            status_code=429 if outcome.rate_limited else 401,
-            nav="signin",
-            title="Sign in",
-        )
+        status_code = 429 if outcome.rate_limited else 401
+        return _signin_page(request, {"email": email}, outcome.error, next, status_code=status_code)
     sign_in_session(request, user.id, user.password_hash)
     if session_of(request).pending:
         return redirect(request, "/resume")
@@ -179,14 +186,12 @@ def resume_form(request: Request, user: CurrentUser) -> Response:
     if not isinstance(raw_fields, dict) or not isinstance(action, str):
         return redirect(request, home_for(user.role))
     fields = [(str(k), str(v)) for k, v in raw_fields.items()]
-    session = session_of(request)  # the fields now live in the page; the cookie need not keep them
-    set_session(request, session.__class__(**{**session.__dict__, "pending": None}))
+    _drop_pending(request)  # the fields now live in the page; the cookie need not keep them
     return render(request, "resume.html", {"fields": fields, "action": action}, title="Save your form")
 
 
 @router.post("/resume/discard", name="resume_discard")
 def resume_discard(request: Request, user: CurrentUser) -> Response:
-    session = session_of(request)
-    set_session(request, session.__class__(**{**session.__dict__, "pending": None}))
+    _drop_pending(request)
     flash(request, "The unsaved form was discarded.")
     return redirect(request, home_for(user.role))

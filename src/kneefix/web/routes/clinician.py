@@ -362,18 +362,8 @@ def api_person(
 def api_adjustments(
     profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician
 ) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": entry.id,
-            "kind": entry.kind,
-            "payload": entry.payload,
-            "note": entry.note,
-            "active": entry.active,
-            "created_at": entry.created_at.isoformat(),
-            "description": clinic.describe_adjustment(content, entry),
-        }
-        for entry in clinic.list_adjustments(db, me.id, profile_id)
-    ]
+    entries = clinic.list_adjustments(db, me.id, profile_id)
+    return [clinic.adjustment_view(content, entry) for entry in entries]
 
 
 @api_router.post(

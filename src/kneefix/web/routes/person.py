@@ -204,16 +204,27 @@ def today_log(
 # ----- next-morning pain ---------------------------------------------------------------------
 
 
-@router.get("/morning", name="morning_form")
-def morning_form(request: Request, me: CurrentPerson, db: DbSession, today: Today) -> Response:
-    needs = _require_plan(request, me, db)
-    if needs is not None:
-        return needs
+def _morning_page(
+    request: Request, me: Person, db: Session, today: dt.date, *, error: str | None = None
+) -> Response:
+    """The morning-check form for the latest session before today (422 with ``error``)."""
     try:
         last = logbook.latest_session_before(db, me.profile_id, today)
     except NotFoundError:
         last = None
-    return render(request, "morning.html", {"last": last, "error": None}, nav="today", title="Morning check")
+    return render(
+        request,
+        "morning.html",
+        {"last": last, "error": error},
+        status_code=200 if error is None else 422,
+        nav="today",
+        title="Morning check",
+    )
+
+
+@router.get("/morning", name="morning_form")
+def morning_form(request: Request, me: CurrentPerson, db: DbSession, today: Today) -> Response:
+    return _require_plan(request, me, db) or _morning_page(request, me, db, today)
 
 
 @router.post("/morning", name="morning_save")
@@ -239,18 +250,7 @@ def morning_save(
         )
     except (InputError, NotFoundError, ValueError) as error:
         message = str(error) if isinstance(error, InputError | NotFoundError) else "That date is not valid."
-        try:
-            last = logbook.latest_session_before(db, me.profile_id, today)
-        except NotFoundError:
-            last = None
-        return render(
-            request,
-            "morning.html",
-            {"last": last, "error": message},
-            status_code=422,
-            nav="today",
-            title="Morning check",
-        )
+        return _morning_page(request, me, db, today, error=message)
     flash(request, "Thanks, your morning check is saved." + _changes_message(result.plan_changes), "ok")
     return redirect(request, "/home")
 

@@ -23,7 +23,7 @@ from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.services import jobs
 from kneefix.services.worker import Worker, start_embedded_worker, stop_embedded_worker
 from kneefix.storage.records import TechniqueCheckInfo
-from kneefix.web.deps import CurrentPerson, DbSession, Settings
+from kneefix.web.deps import CurrentPerson, DbSession, Person, Settings
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
@@ -72,14 +72,63 @@ def _limits(max_bytes: int) -> dict[str, Any]:
     return {"limit": jobs.describe_limit(max_bytes), "max_bytes": max_bytes}
 
 
+def _check_views(db: DbSession, me: Person) -> list[dict[str, Any]]:
+    return [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+
+
+def _home_page(
+    request: Request,
+    db: DbSession,
+    me: Person,
+    settings: Settings,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+) -> Response:
+    """The upload form and the person's checks (422 with ``error``, keeping what was chosen)."""
+    context = {
+        **_form_context(values, error),
+        "checks": _check_views(db, me),
+        **_limits(settings.max_upload_bytes),
+    }
+    return render(
+        request,
+        "technique/home.html",
+        context,
+        status_code=200 if error is None else 422,
+        nav="technique",
+        title="Technique check",
+    )
+
+
+def _submit(
+    db: DbSession,
+    settings: Settings,
+    me: Person,
+    upload: UploadFile,
+    movement: str,
+    side: str,
+    request_id: str,
+) -> jobs.Submission:
+    """Store the uploaded video and queue its analysis (the same ``request_id`` twice: the first check)."""
+    return jobs.submit_check(
+        db,
+        settings.data_dir,
+        me.profile_id,
+        upload.file,
+        movement=movement,
+        side=side,
+        filename=upload.filename,
+        max_bytes=settings.max_upload_bytes,
+        request_id=request_id,
+    )
+
+
 # ----- pages ---------------------------------------------------------------------------------
 
 
 @router.get("/technique", name="technique_home")
 def technique_home(request: Request, db: DbSession, me: CurrentPerson, settings: Settings) -> Response:
-    checks = [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
-    context = {**_form_context(), "checks": checks, **_limits(settings.max_upload_bytes)}
-    return render(request, "technique/home.html", context, nav="technique", title="Technique check")
+    return _home_page(request, db, me, settings)
 
 
 @router.post("/technique/checks", name="technique_upload")
@@ -97,27 +146,9 @@ async def technique_upload(
     try:
         if upload is None:
             raise InputError("Choose a video file, or record one, before sending.")
-        submission = jobs.submit_check(
-            db,
-            settings.data_dir,
-            me.profile_id,
-            upload.file,
-            movement=movement,
-            side=side,
-            filename=upload.filename,
-            max_bytes=settings.max_upload_bytes,
-            request_id=request_id,
-        )
+        submission = _submit(db, settings, me, upload, movement, side, request_id)
     except KneefixError as error:
-        checks = [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
-        context = {
-            **_form_context(values, str(error)),
-            "checks": checks,
-            **_limits(settings.max_upload_bytes),
-        }
-        return render(
-            request, "technique/home.html", context, status_code=422, nav="technique", title="Technique check"
-        )
+        return _home_page(request, db, me, settings, values, str(error))
     db.commit()  # the worker must see the job before it is woken
     wake_worker(request)
     if submission.duplicate:
@@ -185,7 +216,7 @@ def file_response(data_dir: Path, check: TechniqueCheckInfo, name: str) -> Respo
 
 @api_router.get("/checks", summary="The person's technique checks, newest first")
 def api_list_checks(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
-    return [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+    return _check_views(db, me)
 
 
 @api_router.post(
@@ -211,17 +242,7 @@ async def api_upload_check(
     upload = await _uploaded_file(request)
     if upload is None:
         raise InputError("Send the video in the multipart field 'video'.")
-    submission = jobs.submit_check(
-        db,
-        settings.data_dir,
-        me.profile_id,
-        upload.file,
-        movement=movement,
-        side=side,
-        filename=upload.filename,
-        max_bytes=settings.max_upload_bytes,
-        request_id=request_id,
-    )
+    submission = _submit(db, settings, me, upload, movement, side, request_id)
     db.commit()
     wake_worker(request)
     body = {**jobs.check_view(submission.check), "duplicate": submission.duplicate}
