@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -149,3 +150,18 @@ def test_complete_file_has_no_damage_note(shared_data: Path) -> None:
     for _ in iter_frames(probe(shared_data / LANDSCAPE), notes=notes):
         pass
     assert notes.warnings == [] and notes.damaged_at_s is None
+
+
+def test_animated_gif_is_read_as_a_clip(tmp_path: Path) -> None:
+    gif = tmp_path / "squat.gif"
+    container = av.open(str(gif), "w", format="gif")
+    stream = container.add_stream("gif", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb8"
+    for i in range(6):
+        frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+        frame.pts = i
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+    container.close()
+    times = [f.time_s for f in iter_frames(probe(gif))]
+    np.testing.assert_allclose(times, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], atol=1e-6)

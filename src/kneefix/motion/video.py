@@ -27,8 +27,10 @@ from numpy.typing import NDArray
 
 from kneefix.errors import VideoError
 
-# Types ``filetype`` recognises that are certainly not videos: named in the error message.
+# Types ``filetype`` recognises that are certainly not videos: named in the error message. An animated
+# GIF is a moving picture FFmpeg decodes (exercise libraries publish many), so it goes through.
 _NOT_VIDEO_KINDS = ("image/", "audio/", "application/", "font/", "text/")
+_MOVING_PICTURES = ("video/", "image/gif")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,11 @@ def _check_file(path: Path) -> None:
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: the file is empty (0 bytes); there is no video to analyse.")
     kind = filetype.guess(str(path))
-    if kind is not None and kind.mime.startswith(_NOT_VIDEO_KINDS) and not kind.mime.startswith("video/"):
+    if (
+        kind is not None
+        and kind.mime.startswith(_NOT_VIDEO_KINDS)
+        and not kind.mime.startswith(_MOVING_PICTURES)
+    ):
         raise VideoError(
             f"{path}: this is a {kind.mime} file (.{kind.extension}), not a video. "
             "Give a video (mp4, mov, webm, avi) or a landmark CSV."
