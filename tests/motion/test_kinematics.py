@@ -133,3 +133,11 @@ def test_view_from_widths_when_depth_is_missing() -> None:
     assert detect_view(front.xy, front.z).view == "front"
     nothing = np.full_like(side.xy, np.nan)
     assert detect_view(nothing, None).view == "unknown"
+
+
+def test_ankle_angle_never_leaves_minus_180_to_180() -> None:
+    """A foot pointing back along the shank once read 250 deg: the offset must wrap, not overflow."""
+    from kneefix.motion.kinematics import wrap_degrees
+
+    angles = np.array([250.0, 270.0, -190.0, 90.0, 180.0])
+    assert np.allclose(wrap_degrees(angles), [-110.0, -90.0, 170.0, 90.0, 180.0])

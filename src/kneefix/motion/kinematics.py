@@ -93,6 +93,12 @@ def signed_angle(a: FloatArray, b: FloatArray) -> FloatArray:
     return result
 
 
+def wrap_degrees(angle: FloatArray) -> FloatArray:
+    """Map angles to (-180, 180]: offsets like ``90 - x`` would otherwise reach 270."""
+    wrapped: FloatArray = 180.0 - np.mod(180.0 - angle, 360.0)
+    return wrapped
+
+
 def _forward_up(vectors: FloatArray, facing: int) -> FloatArray:
     """Image vectors to the person's forward/up frame (x times facing, y flipped)."""
     out = np.empty_like(vectors)
@@ -121,7 +127,8 @@ def sagittal_angles(xy: FloatArray, side: Side, facing: int) -> dict[str, FloatA
     return {
         "hip_flexion": signed_angle(-trunk, thigh),
         "knee_flexion": signed_angle(shank, thigh),
-        "ankle_dorsiflexion": 90.0 - signed_angle(foot, -shank),
+        # Wrapped to (-180, 180] so the seam sits at an impossible -90 deg, not inside the real range.
+        "ankle_dorsiflexion": wrap_degrees(90.0 - signed_angle(foot, -shank)),
         "trunk_inclination": signed_angle(trunk, up),
     }
 
