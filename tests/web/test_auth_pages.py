@@ -293,3 +293,32 @@ def test_unknown_page_is_a_plain_404(client: TestClient) -> None:
     page = client.get("/no/such/page")
     assert page.status_code == 404
     assert "There is nothing at this address." in page.text
+
+
+def test_sign_up_from_an_invite_link_returns_to_the_invite(client: TestClient) -> None:
+    """An invite link sends a newcomer to sign up with ?next=/invite/CODE; they come back to accept it."""
+    page = client.get("/signup?next=/invite/ABC123")
+    assert 'name="next" value="/invite/ABC123"' in page.text
+    data = {
+        "email": "new@example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "next": "/invite/ABC123",
+        "csrf_token": csrf_of(page),
+    }
+    response = client.post("/signup", data=data, follow_redirects=False)
+    assert response.status_code in (302, 303)
+    assert response.headers["location"].endswith("/invite/ABC123")
+
+
+def test_sign_up_never_follows_an_off_site_next(client: TestClient) -> None:
+    page = client.get("/signup?next=//evil.example/steal")
+    data = {
+        "email": "other@example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "next": "//evil.example/steal",
+        "csrf_token": csrf_of(page),
+    }
+    response = client.post("/signup", data=data, follow_redirects=False)
+    assert response.headers["location"].endswith("/screening")

@@ -74,12 +74,22 @@ def _drop_pending(request: Request) -> None:
 
 
 def _signup_page(
-    request: Request, values: dict[str, str], error: str | None = None, *, status_code: int = 200
+    request: Request,
+    values: dict[str, str],
+    error: str | None = None,
+    next: str | None = None,
+    *,
+    status_code: int = 200,
 ) -> Response:
     return render(
         request,
         "signup.html",
-        {"values": values, "error": error, "min_password": MIN_PASSWORD_LENGTH},
+        {
+            "values": values,
+            "error": error,
+            "min_password": MIN_PASSWORD_LENGTH,
+            "next": safe_next(next) or "",
+        },
         status_code=status_code,
         nav="signup",
         title="Sign up",
@@ -103,10 +113,10 @@ def _signin_page(
 
 
 @router.get("/signup", name="signup_form")
-def signup_form(request: Request, user: MaybeUser) -> Response:
+def signup_form(request: Request, user: MaybeUser, next: str | None = None) -> Response:
     if user is not None:
-        return redirect(request, home_for(user.role))
-    return _signup_page(request, {})
+        return redirect(request, safe_next(next) or home_for(user.role))
+    return _signup_page(request, {}, None, next)
 
 
 @router.post("/signup", name="signup")
@@ -119,6 +129,7 @@ def signup(
     confirm: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "person",
+    next: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"email": email, "display_name": display_name, "role": role}
     try:
@@ -133,11 +144,13 @@ def signup(
             if outcome.user is not None:
                 sign_in_session(request, outcome.user.id, outcome.user.password_hash)
                 flash(request, "You already had an account with this email, so you are now signed in.", "ok")
-                return redirect(request, home_for(outcome.user.role))
-        return _signup_page(request, values, str(error), status_code=422)
+                return redirect(request, safe_next(next) or home_for(outcome.user.role))
+        return _signup_page(request, values, str(error), next, status_code=422)
     sign_in_session(request, user.id, user.password_hash)
     flash(request, "Welcome to kneefix. Your account is ready.", "ok")
-    return redirect(request, "/screening" if user.role == "person" else "/clinician")
+    # An invite link sends people here with ?next=/invite/CODE: take them back to accept it.
+    default = "/screening" if user.role == "person" else "/clinician"
+    return redirect(request, safe_next(next) or default)
 
 
 # ----- sign in / out -------------------------------------------------------------------------
