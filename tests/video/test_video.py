@@ -145,6 +145,17 @@ def test_file_cut_midway_keeps_what_decodes_and_says_so(shared_data: Path, tmp_p
     assert any("cut short" in warning for warning in notes.warnings)
 
 
+def test_a_second_half_past_a_cut_short_end_adds_no_false_note(shared_data: Path, tmp_path: Path) -> None:
+    """Two workers split by the header's duration; the half after the real end decodes nothing."""
+    short = probe(media.cut_copy(shared_data / LANDSCAPE, tmp_path / "short.mp4", 0.15))
+    first, second = DecodeNotes(), DecodeNotes()
+    halfway = short.duration_s / 2
+    frames = list(iter_frames(short, stop_s=halfway, notes=first))
+    assert frames and any("cut short" in warning for warning in first.warnings)
+    assert list(iter_frames(short, start_s=halfway, notes=second)) == []
+    assert second.warnings == []
+
+
 def test_complete_file_has_no_damage_note(shared_data: Path) -> None:
     notes = DecodeNotes()
     for _ in iter_frames(probe(shared_data / LANDSCAPE), notes=notes):

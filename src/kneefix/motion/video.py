@@ -224,7 +224,8 @@ def iter_frames(
                     raise VideoError(
                         f"{info.path.name}: no frame could be decoded; the file is damaged or cut short."
                     )
-                _note_if_cut_short(info, time_s, notes)
+                if index:  # a later segment past a cut-short end decodes nothing: the earlier one says so
+                    _note_if_cut_short(info, time_s, notes)
         except av.error.FFmpegError as error:
             if index == 0 and start_s is None:
                 raise VideoError(
