@@ -74,6 +74,18 @@ def test_the_streak_counts_planned_sessions_done_in_a_row_allowing_a_late_day() 
     assert summary_for(logs, [], PLAN_DAYS[5] + dt.timedelta(days=1)).streak == 0
 
 
+def test_a_session_done_a_day_early_keeps_the_streak_and_one_log_counts_once() -> None:
+    logs = [
+        good_log(PLAN_DAYS[2]),
+        good_log(PLAN_DAYS[3] - dt.timedelta(days=1)),  # done a day early
+        good_log(PLAN_DAYS[4]),
+    ]
+    assert summary_for(logs, [], PLAN_DAYS[5]).streak == 3
+    # Two sessions the same day stand for two planned sessions only when both fit between neighbours.
+    doubled = [good_log(PLAN_DAYS[4]), good_log(PLAN_DAYS[4])]
+    assert summary_for(doubled, [], PLAN_DAYS[5]).streak == 1
+
+
 def test_kujala_change_is_judged_against_the_mcid_and_the_next_rescore_is_due() -> None:
     scores = [
         ScoreRecord("kujala", MONDAY, 62),

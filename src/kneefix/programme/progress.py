@@ -223,18 +223,21 @@ def _trend(
 def _streak(planned: Sequence[dt.date], done_logs: Sequence[SessionLog]) -> int:
     """Planned sessions done in a row, counting back from the latest one due.
 
-    A planned session counts as done if a completed session was logged on its day or before the next
-    planned day, so doing Monday's session on Tuesday keeps the streak.
+    A planned session counts as done if a completed session was logged strictly between the planned
+    days either side of it, each log standing for one session only: doing Monday's session on Tuesday,
+    or Saturday's on Friday, keeps the streak.
     """
-    done_days = sorted(log.date for log in done_logs)
+    unused = sorted(log.date for log in done_logs)
     streak = 0
     for position in range(len(planned) - 1, -1, -1):
-        start = planned[position]
-        end = planned[position + 1] if position + 1 < len(planned) else dt.date.max
-        if any(start <= day < end for day in done_days):
-            streak += 1
-        else:
+        day = planned[position]
+        after = planned[position - 1] if position > 0 else dt.date.min
+        before = planned[position + 1] if position + 1 < len(planned) else dt.date.max
+        candidates = [logged for logged in unused if after < logged < before]
+        if not candidates:
             break
+        unused.remove(min(candidates, key=lambda logged: abs((logged - day).days)))
+        streak += 1
     return streak
 
 
