@@ -76,6 +76,16 @@ def test_plan_table_and_json_cover_every_phase(kneefix: Kneefix) -> None:
     assert "week" in out and "phase 1 of" in out
 
 
+def test_plan_table_numbers_logged_sessions_and_continues_the_count(kneefix: Kneefix) -> None:
+    start = dt.date.today() - dt.timedelta(days=7)
+    kneefix.start("--start-date", start.isoformat())
+    kneefix.ok("log", "--date", start.isoformat(), "--completed", "1", "--pain-during", "2")
+    rows = [line for line in kneefix.ok("plan").stdout.splitlines() if "│" in line]
+    numbers = [cells[3].strip() for cells in (row.split("│") for row in rows) if len(cells) > 3]
+    assert numbers[:3] == ["1", "2", "3"]  # the logged session is 1, the plan goes on from 2
+    assert "done 100%" in rows[0] and "Settle" in rows[0]
+
+
 def test_plan_ics_writes_one_event_per_session(kneefix: Kneefix, tmp_path: Path) -> None:
     kneefix.start()
     target = tmp_path / "cal" / "plan.ics"

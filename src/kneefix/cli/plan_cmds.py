@@ -16,7 +16,7 @@ from kneefix.cli.render import day_text, print_changes, print_session
 from kneefix.content.loader import load_content
 from kneefix.programme.adapt import PlanState
 from kneefix.programme.ics import plan_to_ics
-from kneefix.services.plan import plan_state, today_view
+from kneefix.services.plan import plan_state, protocol_for, today_view
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import write_bytes_file
 
@@ -96,7 +96,8 @@ def plan_cmd(
         )
         return
     console = out_console()
-    _print_plan_table(console, current)
+    phase_names = [phase.name for phase in protocol_for(content, current.settings).phases]
+    _print_plan_table(console, current, phase_names)
     print_changes(console, current.changes)
     if current.running.available:
         console.print(f"[bold]Running:[/] {current.running.summary}")
@@ -104,7 +105,7 @@ def plan_cmd(
         console.print(f"Calendar written to {written} ({len(current.plan.sessions)} sessions).")
 
 
-def _print_plan_table(console: Console, current: PlanState) -> None:
+def _print_plan_table(console: Console, current: PlanState, phase_names: list[str]) -> None:
     table = Table(title=f"{current.plan.protocol_name} - from {day_text(current.settings.start_date)}")
     table.add_column("week", justify="right")
     table.add_column("date")
@@ -112,17 +113,27 @@ def _print_plan_table(console: Console, current: PlanState) -> None:
     table.add_column("phase")
     table.add_column("exercises")
     table.add_column("status")
-    for entry in current.history:
+    for number, entry in enumerate(current.history, start=1):
         log = entry.log
         share = f"{round(log.completed * 100)}%"
         week = (log.date - current.settings.start_date).days // 7 + 1
-        table.add_row(str(week), day_text(log.date), "", "", "", f"[green]done {share}[/]")
+        done_items = f"{len(log.exercises_done)} exercises" if log.exercises_done else ""
+        table.add_row(
+            str(week),
+            day_text(log.date),
+            str(number),
+            phase_names[entry.state.phase_index],
+            done_items,
+            f"[green]done {share}[/]",
+        )
+    # Upcoming sessions continue the count after the logged ones.
+    offset = len(current.history)
     for upcoming in current.plan.sessions:
         status = "[bold]today[/]" if upcoming.date == current.today else ""
         table.add_row(
             str(upcoming.week),
             day_text(upcoming.date),
-            str(upcoming.number),
+            str(offset + upcoming.number),
             upcoming.phase_name,
             f"{len(upcoming.exercises)} exercises",
             status,
