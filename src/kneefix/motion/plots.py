@@ -68,31 +68,16 @@ def _mark_squat_events(ax: Axes, kin: Kinematics, report: Report) -> None:
         return name
 
     for rep in report.reps:
-        if rep.hip_onset_s is not None:
-            y = _value_at(t, kin.hip_flexion, rep.hip_onset_s)
+        onsets = (
+            (rep.hip_onset_s, kin.hip_flexion, "v", HIP, "hip onset"),
+            (rep.knee_onset_s, kin.knee_flexion, "^", KNEE, "knee onset"),
+        )
+        for onset_s, angles, marker, colour, label in onsets:
+            if onset_s is None:
+                continue
+            y = _value_at(t, angles, onset_s)
             ax.plot(
-                [rep.hip_onset_s],
-                [y],
-                "v",
-                color=HIP,
-                ms=8,
-                mec="black",
-                mew=0.6,
-                label=once("hip onset"),
-                zorder=5,
-            )
-        if rep.knee_onset_s is not None:
-            y = _value_at(t, kin.knee_flexion, rep.knee_onset_s)
-            ax.plot(
-                [rep.knee_onset_s],
-                [y],
-                "^",
-                color=KNEE,
-                ms=8,
-                mec="black",
-                mew=0.6,
-                label=once("knee onset"),
-                zorder=5,
+                [onset_s], [y], marker, color=colour, ms=8, mec="black", mew=0.6, label=once(label), zorder=5
             )
         ax.axvline(rep.bottom_s, color=BOTTOM, ls=":", lw=1.2, label=once("bottom"), zorder=2)
 
