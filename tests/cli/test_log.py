@@ -23,11 +23,20 @@ def test_done_exercises_set_the_completed_share(kneefix: Kneefix) -> None:
     kneefix.start()
     planned = [item["exercise_id"] for item in kneefix.json("today")["session"]["exercises"]]
 
+    assert_clean_error(kneefix("log", "--done", "juggling"), "Unknown exercise id(s): juggling")
     entry = kneefix.json("log", "--done", ",".join(planned[:2]), "--pain-during", "2")
 
     assert entry["log"]["completed"] == round(2 / len(planned), 3)
     assert entry["log"]["exercises_done"] == planned[:2]
-    assert_clean_error(kneefix("log", "--done", "juggling"), "Unknown exercise id(s): juggling")
+
+
+def test_one_session_a_day_and_none_before_the_start(kneefix: Kneefix) -> None:
+    kneefix.start()
+    kneefix.ok("log", "--pain-during", "2", "--pain-after", "1")
+    assert_clean_error(kneefix("log", "--pain-during", "3"), "already logged on")
+    assert len(kneefix.json("log", "list")) == 1  # the first entry is kept as it was
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    assert_clean_error(kneefix("log", "--date", yesterday, "--pain-during", "2"), "before your plan started")
 
 
 def test_next_morning_pain_attaches_to_the_latest_earlier_session(kneefix: Kneefix) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from kneefix.content.loader import load_content
@@ -133,10 +134,10 @@ def test_interactive_start_reprompts_until_answers_are_valid(kneefix: Kneefix) -
     lines = [
         "abc",  # age: not a number
         "34",
+        "maybe",  # first safety question (straight after age): not yes or no
+        *["n"] * len(flags_for_age),
         "99",  # symptoms: no such number
         ",".join(str(n) for n in picks),
-        "maybe",  # first safety question: not yes or no
-        *["n"] * len(flags_for_age),
         "z",  # first Kujala item: no such option
         *["a"] * 13,
         "11",  # pain: out of range
@@ -168,14 +169,126 @@ def test_interactive_atypical_asks_whether_to_continue(kneefix: Kneefix) -> None
 
 def test_interactive_red_flag_skips_the_plan_questions(kneefix: Kneefix) -> None:
     flags = ["--age", "34", "--symptoms", "pain_around_kneecap", "--kujala", ALL_BEST_KUJALA, "--pain", "6"]
-    questions = len(questions_for(34, load_content()))
-    # Yes to the first safety question, no to the rest; nothing is asked after that.
-    result = kneefix("start", *flags, "--interactive", input="y\n" + "n\n" * (questions - 1))
+    # Yes to the first safety question: nothing is asked after that.
+    result = kneefix("start", *flags, "--interactive", input="y\n")
 
     assert result.exit_code == 0, result.output
-    assert "plan questions are skipped" in flat(result.stdout)
-    assert "Please see a clinician first" in flat(result.stdout)
+    assert "stops the questions here" in flat(result.stdout)
+    assert "Get medical help now" in flat(result.stdout)
     assert "Equipment" not in result.stdout
+    assert "2/" not in result.stdout  # no second safety question
+
+
+def _asked(output: str) -> list[str]:
+    """The safety-question lines an interactive run printed, e.g. ``3/11 Does your knee...``."""
+    return [line for line in output.splitlines() if re.match(r"\s*\d+/\d+ ", line)]
+
+
+def test_interactive_first_yes_stops_at_once_with_the_referral(kneefix: Kneefix) -> None:
+    content = load_content()
+    asked = questions_for(34, content)
+    stop_at = next(index for index, flag in enumerate(asked) if flag.id == "true_locking")
+    # Age, then the safety questions right away; the yes is the last thing typed.
+    answers = ["34", *["n"] * stop_at, "y"]
+    result = kneefix("start", "--interactive", "--json", input="\n".join(answers) + "\n")
+
+    assert result.exit_code == 0, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["verdict"] == "refer_now" and outcome["started"] is False
+    [flag] = outcome["screening"]["red_flags"]
+    locking = next(flag for flag in asked if flag.id == "true_locking")
+    assert (flag["id"], flag["reason"], flag["action"]) == ("true_locking", locking.reason, locking.action)
+    shown = flat(result.stderr)
+    assert len(_asked(result.stderr)) == stop_at + 1  # nothing after the yes
+    for never in ("Your symptoms", "Kujala", "Equipment", "days a week", "Do you run", "hurt right now"):
+        assert never not in shown, never
+    assert outcome["screening"]["pain_now"] is None and outcome["severity"] is None
+
+
+def test_interactive_referral_is_printed_and_saved(kneefix: Kneefix) -> None:
+    content = load_content()
+    asked = questions_for(34, content)
+    stop_at = next(index for index, flag in enumerate(asked) if flag.id == "recent_injury_ottawa")
+    result = kneefix("start", "--interactive", input="\n".join(["34", *["n"] * stop_at, "y"]) + "\n")
+
+    assert result.exit_code == 0, result.output
+    out = flat(re.sub(r"[│╭╮╰╯─]", " ", result.stdout))  # the referral is in a panel
+    ottawa = asked[stop_at]
+    assert ottawa.title in out and flat(ottawa.reason) in out and flat(ottawa.action) in out
+    assert "has not been started" in out
+    assert_clean_error(kneefix("today"), "has no programme yet")
+    [saved] = json.loads(kneefix.ok("export").stdout)["screenings"]
+    assert saved["verdict"] == "refer_now" and saved["red_flags"] == ["recent_injury_ottawa"]
+    # What was not asked is recorded as such, not as made-up answers.
+    assert saved["answers"]["pain_now"] is None
+    assert {"symptoms", "kujala", "pain_now", "equipment", "days_per_week", "runs"} <= set(
+        saved["answers"]["not_asked"]
+    )
+
+
+def test_interactive_kujala_comes_after_the_safety_questions_and_can_refer(kneefix: Kneefix) -> None:
+    content = load_content()
+    asked = questions_for(34, content)
+    kujala = ["a"] * 13
+    kujala[1] = "c"  # item 2: cannot stand on the leg
+    lines = ["34", *["n"] * len(asked), "1,3", *kujala]
+    result = kneefix("start", "--interactive", "--json", input="\n".join(lines) + "\n")
+
+    assert result.exit_code == 0, result.output
+    prompts = result.stderr
+    assert prompts.index("Safety questions") < prompts.index("Kujala")
+    outcome = json.loads(result.stdout)
+    assert outcome["verdict"] == "refer_now"
+    [flag] = outcome["screening"]["red_flags"]
+    assert (flag["id"], flag["raised_by"]) == ("cannot_bear_weight", "kujala")
+    assert "I cannot stand on it" in flag["reason"]
+    assert "hurt right now" not in prompts and "Equipment" not in prompts
+
+
+def test_kujala_raised_flag_refers_in_scripted_runs_and_needs_no_plan_answers(kneefix: Kneefix) -> None:
+    kujala = ",".join(["a"] * 9 + ["e"] + ["a"] * 3)  # item 10: swollen all the time
+    flags = ["--age", "40", "--red-flags", "none", "--symptoms", "pain_around_kneecap", "--kujala", kujala]
+    result = kneefix.json("start", *flags)
+
+    assert result["verdict"] == "refer_now" and result["started"] is False
+    [flag] = result["screening"]["red_flags"]
+    assert (flag["id"], flag["raised_by"]) == ("large_or_rapid_swelling", "kujala")
+    text = kneefix.ok("start", *flags, "--pain", "4").stdout
+    assert "Big or fast swelling" in flat(text) and "All the time" in flat(text)
+
+
+def test_scripted_red_flag_for_another_age_is_an_error(kneefix: Kneefix) -> None:
+    flags = without(without(TYPICAL_FLAGS, "--red-flags"), "--age")
+    result = kneefix("start", *flags, "--age", "40", "--red-flags", "adolescent_hip_or_limp")
+
+    assert_clean_error(result, "adolescent_hip_or_limp", "aged 9 to 16", "40")
+    assert kneefix.ok("profiles").stdout.startswith("No profiles")
+
+
+def test_answers_file_red_flag_mapping_for_another_age_is_an_error(kneefix: Kneefix, tmp_path: Path) -> None:
+    content = load_content()
+    mapping = {flag.id: False for flag in questions_for(40, content)} | {"tibial_tubercle_pain": True}
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"age": 40, "red_flags": mapping}), encoding="utf-8")
+
+    result = kneefix("start", "--answers", str(path), *without(TYPICAL_FLAGS, "--red-flags")[2:])
+    assert_clean_error(result, "tibial_tubercle_pain", "aged 11 to 15", "40")
+
+
+def test_scripted_red_flag_needs_only_age(kneefix: Kneefix) -> None:
+    result = kneefix.json("start", "--age", "30", "--red-flags", "true_locking")
+
+    assert result["verdict"] == "refer_now"
+    assert result["screening"]["pain_now"] is None
+
+
+def test_json_includes_the_severity(kneefix: Kneefix) -> None:
+    result = kneefix.start()
+
+    # Pain 3/10 is mild, the Kujala score of 82 too.
+    assert result["severity"]["level"] == "mild"
+    assert result["screening"]["severity"] == result["severity"]
+    assert "3/10" in result["severity"]["reason"]
 
 
 def test_scripted_red_flag_needs_no_plan_answers(kneefix: Kneefix) -> None:

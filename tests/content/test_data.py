@@ -117,16 +117,25 @@ def test_main_protocol_length_and_pain_rules() -> None:
     rules = {rule.id: rule for rule in protocol.rules}
     # Pain during above 5 eases; progress needs pain during at most 5 and a settled next morning.
     assert rules["ease_pain_during_high"].when.pain_during_min == 6
-    assert rules["ease_next_morning_worse"].when.next_morning_not_worse is False
+    assert rules["ease_not_settled"].when.next_morning_settled is False
+    assert rules["hold_unrated"].when.next_morning_rated is False
     for rule in protocol.rules:
         if rule.kind == "progress":
             assert rule.when.pain_during_max is not None and rule.when.pain_during_max <= 5
-            assert rule.when.next_morning_not_worse is True
+            assert rule.when.next_morning_settled is True
+            assert rule.when.completed_min is not None and rule.when.completed_min >= 0.8
             assert rule.when.window_sessions >= 3
         if rule.kind == "ease":
             assert min(r.priority for r in protocol.rules if r.kind == "ease") > max(
                 r.priority for r in protocol.rules if r.kind != "ease"
             )
+    # The pain model's numbers come from clinical.md: tolerance at the NPRS MCID, ceiling 5/10.
+    model = protocol.pain_model
+    assert (model.tolerance, model.ceiling, model.kujala_worse_points) == (2, 5, 10)
+    assert model.nprs_worse_points == 1.16
+    maintenance = protocol.maintenance
+    assert maintenance is not None and maintenance.days_per_week < protocol.default_days_per_week
+    assert protocol.starting_points is not None and protocol.starting_points.severe.easier_variants
 
 
 def test_red_flag_severities_and_ages() -> None:

@@ -190,7 +190,7 @@ def test_rule_with_a_target_no_exercise_has(tmp_path: Path) -> None:
         "change: {target: duration_s, op: add, value: 5, exercises: [sit_to_stand, hamstring_stretch, nope]}",
     )
     found = problem_strings(check_content(root))
-    prefix = "protocols/general_knee_strength.yaml: rules[4].change"
+    prefix = "protocols/general_knee_strength.yaml: rules[5].change"
     assert f"{prefix}.exercises[1]: 'hamstring_stretch' is in no slot of this protocol" in found
     assert f"{prefix}.exercises[2]: unknown exercise id 'nope'" in found
     assert f"{prefix}.target: no exercise it applies to has a duration_s to change" in found

@@ -178,7 +178,7 @@ def rule(
 GOOD: dict[str, Any] = {
     "pain_during_max": 3,
     "pain_after_max": 3,
-    "next_morning_not_worse": True,
+    "next_morning_settled": True,
     "completed_min": 0.8,
 }
 
@@ -186,7 +186,7 @@ RULES: list[ProgressionRule] = [
     rule("ease_pain", "ease", pain_during_min=6, priority=100,
          change={"target": "dose_scale", "op": "percent", "value": -20, "floor": 0.5},
          explain="Pain reached {pain_during_max}/10, so the dose drops to {dose_pct}%."),
-    rule("ease_morning", "ease", next_morning_not_worse=False, priority=90,
+    rule("ease_morning", "ease", next_morning_settled=False, priority=90,
          change={"target": "dose_scale", "op": "percent", "value": -10, "floor": 0.5}),
     rule("hold_borderline", "hold", pain_during_min=4, pain_during_max=5, priority=50),
     rule("advance", "progress", window=6, priority=30, change={"target": "phase", "op": "add", "value": 1},

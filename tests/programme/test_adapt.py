@@ -5,17 +5,32 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from kneefix.programme.adapt import RUN_ENTRY, current_state
+from kneefix.programme.adapt import current_state
 from kneefix.programme.planner import training_dates
-from kneefix.programme.records import SessionLog
+from kneefix.programme.records import RunCheck, SessionLog
 from tests.programme.fixtures import CONTENT, MONDAY, PROTOCOL, good_log, logs_on, settings
 
 PERSON = settings()
 PLAN_DAYS = training_dates(PERSON, MONDAY, count=40)  # Mon, Wed, Sat from Monday 6 January 2025
 
 
-def state_after(logs: list[SessionLog], today: dt.date, baseline: int | None = 3, **kwargs: object):  # type: ignore[no-untyped-def]
-    return current_state(PROTOCOL, CONTENT, settings(**kwargs), logs, today, baseline)  # type: ignore[arg-type]
+def state_after(  # type: ignore[no-untyped-def]
+    logs: list[SessionLog],
+    today: dt.date,
+    baseline: int | None = 3,
+    run_checks: tuple[RunCheck, ...] = (),
+    **kwargs: object,
+):
+    return current_state(  # type: ignore[arg-type]
+        PROTOCOL, CONTENT, settings(**kwargs), logs, today, baseline, run_checks=run_checks
+    )
+
+
+def run(day: dt.date, pain: int = 1, morning: int | None = 1) -> SessionLog:
+    return SessionLog(day, 1.0, pain, pain, morning, kind="run", run_minutes=20.0)
+
+
+CHECK = (RunCheck(MONDAY, walk_pain=1, hop_pain=0),)
 
 
 def test_with_no_logs_the_first_session_is_on_the_start_date() -> None:
@@ -70,7 +85,7 @@ def test_a_phase_advances_only_after_its_minimum_weeks_of_sessions() -> None:
     assert state.phase_id == "build"
     assert state.phase_started == PLAN_DAYS[5] + dt.timedelta(days=1)
     assert state.done_in_phase == 0
-    assert state.changes[-1].kind == "phase"
+    assert state.changes[-1].kind == "advance"
     assert state.changes[-1].explanation == "6 good sessions: on to Build."
     assert state.dose.deltas == ()  # the new phase starts at its own base dose
 
@@ -120,16 +135,27 @@ def test_a_session_logged_after_a_break_records_the_shift_on_its_date() -> None:
     assert state.history[-1].state.delta("leg_extension", "reps") == 0
 
 
+def test_return_to_running_needs_the_plans_criteria_and_the_readiness_check() -> None:
+    logs = logs_on(PLAN_DAYS[:3])
+    unchecked = state_after(logs, PLAN_DAYS[3])
+    assert not unchecked.running.open and unchecked.running.status == "check_needed"
+    assert "readiness check" in unchecked.running.missing[0]
+    failed = state_after(logs, PLAN_DAYS[3], run_checks=(RunCheck(PLAN_DAYS[3], walk_pain=1, hop_pain=4),))
+    assert not failed.running.open
+    early = state_after(logs_on(PLAN_DAYS[:2]), PLAN_DAYS[2], run_checks=CHECK)
+    assert early.running.status == "closed" and "sessions in a row" in early.running.missing[0]
+    stale = (RunCheck(MONDAY - dt.timedelta(days=40), walk_pain=0, hop_pain=0),)
+    assert not state_after(logs, PLAN_DAYS[3], run_checks=stale).running.open
+
+
 def test_return_to_running_opens_after_good_sessions_and_stages_advance() -> None:
     logs = logs_on(PLAN_DAYS[:3])
-    state = state_after(logs, PLAN_DAYS[3])
+    state = state_after(logs, PLAN_DAYS[3], run_checks=CHECK)
     assert state.running.open and state.running.stage is not None and state.running.stage.stage == 1
     assert any(c.kind == "running" for c in state.changes)
-    runs = [
-        SessionLog(PLAN_DAYS[2] + dt.timedelta(days=d), 1.0, 1, 1, 1, exercises_done=(RUN_ENTRY,))
-        for d in (1, 3)
-    ]
-    state = state_after([*logs, *runs], PLAN_DAYS[2] + dt.timedelta(days=4))
+    assert [r.stage for r in state.plan.runs][:3] == [1, 1, 2]  # runs are in the forecast
+    runs = [run(PLAN_DAYS[2] + dt.timedelta(days=d)) for d in (1, 3)]
+    state = state_after([*logs, *runs], PLAN_DAYS[2] + dt.timedelta(days=4), run_checks=CHECK)
     assert state.running.stage is not None and state.running.stage.stage == 2
     assert state.running.next_run_from == PLAN_DAYS[2] + dt.timedelta(days=5)
     assert "stage 2" in state.running.summary
@@ -140,11 +166,8 @@ def test_return_to_running_opens_after_good_sessions_and_stages_advance() -> Non
 def test_a_painful_run_steps_back_a_stage() -> None:
     logs = logs_on(PLAN_DAYS[:3])
     start = PLAN_DAYS[2]
-    runs = [
-        SessionLog(start + dt.timedelta(days=d), 1.0, pain, pain, 1, exercises_done=(RUN_ENTRY,))
-        for d, pain in ((1, 1), (3, 1), (5, 6))
-    ]
-    state = state_after([*logs, *runs], start + dt.timedelta(days=6))
+    runs = [run(start + dt.timedelta(days=d), pain) for d, pain in ((1, 1), (3, 1), (5, 6))]
+    state = state_after([*logs, *runs], start + dt.timedelta(days=6), run_checks=CHECK)
     assert state.running.stage is not None and state.running.stage.stage == 1
     running_changes = [c for c in state.changes if c.kind == "running"]
     assert "did not go well" in running_changes[-1].explanation

@@ -168,8 +168,9 @@ def test_doses_scale_with_the_phase_and_the_person() -> None:
     assert by_id["leg_extension"].reps == 13  # 10 x 1.2 x 1.1 = 13.2
     assert by_id["leg_extension"].sets == 3  # sets never scale
     assert by_id["leg_extension"].hold_s == 3  # 2 x 1.32 = 2.64
-    assert by_id["roll_foam"].duration_s == 80  # 60 x 1.32 = 79.2, to 5-second steps
-    assert by_id["stretch"].hold_s == 40  # 30 x 1.32 = 39.6
+    # The person's factor is for load-bearing work only: rolling and stretching follow the phase alone.
+    assert by_id["roll_foam"].duration_s == 70  # 60 x 1.2 = 72, to 5-second steps
+    assert by_id["stretch"].hold_s == 35  # 30 x 1.2 = 36, holds of 10 s or more in 5-second steps
 
 
 def test_per_exercise_adjustments_apply_after_scaling_and_stay_valid() -> None:

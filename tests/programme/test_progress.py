@@ -21,7 +21,7 @@ def summary_for(
     logs: list[SessionLog], scores: list[ScoreRecord], today: dt.date, **kwargs: object
 ) -> ProgressSummary:
     person = settings(**kwargs)  # type: ignore[arg-type]
-    state = current_state(PROTOCOL, CONTENT, person, logs, today, 3)
+    state = current_state(PROTOCOL, CONTENT, person, logs, today, 3, scores=scores)
     return summarise(logs, scores, state, today)
 
 
@@ -113,22 +113,28 @@ def test_with_no_kujala_yet_it_is_due_from_the_start() -> None:
     assert any("Kujala" in message for message in summary.messages)
 
 
-def test_no_meaningful_change_after_six_adherent_weeks_suggests_reassessment() -> None:
-    today = MONDAY + dt.timedelta(weeks=6, days=1)
+def test_no_meaningful_change_after_eight_adherent_weeks_pauses_for_review() -> None:
+    today = MONDAY + dt.timedelta(weeks=8, days=1)
     logs = [good_log(day, pain=4, morning=3) for day in PLAN_DAYS if day < today]
     scores = [ScoreRecord("kujala", MONDAY, 60), ScoreRecord("kujala", today, 64)]
     summary = summary_for(logs, scores, today)
     assert summary.adherence_pct == 100.0
-    assert summary.reassess
+    assert summary.reassess and summary.paused_reason is not None
+    assert "meaningful" in summary.paused_reason
     assert any("clinician" in message for message in summary.messages)
-    improving = [*scores[:1], ScoreRecord("kujala", today, 75)]
+    improving = [*scores[:1], ScoreRecord("kujala", MONDAY + dt.timedelta(weeks=7), 75)]
     assert not summary_for(logs, improving, today).reassess
+    early = MONDAY + dt.timedelta(weeks=6, days=1)  # not yet: the review point is week 8
+    assert not summary_for([log for log in logs if log.date < early], scores, early).reassess
 
 
-def test_a_clear_worsening_suggests_reassessment_at_once() -> None:
+def test_a_clear_worsening_pauses_at_once_and_the_advice_says_so() -> None:
     scores = [ScoreRecord("nprs", MONDAY, 3), ScoreRecord("nprs", MONDAY + dt.timedelta(days=10), 6)]
     summary = summary_for([], scores, MONDAY + dt.timedelta(days=10))
     assert summary.nprs.improved is False and summary.reassess
+    assert summary.messages[0].startswith("Your plan is paused")
+    small = [scores[0], ScoreRecord("nprs", MONDAY + dt.timedelta(days=10), 4)]  # 1 point: within noise
+    assert not summary_for([], small, MONDAY + dt.timedelta(days=10)).reassess
 
 
 def test_the_summary_carries_phase_and_recent_changes_and_dumps_to_json() -> None:

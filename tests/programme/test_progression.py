@@ -6,13 +6,14 @@ import datetime as dt
 
 import pytest
 
-from kneefix.content.schemas import Change, Dose
+from kneefix.content.schemas import Change, Dose, PainModel
 from kneefix.programme.progression import (
     DoseState,
     apply_change,
     evaluate_rules,
     fill_explanation,
-    next_morning_worse,
+    assess_history,
+    reference_pain,
 )
 from kneefix.programme.records import SessionLog
 from tests.programme.fixtures import GOOD, MONDAY, RULES, days, good_log, logs_on, rule
@@ -39,7 +40,7 @@ def test_a_rule_does_not_fire_before_its_window_is_full() -> None:
 def test_every_fails_on_one_bad_session_but_fraction_tolerates_it() -> None:
     logs = [log(0), log(2, during=5), log(4)]
     fraction = rule("up", "progress", window=3, require="fraction", fraction=0.6, pain_during_max=3,
-                    next_morning_not_worse=True)  # fmt: skip
+                    next_morning_settled=True)  # fmt: skip
     assert evaluate_rules([PROGRESS], logs, TODAY, baseline_pain=3).rule is None
     assert evaluate_rules([fraction], logs, TODAY, baseline_pain=3).rule is fraction
     too_strict = fraction.model_copy(update={"when": fraction.when.model_copy(update={"fraction": 0.9})})
@@ -53,24 +54,40 @@ def test_missing_next_morning_pain_never_counts_towards_progress() -> None:
     assert evaluate_rules([no_morning_rule], logs, TODAY, baseline_pain=3).rule is None
 
 
-def test_progress_never_follows_a_worse_next_morning_even_under_a_loose_fraction() -> None:
+def test_progress_never_follows_a_flare_even_under_a_loose_fraction() -> None:
     loose = rule("up", "progress", window=3, require="fraction", fraction=0.3, pain_during_max=5)
-    logs = [log(0, morning=1), log(2, morning=1), log(4, morning=3)]
+    logs = [log(0, morning=1), log(2, morning=1), log(4, morning=6)]  # 6 > baseline 3 + 2
     assert evaluate_rules([loose], logs, TODAY, baseline_pain=3).rule is None
     assert evaluate_rules([loose], logs[:2], TODAY, baseline_pain=3).rule is None  # window not full
     assert evaluate_rules([loose], [*logs[:2], log(4, morning=1)], TODAY, baseline_pain=3).rule is loose
 
 
-def test_the_first_next_morning_is_compared_with_the_screening_baseline() -> None:
-    logs = [log(0, morning=4)]
-    assert next_morning_worse(logs, baseline_pain=3) == [True]
-    assert next_morning_worse(logs, baseline_pain=5) == [False]
-    assert next_morning_worse(logs, baseline_pain=None) == [None]
+def test_settled_is_judged_against_the_baseline_plus_tolerance_not_the_previous_morning() -> None:
+    model = PainModel()
+    wobble = [log(day, morning=m) for day, m in zip(range(0, 12, 2), [1, 2, 1, 2, 1, 2], strict=True)]
+    assert [item.settled for item in assess_history(wobble, 1, model)] == [True] * 6  # 1<->2 is noise
+    creep = [log(day, morning=m) for day, m in zip(range(0, 12, 2), [6, 6, 6, 4, 4, 4], strict=True)]
+    assessed = assess_history(creep, 2, model)
+    assert [item.settled for item in assessed] == [False, False, False, True, True, True]
+    assert [item.flare for item in assessed] == [True, True, True, False, False, False]
 
 
-def test_the_reference_skips_mornings_that_were_not_recorded() -> None:
-    logs = [log(0, morning=2), log(2, morning=None), log(4, morning=3), log(6, morning=3)]
-    assert next_morning_worse(logs, baseline_pain=None) == [None, None, True, False]
+def test_the_ceiling_caps_settled_even_for_a_high_baseline() -> None:
+    assessed = assess_history([log(0, morning=7)], 7, PainModel())
+    assert assessed[0].settled is False  # 7 is within 7 + 2, but above the 5/10 ceiling
+
+
+def test_unrated_mornings_are_neither_settled_nor_a_flare() -> None:
+    item = assess_history([log(0, morning=None)], 2, PainModel())[0]
+    assert item.settled is None and not item.flare and not item.rated
+
+
+def test_the_reference_falls_with_recent_mornings_but_never_rises_above_the_baseline() -> None:
+    model = PainModel()
+    assert reference_pain(4, [1, 1, 1, 1, 1, 1], model) == 1
+    assert reference_pain(2, [6, 6, 6, 6, 6, 6], model) == 2
+    assert reference_pain(4, [1, 1], model) == 4  # too few mornings: the baseline
+    assert reference_pain(None, [3, 1], model) == 3  # no baseline: the first morning
 
 
 def test_ease_beats_progress_even_with_a_lower_priority() -> None:
@@ -98,12 +115,14 @@ def test_equal_priorities_prefer_the_safer_kind_then_file_order() -> None:
     assert evaluate_rules([PROGRESS, twin], logs_on(days(0, 2, 4)), TODAY, baseline_pain=3).rule is PROGRESS
 
 
-def test_ease_on_pain_during_and_on_a_worse_morning() -> None:
+def test_ease_on_pain_during_and_on_a_morning_that_did_not_settle() -> None:
     pain = evaluate_rules(RULES, [log(0, during=7)], TODAY, baseline_pain=3)
     assert pain.rule is not None and pain.rule.id == "ease_pain"
     assert pain.explanation() == "Pain reached 7/10, so the dose drops to {dose_pct}%."
-    morning = evaluate_rules(RULES, [log(0, during=2, morning=5)], TODAY, baseline_pain=3)
+    morning = evaluate_rules(RULES, [log(0, during=2, morning=6)], TODAY, baseline_pain=3)
     assert morning.rule is not None and morning.rule.id == "ease_morning"
+    within = evaluate_rules(RULES, [log(0, during=2, morning=5)], TODAY, baseline_pain=3)
+    assert within.rule is None or within.rule.id != "ease_morning"  # 5 is within baseline 3 + 2
 
 
 def test_hold_on_borderline_pain() -> None:
@@ -193,6 +212,11 @@ def test_phase_changes_use_phase_numbers_stay_in_range_and_reset_the_dose() -> N
     tuned = DoseState(phase_index=0, dose_scale=1.3).with_delta("squat", "reps", 4)
     advanced = apply_change(tuned, change(target="phase", op="add", value=1), DOSES, 3)
     assert advanced == DoseState(phase_index=1)
+    later = DoseState(phase_index=1, dose_scale=1.3).with_delta("squat", "reps", 4).with_variant("squat", -1)
+    back = apply_change(later, change(target="phase", op="subtract", value=1), DOSES, 3)
+    assert back == DoseState(phase_index=0, dose_scale=1.0, variants=(("squat", -1),))  # no scaling up
+    eased = DoseState(phase_index=1, dose_scale=0.6)
+    assert apply_change(eased, change(target="phase", op="subtract", value=1), DOSES, 3).dose_scale == 0.6
     assert apply_change(advanced, change(target="phase", op="replace", value=3), DOSES, 3).phase_index == 2
     assert apply_change(advanced, change(target="phase", op="add", value=5), DOSES, 3).phase_index == 2
     assert apply_change(advanced, change(target="phase", op="subtract", value=5), DOSES, 3).phase_index == 0

@@ -16,7 +16,7 @@ from kneefix.programme.adapt import current_state
 from kneefix.programme.ics import plan_to_ics
 from kneefix.programme.planner import available_equipment, build_plan, training_dates
 from kneefix.programme.progression import EXPLAIN_PLACEHOLDERS, explain_placeholders
-from kneefix.programme.records import PersonSettings, SessionLog
+from kneefix.programme.records import PersonSettings, RunCheck, SessionLog
 
 START = dt.date(2025, 3, 3)
 CONTENT: Content = load_content()
@@ -123,7 +123,7 @@ def test_a_good_run_of_sessions_replays_to_later_phases_with_filled_explanations
     state = current_state(chosen, CONTENT, who, logs, days[40], baseline_pain=3)
     assert state.phase_index > 0
     kinds = {change.kind for change in state.changes}
-    assert {"progress", "ease", "phase"} <= kinds
+    assert {"progress", "ease", "advance"} <= kinds
     for change in state.changes:
         assert "{" not in change.explanation, change.explanation
     calendar = Calendar.from_ical(plan_to_ics(state.plan, "Test"))
@@ -133,7 +133,12 @@ def test_a_good_run_of_sessions_replays_to_later_phases_with_filled_explanations
 def test_return_to_running_opens_in_the_main_protocol_for_runners_only() -> None:
     days = training_dates(person(frozenset()), START, count=30)
     logs = [SessionLog(day, 1.0, 1, 1, 1) for day in days[:14]]
-    runner = current_state(protocol(), CONTENT, person(frozenset()), logs, days[14], baseline_pain=2)
+    waiting = current_state(protocol(), CONTENT, person(frozenset()), logs, days[14], baseline_pain=2)
+    assert waiting.running.status == "check_needed"  # the plan's criteria hold; the check is missing
+    check = (RunCheck(days[13], walk_pain=0, hop_pain=1),)
+    runner = current_state(
+        protocol(), CONTENT, person(frozenset()), logs, days[14], baseline_pain=2, run_checks=check
+    )
     assert runner.running.open and runner.running.stage is not None
     assert runner.running.stage.stage == 1
     walker = current_state(

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from kneefix.content.loader import load_content
-from kneefix.content.schemas_screening import RedFlag
+from kneefix.content.schemas_screening import SEVERITY_ORDER, RedFlag
 from kneefix.errors import InputError
-from kneefix.programme.screening import ScreeningAnswers, questions_for, screen
+from kneefix.programme.screening import ScreeningAnswers, Severity, questions_for, screen, severity
 
 CONTENT = load_content()
 TYPICAL_SYMPTOMS = frozenset({"pain_around_kneecap", "pain_stairs_downhill", "pain_squatting"})
@@ -113,10 +113,6 @@ def test_age_limited_questions_are_only_asked_in_range() -> None:
     assert "tibial_tubercle_pain" not in adult_ids
     assert {"tibial_tubercle_pain", "adolescent_hip_or_limp", "young_night_or_rest_pain"} <= teen_ids
     assert "inferior_pole_pain" not in teen_ids
-    # A yes to a question that does not apply at this age does not raise it.
-    given = {**answers(40).red_flags, "tibial_tubercle_pain": True}
-    result = screen(answers(40, red_flags=given), CONTENT)
-    assert result.verdict == "typical"
 
 
 def test_a_teenager_is_told_to_involve_an_adult() -> None:
@@ -178,3 +174,163 @@ def test_lists_are_frozen_and_results_serialise() -> None:
     assert dumped["verdict"] == "typical"
     assert dumped["kujala_score"] == 100
     assert json.loads(json.dumps(raw.to_dict()))["symptoms"] == ["pain_around_kneecap", "pain_running"]
+
+
+# --- a question outside the person's age band ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_an_answer_to_a_question_for_other_ages_is_an_error_naming_it(answer: bool) -> None:
+    # A yes is never dropped quietly: it usually means the age or the question id is wrong.
+    given = {**answers(40).red_flags, "adolescent_hip_or_limp": answer}
+    with pytest.raises(InputError, match=r"adolescent_hip_or_limp.*aged 9 to 16.*40") as caught:
+        screen(answers(40, red_flags=given), CONTENT)
+    assert "Limp or hip and groin pain in a teenager" in str(caught.value)
+
+
+# --- the questions stop at the first yes ------------------------------------------------------------
+
+
+def test_questions_are_asked_most_urgent_first() -> None:
+    for age in (7, 10, 13, 16, 30, 60):
+        asked = [SEVERITY_ORDER.index(flag.severity) for flag in questions_for(age, CONTENT)]
+        assert asked == sorted(asked), age
+    assert questions_for(30, CONTENT)[0].id == "hot_red_swollen_fever"
+
+
+def test_a_yes_may_leave_the_later_questions_unasked() -> None:
+    asked = questions_for(30, CONTENT)
+    stopped_at = asked[2]
+    given = {flag.id: flag is stopped_at for flag in asked[:3]}
+    result = screen(
+        answers(red_flags=given, symptoms=frozenset(), pain_now=None, not_asked={"symptoms", "pain_now"}),
+        CONTENT,
+    )
+    assert result.verdict == "refer_now"
+    assert [flag.id for flag in result.red_flags] == [stopped_at.id]
+    assert result.pain_now is None and result.severity is None
+    assert any("stopped" in message for message in result.messages)
+
+
+def test_without_a_yes_every_question_and_the_pain_must_be_answered() -> None:
+    with pytest.raises(InputError, match="hurts right now"):
+        screen(answers(pain_now=None), CONTENT)
+    with pytest.raises(InputError, match="equipment"):
+        screen(answers(not_asked={"equipment"}), CONTENT)
+    with pytest.raises(InputError, match="Unknown question"):
+        ScreeningAnswers(**{**answers().__dict__, "not_asked": {"shoe_size"}})
+
+
+# --- Kujala answers that do not fit runner's knee --------------------------------------------------------
+
+
+def _kujala(**answers_by_item: str) -> list[str]:
+    letters = ["a"] * 13
+    for number, letter in answers_by_item.items():
+        letters[int(number.removeprefix("item")) - 1] = letter
+    return letters
+
+
+@pytest.mark.parametrize(
+    ("item", "letter", "flag_id", "severity", "words"),
+    [
+        (2, "c", "cannot_bear_weight", "urgent", "I cannot stand on it"),
+        (3, "d", "walking_badly_affected", "see_clinician", "I cannot walk any real distance"),
+        (1, "c", "walking_badly_affected", "see_clinician", "I limp all the time"),
+        (10, "e", "large_or_rapid_swelling", "urgent", "All the time"),
+        (11, "d", "patellar_instability", "see_clinician", "fully dislocated"),
+    ],
+)
+def test_kujala_answers_that_contradict_runners_knee_refer(
+    item: int, letter: str, flag_id: str, severity: str, words: str
+) -> None:
+    result = screen(answers(kujala=_kujala(**{f"item{item}": letter})), CONTENT)
+    assert result.verdict == "refer_now" and result.may_start is False
+    [flag] = result.red_flags
+    assert (flag.id, flag.severity, flag.raised_by) == (flag_id, severity, "kujala")
+    assert any(words in answer for answer in flag.kujala_answers)
+    assert words in flag.reason  # the person is told which answer raised it
+    assert any(flag.action in message for message in result.messages)
+
+
+def test_milder_kujala_answers_do_not_refer() -> None:
+    letters = _kujala(item1="b", item2="b", item3="c", item10="d")
+    result = screen(answers(kujala=letters), CONTENT)
+    assert result.verdict == "typical"
+
+
+def test_a_constant_limp_in_a_teenager_also_raises_the_hip_question() -> None:
+    result = screen(answers(13, kujala=_kujala(item1="c")), CONTENT)
+    ids = [flag.id for flag in result.red_flags]
+    assert ids[0] == "adolescent_hip_or_limp"  # urgent, so listed first
+    assert "walking_badly_affected" in ids
+
+
+def test_constant_swelling_in_a_young_person_raises_the_night_pain_question_too() -> None:
+    result = screen(answers(16, kujala=_kujala(item10="e")), CONTENT)
+    assert {"large_or_rapid_swelling", "young_night_or_rest_pain"} <= {flag.id for flag in result.red_flags}
+
+
+# --- severity -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pain", "kujala", "level"),
+    [
+        (0, None, "mild"),
+        (3, None, "mild"),
+        (4, None, "moderate"),
+        (6, None, "moderate"),
+        (7, None, "severe"),
+        (10, None, "severe"),
+        (3, 70, "mild"),
+        (3, 100, "mild"),
+        (3, 69, "moderate"),
+        (3, 50, "moderate"),
+        (3, 49, "severe"),
+        (0, 0, "severe"),
+        (6, 70, "moderate"),
+        (7, 90, "severe"),
+        (4, 49, "severe"),
+    ],
+)
+def test_severity_boundaries(pain: int, kujala: int | None, level: str) -> None:
+    found = severity(pain, kujala)
+    assert isinstance(found, Severity)
+    assert found.level == level
+    assert found.reason.startswith(level.capitalize() + ": ")
+    # The reason names each measure that is at the level decided, and only those.
+    pain_level = "severe" if pain >= 7 else "moderate" if pain >= 4 else "mild"
+    assert (f"pain right now is {pain}/10" in found.reason) == (pain_level == level)
+    if kujala is not None:
+        kujala_level = "severe" if kujala < 50 else "moderate" if kujala < 70 else "mild"
+        assert (f"Kujala score is {kujala}/100" in found.reason) == (kujala_level == level)
+
+
+def test_severity_reason_is_plain_words() -> None:
+    assert severity(8, 40).reason == (
+        "Severe: your pain right now is 8/10 (7 or more) and your Kujala score is 40/100 (under 50)."
+    )
+    assert severity(2, None).reason == (
+        "Mild: your pain right now is 2/10 (under 4). Without a Kujala score this is judged on pain alone."
+    )
+    assert severity(2, 85).reason == (
+        "Mild: your pain right now is 2/10 (under 4) and your Kujala score is 85/100 (70 or more)."
+    )
+    assert severity(5, 90).reason == "Moderate: your pain right now is 5/10 (4 to 6)."
+
+
+@pytest.mark.parametrize(
+    ("pain", "kujala", "message"),
+    [(11, None, "Pain right now"), (-1, 50, "Pain right now"), (3, 101, "Kujala"), (3, True, "Kujala")],
+)
+def test_severity_rejects_impossible_scores(pain: int, kujala: int | None, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        severity(pain, kujala)
+
+
+def test_severity_is_part_of_the_result() -> None:
+    result = screen(answers(pain_now=5, kujala=list("a" * 13)), CONTENT)
+    assert result.severity == severity(5, 100)
+    dumped = json.loads(json.dumps(result.to_dict()))
+    assert dumped["severity"] == {"level": "moderate", "reason": severity(5, 100).reason}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kneefix.programme.records import PersonSettings, PlanChange, ScoreRecord, SessionLog
+from kneefix.programme.records import PersonSettings, PlanChange, RunCheck, ScoreRecord, SessionLog
 
 START = dt.date(2025, 3, 3)
 
@@ -32,6 +32,26 @@ def log(day: int = 0, **changes: object) -> SessionLog:
     }
     values.update(changes)
     return SessionLog(**values)  # type: ignore[arg-type]
+
+
+def run(day: int = 0, **changes: object) -> SessionLog:
+    """A return-to-running run: 20 minutes, 3.2 km, a little pain."""
+    values: dict[str, object] = {
+        "date": START + dt.timedelta(days=day),
+        "kind": "run",
+        "completed": 1.0,
+        "pain_during": 1,
+        "pain_after": 2,
+        "run_minutes": 20.5,
+        "run_distance_km": 3.2,
+        "note": "walk 1, run 4",
+    }
+    values.update(changes)
+    return SessionLog(**values)  # type: ignore[arg-type]
+
+
+def run_check(day: int = 0, walk: int = 0, hop: int = 1) -> RunCheck:
+    return RunCheck(START + dt.timedelta(days=day), walk, hop)
 
 
 def kujala(day: int = 0, score: float = 72.0) -> ScoreRecord:

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 
 from kneefix.errors import InputError, StorageError
 from kneefix.storage import Database, default_data_dir, default_database_url
-from kneefix.storage.db import alembic_config, sqlite_url
+from kneefix.storage.db import alembic_config, head_revision, sqlite_url
 from kneefix.storage.models import Base
 
 EXPECTED_TABLES = {
@@ -30,15 +30,20 @@ EXPECTED_TABLES = {
     "api_tokens",
     "login_attempts",
     "idempotency_keys",
+    "run_checks",
     "alembic_version",
 }
 
 
 def test_opening_migrates_to_head_with_every_table(fresh_database_url: str) -> None:
     with Database(fresh_database_url) as db:
-        assert db.current_revision() == "0001_initial"
+        assert db.current_revision() == head_revision()
     with db.engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) == EXPECTED_TABLES
+
+
+def test_the_head_is_the_newest_migration_file() -> None:
+    assert head_revision() == "0002_runs_and_hurt"
 
 
 def test_migrations_match_the_models_exactly(db: Database) -> None:
@@ -56,7 +61,7 @@ def test_downgrade_to_nothing_then_upgrade_again(fresh_database_url: str) -> Non
     with db.engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
     db.upgrade()
-    assert db.current_revision() == "0001_initial"
+    assert db.current_revision() == head_revision()
     db.close()
 
 
@@ -67,7 +72,7 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(database_url: str) -> N
         repo.create_profile(session, "ana")
     with Database(database_url) as second, second.session() as session:
         assert [p.name for p in repo.list_profiles(session)] == ["ana"]
-        assert second.current_revision() == "0001_initial"
+        assert second.current_revision() == head_revision()
 
 
 def test_default_locations_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -176,7 +181,7 @@ def test_several_programs_opening_a_new_database_at_once_migrate_it_once(fresh_d
     try:
         assert errors == []
         assert len(opened) == 4
-        assert {database.current_revision() for database in opened} == {"0001_initial"}
+        assert {database.current_revision() for database in opened} == {head_revision()}
     finally:
         for database in opened:
             database.close()

@@ -24,7 +24,7 @@ from kneefix.storage.export import (
     import_profile,
     load_export_file,
 )
-from tests.storage.samples import START, change, kujala, log, settings
+from tests.storage.samples import START, change, kujala, log, run, run_check, settings
 
 T0 = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)
 
@@ -52,7 +52,12 @@ def _fill(db: Database, name: str = "ana") -> int:
         repo.add_log(
             session, pid, log(6, completed=0.0, pain_during=None, pain_after=None, exercises_done=())
         )
+        repo.add_log(session, pid, run(0, run_minutes=21.75, run_distance_km=3.3333333333333335))
+        repo.add_log(session, pid, run(3, completed=0.5, run_minutes=None, run_distance_km=None))
+        repo.add_log(session, pid, log(5, hurt=("hamstring_stretch",), note="back of the knee"))
         repo.set_next_morning_pain(session, pid, START, 2)
+        repo.add_run_check(session, pid, run_check(-1, walk=2, hop=4))
+        repo.add_run_check(session, pid, run_check(10, walk=0, hop=1))
         repo.add_plan_changes(session, pid, [change(7), change(14, "hold", kind="hold", details={})])
         repo.add_plan_changes(
             session, pid, [change(9, "swap", kind="swap")], source="clinician", clinician_user_id=clinician.id
@@ -104,11 +109,39 @@ def test_export_holds_everything_and_is_plain_json(db: Database) -> None:
     assert json.loads(dump_export(data)) == data
     assert data["format"] == "kneefix-profile" and data["format_version"] == FORMAT_VERSION
     assert data["profile"]["settings"]["equipment"] == ["foam_roller", "lacrosse_ball"]
-    counts = [len(data[key]) for key in ("screenings", "scores", "session_logs", "plan_changes")]
-    assert counts == [1, 2, 4, 3]
+    keys = ("screenings", "scores", "session_logs", "plan_changes", "run_checks")
+    assert [len(data[key]) for key in keys] == [1, 2, 7, 3, 2]
     # The queued check is not data yet; the finished and failed ones are.
     assert [c["status"] for c in data["technique_checks"]] == ["done", "failed"]
-    assert data["session_logs"][0]["next_morning_pain"] == 2
+    logs = data["session_logs"]
+    # The morning after day 0 is the same morning for its session and its run.
+    assert [(entry["kind"], entry["next_morning_pain"]) for entry in logs[:2]] == [("session", 2), ("run", 2)]
+    assert [entry["kind"] for entry in logs] == [
+        "session",
+        "run",
+        "session",
+        "run",
+        "session",
+        "session",
+        "session",
+    ]
+    assert logs[1]["run_minutes"] == 21.75 and logs[1]["run_distance_km"] == 3.3333333333333335
+    assert logs[3]["run_minutes"] is None and logs[3]["completed"] == 0.5
+    assert logs[5]["hurt"] == ["hamstring_stretch"] and logs[0]["hurt"] == []
+    assert data["run_checks"] == [
+        {
+            "date": "2025-03-02",
+            "walk_pain": 2,
+            "hop_pain": 4,
+            "created_at": data["run_checks"][0]["created_at"],
+        },
+        {
+            "date": "2025-03-13",
+            "walk_pain": 0,
+            "hop_pain": 1,
+            "created_at": data["run_checks"][1]["created_at"],
+        },
+    ]
     assert _keys(data) & {"id", "profile_id", "user_id", "clinician_user_id", "input_path"} == set()
 
 
@@ -144,7 +177,7 @@ def test_import_refuses_an_existing_name_unless_told_to_replace(db: Database) ->
         replaced = import_profile(session, emptier, name="ana", overwrite=True)
         assert len(repo.list_logs(session, replaced)) == 1
         assert [p.name for p in repo.list_profiles(session)] == ["ana", "ana-copy"]
-        assert len(repo.list_logs(session, copy_id)) == 4
+        assert len(repo.list_logs(session, copy_id)) == 7
 
 
 def test_a_refused_replacement_keeps_the_old_profile(db: Database) -> None:
@@ -154,7 +187,7 @@ def test_a_refused_replacement_keeps_the_old_profile(db: Database) -> None:
     with pytest.raises(InputError), db.session() as session:
         import_profile(session, broken, overwrite=True)
     with db.session(write=False) as session:
-        assert len(repo.list_logs(session, repo.find_profile(session, "ana").id)) == 4
+        assert len(repo.list_logs(session, repo.find_profile(session, "ana").id)) == 7
 
 
 def _minimal() -> dict[str, Any]:
@@ -170,6 +203,30 @@ def _minimal() -> dict[str, Any]:
     }
 
 
+def _log_doc(**changes: object) -> dict[str, Any]:
+    """A session log as format version 1 wrote it, changed as given."""
+    return {
+        "date": "2025-01-02",
+        "completed": 1.0,
+        "pain_during": 2,
+        "pain_after": 3,
+        "next_morning_pain": None,
+        "exercises_done": ["foam_roll_quads"],
+        "note": "",
+        "created_at": "2025-01-02T18:00:00Z",
+        "updated_at": "2025-01-02T18:00:00Z",
+    } | changes
+
+
+def _check_doc(**changes: object) -> dict[str, Any]:
+    return {
+        "date": "2025-01-03",
+        "walk_pain": 1,
+        "hop_pain": 2,
+        "created_at": "2025-01-03T08:00:00Z",
+    } | changes
+
+
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
@@ -180,6 +237,20 @@ def _minimal() -> dict[str, Any]:
         (lambda d: d["profile"].update(settings={"days_per_week": 9}), "profile.settings.days_per_week:"),
         (lambda d: d.update(session_logs=[{"date": "2025-13-01"}]), "session_logs.0.date:"),
         (lambda d: d.update(scores=[{"instrument": "vas"}]), "scores.0.instrument:"),
+        (lambda d: d.update(session_logs=[_log_doc(kind="walk")]), "session_logs.0.kind:"),
+        (lambda d: d.update(session_logs=[_log_doc(hurt=[""])]), "session_logs.0.hurt.0:"),
+        (lambda d: d.update(session_logs=[_log_doc(run_minutes=20.0)]), "belong to runs only"),
+        (
+            lambda d: d.update(session_logs=[_log_doc(kind="run", run_minutes=0)]),
+            "session_logs.0.run_minutes:",
+        ),
+        (
+            lambda d: d.update(session_logs=[_log_doc(kind="run", run_distance_km=120.0)]),
+            "session_logs.0.run_distance_km:",
+        ),
+        (lambda d: d.update(run_checks=[_check_doc(walk_pain=11)]), "run_checks.0.walk_pain:"),
+        (lambda d: d.update(run_checks=[_check_doc(hop_pain=None)]), "run_checks.0.hop_pain:"),
+        (lambda d: d.update(run_checks=[_check_doc(extra=1)]), "run_checks.0.extra:"),
         (lambda d: d.update(surprise=True), "surprise: Extra inputs are not permitted"),
     ],
 )
@@ -197,6 +268,47 @@ def test_a_minimal_document_imports(db: Database) -> None:
     with db.session() as session:
         pid = import_profile(session, _minimal())
         assert repo.get_profile(session, pid).settings is None
+
+
+def test_a_version_1_export_imports_with_runs_made_runs(db: Database) -> None:
+    """Version 1 had no kind, hurt, run time or run checks, and logged a run as exercise "run"."""
+    old = _minimal() | {
+        "session_logs": [
+            _log_doc(date="2025-01-02"),
+            _log_doc(date="2025-01-03", exercises_done=["run"], next_morning_pain=2),
+            _log_doc(date="2025-01-04", exercises_done=["strides", "run"], note="4 x 1 min"),
+            _log_doc(date="2025-01-05", exercises_done=["run_drill"]),
+        ]
+    }
+    with db.session() as session:
+        pid = import_profile(session, copy.deepcopy(old))
+        logs = repo.list_logs(session, pid)
+        assert [(entry.kind, entry.exercises_done) for entry in logs] == [
+            ("session", ("foam_roll_quads",)),
+            ("run", ()),
+            ("run", ("strides",)),
+            ("session", ("run_drill",)),
+        ]
+        assert all(entry.hurt == () and entry.run_minutes is None for entry in logs)
+        assert logs[1].next_morning_pain == 2 and logs[2].note == "4 x 1 min"
+        assert repo.list_run_checks(session, pid) == []
+        again = export_profile(session, pid)
+    assert again["format_version"] == FORMAT_VERSION == 2
+    assert again["run_checks"] == []
+    assert [entry["kind"] for entry in again["session_logs"]] == ["session", "run", "run", "session"]
+    # The re-export is version 2: importing it changes nothing more.
+    with db.session() as session:
+        copy_id = import_profile(session, again, name="copy")
+        assert export_profile(session, copy_id) | {"profile": again["profile"]} == again
+
+
+def test_version_2_keeps_an_exercise_named_run_as_it_is(db: Database) -> None:
+    """Only version 1 files are read the old way; version 2 says what each log is."""
+    doc = _minimal() | {"format_version": 2, "session_logs": [_log_doc(exercises_done=["run"])]}
+    with db.session() as session:
+        pid = import_profile(session, doc)
+        (entry,) = repo.list_logs(session, pid)
+    assert entry.kind == "session" and entry.exercises_done == ("run",)
 
 
 def test_an_nprs_score_above_ten_is_refused(db: Database) -> None:
@@ -253,18 +365,57 @@ def test_csv_export_writes_one_table_per_file(db: Database, tmp_path: Path) -> N
             "plan_changes.csv",
             "plan_adjustments.csv",
             "technique_checks.csv",
+            "run_checks.csv",
         ]
     )
     with (folder / "session_logs.csv").open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert len(rows) == 4
+    assert len(rows) == 7
     assert rows[0]["date"] == START.isoformat() and rows[0]["note"] == "day 0 ✓"
     assert json.loads(rows[0]["exercises_done"]) == ["foam_roll_quads", "hamstring_stretch"]
-    assert rows[3]["pain_during"] == ""
+    assert rows[6]["pain_during"] == ""
+    assert [row["kind"] for row in rows[:2]] == ["session", "run"]
+    assert rows[1]["run_minutes"] == "21.75" and rows[0]["run_minutes"] == ""
+    assert json.loads(rows[5]["hurt"]) == ["hamstring_stretch"] and json.loads(rows[0]["hurt"]) == []
+    with (folder / "run_checks.csv").open(encoding="utf-8", newline="") as stream:
+        checks = list(csv.DictReader(stream))
+    assert [(row["date"], row["walk_pain"], row["hop_pain"]) for row in checks] == [
+        ("2025-03-02", "2", "4"),
+        ("2025-03-13", "0", "1"),
+    ]
     with (folder / "profile.csv").open(encoding="utf-8", newline="") as stream:
         (profile,) = list(csv.DictReader(stream))
     assert profile["name"] == "ana" and profile["days_per_week"] == "3" and profile["runs"] == "true"
     assert not list(folder.glob(".*"))  # no temporary files left behind
+
+
+def _parse_cell(cell: str, like: object) -> object:
+    """Read a CSV cell back as the type of the JSON value it came from."""
+    if cell == "":
+        return None if like is None else ""
+    if isinstance(like, bool):
+        return cell == "true"
+    if isinstance(like, int):
+        return int(cell)
+    if isinstance(like, float):
+        return float(cell)
+    if isinstance(like, list | dict):
+        return json.loads(cell)
+    return cell
+
+
+@pytest.mark.parametrize("table", ["session_logs", "run_checks"])
+def test_csv_cells_read_back_to_the_json_values_exactly(db: Database, tmp_path: Path, table: str) -> None:
+    pid = _fill(db)
+    with db.session(write=False) as session:
+        data = export_profile(session, pid)
+        export_csv(session, pid, tmp_path)
+    with (tmp_path / f"{table}.csv").open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == len(data[table])
+    for row, record in zip(rows, data[table], strict=True):
+        assert set(row) == set(record)
+        assert {key: _parse_cell(row[key], value) for key, value in record.items()} == record
 
 
 def test_csv_export_into_an_unwritable_place_is_explained(db: Database, tmp_path: Path) -> None:

@@ -146,17 +146,60 @@ def test_screening_wizard_shows_one_step_at_a_time(browser: Any, server: str) ->
     page.click("[data-wizard-next]")
     assert "Please answer" in page.locator(".notice.warn[role=alert]").inner_text()
     page.fill("#age", "14")
-    page.check("input[name=runs][value=yes]")
     page.click("[data-wizard-next]")
+    # The warning signs come straight after the age, and only those that apply at 14 are asked:
+    # tibial-tubercle pain (11-15) yes, the lower-kneecap-tip question (9-12) no.
     assert page.locator("[data-wizard-progress]").inner_text() == "Step 2 of 6"
-    page.click("[data-wizard-next]")
-    assert page.locator("[data-wizard-progress]").inner_text() == "Step 3 of 6"
-    # Only the warning signs that apply at 14 are asked: tibial-tubercle pain (11-15) yes, the
-    # lower-kneecap-tip question (9-12) no.
     assert page.locator("input[name=rf_tibial_tubercle_pain]").first.is_visible()
     assert not page.locator("input[name=rf_inferior_pole_pain]").first.is_visible()
     page.click("[data-wizard-back]")
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 1 of 6"
+    assert errors == []
+
+
+def test_a_warning_sign_yes_ends_the_wizard_at_that_step(browser: Any, server: str) -> None:
+    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page.goto(server + "/screening")
+    page.fill("#age", "40")
+    page.click("[data-wizard-next]")
     assert page.locator("[data-wizard-progress]").inner_text() == "Step 2 of 6"
+    page.check("input[name=rf_hot_red_swollen_fever][value=no]", force=True)
+    page.check("input[name=rf_recent_injury_ottawa][value=yes]", force=True)
+    # The questions after the yes are gone, and the only way on is the referral.
+    assert not page.locator("input[name=rf_true_locking]").first.is_visible()
+    assert not page.locator("[data-wizard-next]").is_visible()
+    assert "questions stop here" in page.locator(".notice.stop[role=alert]").inner_text()
+    page.click("[data-wizard-submit]")
+    page.wait_for_url("**/screening/result")
+    assert "A recent injury that may need an X-ray" in page.content()
+    assert "will not give you an exercise plan" in page.content()
+    assert errors == []
+
+
+def test_a_kujala_answer_that_raises_a_warning_sign_ends_the_wizard(browser: Any, server: str) -> None:
+    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page.goto(server + "/screening")
+    page.fill("#age", "40")
+    page.click("[data-wizard-next]")
+    # "No" to every warning sign for this age (a "yes" kept from an earlier screening hides the rest
+    # until it is changed, so go round until none is left open).
+    for _ in range(3):
+        for name in page.locator(".red-flag:not([hidden]) input[value=no]:not(:checked)").evaluate_all(
+            "els => els.map(e => e.name)"
+        ):
+            page.check(f"input[name={name}][value=no]", force=True)
+    page.click("[data-wizard-next]")
+    page.check("input[name=symptoms][value=pain_around_kneecap]", force=True)
+    page.click("[data-wizard-next]")
+    assert page.locator("[data-wizard-progress]").inner_text() == "Step 4 of 6"
+    for number in range(1, 14):
+        page.check(f"input[name=kujala_{number}][value=a]", force=True)
+    assert page.locator("[data-wizard-next]").is_visible()
+    page.check("input[name=kujala_2][value=c]", force=True)  # cannot stand on the leg
+    assert not page.locator("[data-wizard-next]").is_visible()
+    page.click("[data-wizard-submit]")
+    page.wait_for_url("**/screening/result")
+    assert "Cannot stand on the leg" in page.content()
     assert errors == []
 
 

@@ -24,6 +24,8 @@ from kneefix.services.logbook import (
     delete_log,
     edit_log,
     list_logs,
+    log_run,
+    log_run_check,
     log_session,
     record_morning_pain,
 )
@@ -88,11 +90,15 @@ def log_cmd(
     pain_during: Annotated[str | None, typer.Option("--pain-during", help="Worst pain during, 0-10.")] = None,
     pain_after: Annotated[str | None, typer.Option("--pain-after", help="Pain just after, 0-10.")] = None,
     note: Annotated[str, typer.Option(help="A short note for yourself or your clinician.")] = "",
+    hurt: Annotated[
+        str | None,
+        typer.Option(help="Exercise ids that hurt, comma-separated: they move to their easier version."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Record a session you did (use the sub-commands for next-morning pain and corrections)."""
+    """Record a session you did (sub-commands: next-morning pain, runs, the running check, corrections)."""
     if ctx.invoked_subcommand is not None:
-        if any(v is not None for v in (date, completed, done, pain_during, pain_after)) or note:
+        if any(v is not None for v in (date, completed, done, pain_during, pain_after, hurt)) or note:
             raise InputError(f"Put the options after `log {ctx.invoked_subcommand}`, not before it.")
         return
     state = state_of(ctx)
@@ -102,6 +108,7 @@ def log_cmd(
     done_ids = None if done is None else split_ids(done, "Exercises done")
     during = optional_pain(pain_during, "Pain during")
     after = optional_pain(pain_after, "Pain after")
+    hurt_ids = () if hurt is None else tuple(split_ids(hurt, "Exercises that hurt"))
     if stdin_is_interactive() and not as_json:
         console = out_console()
         if during is None:
@@ -121,6 +128,7 @@ def log_cmd(
             pain_during=during,
             pain_after=after,
             note=note,
+            hurt=hurt_ids,
         )
     if as_json:
         echo_json(result)
@@ -139,8 +147,12 @@ def _pain(what: str) -> Callable[[str], int]:
 
 
 def describe(log: SessionLog) -> str:
-    """One line: date, share done and the pain ratings given."""
-    parts = [f"{day_text(log.date)}: {round(log.completed * 100)}% done"]
+    """One line: date, share done (or the run) and the pain ratings given."""
+    if log.is_run:
+        distance = f", {log.run_distance_km:g} km" if log.run_distance_km is not None else ""
+        parts = [f"{day_text(log.date)}: run of {log.run_minutes or 0:g} min{distance}"]
+    else:
+        parts = [f"{day_text(log.date)}: {round(log.completed * 100)}% done"]
     for label, value in (
         ("pain during", log.pain_during),
         ("after", log.pain_after),
@@ -148,8 +160,89 @@ def describe(log: SessionLog) -> str:
     ):
         if value is not None:
             parts.append(f"{label} {value}/10")
+    if log.hurt:
+        parts.append("hurt: " + ", ".join(log.hurt))
     entry = f" (entry {log.id})" if log.id is not None else ""
     return ", ".join(parts) + entry
+
+
+@log_app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    minutes: Annotated[str, typer.Option("--minutes", help="Minutes on your feet, walking breaks included.")],
+    date: DateOption = None,
+    distance_km: Annotated[
+        str | None, typer.Option("--distance-km", help="Distance in km (optional).")
+    ] = None,
+    pain_during: Annotated[str | None, typer.Option("--pain-during", help="Worst pain during, 0-10.")] = None,
+    pain_after: Annotated[str | None, typer.Option("--pain-after", help="Pain just after, 0-10.")] = None,
+    note: Annotated[str, typer.Option(help="A short note.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a return-to-running run; rate the next morning with `kneefix log morning` as for sessions."""
+    state = state_of(ctx)
+    content = load_content()
+    day = log_day(date)
+    during = optional_pain(pain_during, "Pain during")
+    after = optional_pain(pain_after, "Pain after")
+    with state.database().session() as session:
+        profile = open_profile(session, state.profile)
+        result = log_run(
+            session,
+            content,
+            profile.id,
+            day=day,
+            today=today(),
+            minutes=_number(minutes, "Minutes"),
+            distance_km=None if distance_km is None else _number(distance_km, "Distance (km)"),
+            pain_during=during,
+            pain_after=after,
+            note=note,
+        )
+    if as_json:
+        echo_json(result)
+        return
+    console = out_console()
+    console.print(f"[green]Logged[/] {describe(result.log)}")
+    print_changes(console, result.plan_changes, title="Your running changed")
+    console.print(
+        "Tomorrow morning, rate the knee: `kneefix log morning --pain N`; it decides the next stage."
+    )
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{what} must be a number, not {text!r}.") from None
+
+
+@log_app.command("run-check")
+def run_check_cmd(
+    ctx: typer.Context,
+    walk_pain: Annotated[str, typer.Option("--walk-pain", help="Knee pain on a 30-minute brisk walk, 0-10.")],
+    hop_pain: Annotated[str, typer.Option("--hop-pain", help="Knee pain on ten single-leg hops, 0-10.")],
+    date: DateOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer the return-to-running readiness check: a brisk walk and hops on the sore leg."""
+    state = state_of(ctx)
+    content = load_content()
+    day = log_day(date)
+    walk = validate_nprs(walk_pain, "Walk pain")
+    hop = validate_nprs(hop_pain, "Hop pain")
+    with state.database().session() as session:
+        profile = open_profile(session, state.profile)
+        result = log_run_check(
+            session, content, profile.id, day=day, today=today(), walk_pain=walk, hop_pain=hop
+        )
+    if as_json:
+        echo_json(result)
+        return
+    console = out_console()
+    colour = "green" if result.passed else "yellow"
+    console.print(f"[{colour}]{result.message}[/]")
+    print_changes(console, result.plan_changes, title="Your plan changed")
 
 
 @log_app.command("morning")

@@ -16,7 +16,7 @@ from kneefix.cli.render import day_text, print_changes, print_session
 from kneefix.content.loader import load_content
 from kneefix.programme.adapt import PlanState
 from kneefix.programme.ics import plan_to_ics
-from kneefix.services.plan import plan_state, protocol_for, today_view
+from kneefix.services.plan import plan_state, protocol_for, public_changes, running_dict, today_view
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import write_bytes_file
 
@@ -36,11 +36,19 @@ def today_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         echo_json(view)
         return
     console = out_console()
-    if view.warning:
+    if view.warning and view.status != "paused":
         console.print(f"[bold red]{view.warning}[/]")
     phase = f"Phase {view.phase_number} of {view.phase_count}: {view.phase_name}"
     upcoming = view.session
-    if view.rest_day:
+    if view.status == "paused" or upcoming is None:
+        console.print(f"[bold]{day_text(view.today)}[/] - [bold red]your plan is paused[/]")
+        console.print(f"Why: {view.paused_reason}")
+        console.print(
+            "No session and no running until then. Have your knee checked by a physiotherapist or doctor; "
+            "the plan carries on when you re-screen without warning signs (`kneefix start`) or when your "
+            "linked clinician resumes it."
+        )
+    elif view.rest_day:
         reason = "You have already logged today's session." if view.already_logged else "Today is a rest day."
         console.print(f"[bold]{day_text(view.today)}[/] - {phase}")
         console.print(
@@ -56,6 +64,13 @@ def today_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
         print_session(console, upcoming, content.equipment)
         console.print("Guided version with timers: `kneefix session`. Logging afterwards: `kneefix log`.")
+    if view.finished and view.status != "paused":
+        console.print("[green]You have finished the programme: these are your maintenance sessions.[/]")
+    if view.running.available and view.status != "paused":
+        if view.run_due_today:
+            console.print(f"[bold]Run today:[/] {view.running.summary} Log it with `kneefix log run`.")
+        else:
+            console.print(f"[bold]Running:[/] {view.running.summary}")
     if not view.guideline_additions:
         console.print("[dim]Hip additions are switched off (`kneefix settings --guideline-additions`).[/]")
     print_changes(console, view.recent_changes, title="Recent changes to your plan")
@@ -84,13 +99,27 @@ def plan_cmd(
                 "phase": current.phase_name,
                 "phase_number": current.phase_index + 1,
                 "phase_count": current.phase_count,
+                "status": current.status,
+                "paused_reason": current.paused_reason,
+                "programme_finished": current.programme_complete,
+                "baseline_pain": current.baseline_pain,
+                "reference_pain": current.reference_pain,
+                "severity": current.severity,
+                "starting_point": current.starting_point,
                 "done": [
-                    {"date": entry.log.date, "completed": entry.log.completed, "log_id": entry.log.id}
+                    {
+                        "date": entry.log.date,
+                        "kind": entry.log.kind,
+                        "completed": entry.log.completed,
+                        "log_id": entry.log.id,
+                        "settled": entry.settled,
+                        "flare": entry.flare,
+                    }
                     for entry in current.history
                 ],
                 "plan": current.plan,
-                "changes": current.changes,
-                "running": current.running.summary,
+                "changes": public_changes(current.changes),
+                "running": running_dict(current.running),
                 "ics": str(ics) if ics is not None else None,
             }
         )
@@ -99,10 +128,19 @@ def plan_cmd(
     phase_names = [phase.name for phase in protocol_for(content, current.settings).phases]
     _print_plan_table(console, current, phase_names)
     print_changes(console, current.changes)
+    if current.paused:
+        console.print(f"[bold red]Your plan is paused:[/] {current.paused_reason}")
     if current.running.available:
         console.print(f"[bold]Running:[/] {current.running.summary}")
+        for run in current.plan.runs[:6]:
+            console.print(f"  {day_text(run.date)}: stage {run.stage}, {run.description}")
+    for note in current.plan.notes:
+        console.print(f"[dim]{note}[/]")
     if ics is not None:
-        console.print(f"Calendar written to {written} ({len(current.plan.sessions)} sessions).")
+        console.print(
+            f"Calendar written to {written} ({len(current.plan.sessions)} sessions, "
+            f"{len(current.plan.runs)} runs)."
+        )
 
 
 def _print_plan_table(console: Console, current: PlanState, phase_names: list[str]) -> None:
@@ -113,7 +151,8 @@ def _print_plan_table(console: Console, current: PlanState, phase_names: list[st
     table.add_column("phase")
     table.add_column("exercises")
     table.add_column("status")
-    for number, entry in enumerate(current.history, start=1):
+    sessions_done = [entry for entry in current.history if not entry.log.is_run]
+    for number, entry in enumerate(sessions_done, start=1):
         log = entry.log
         share = f"{round(log.completed * 100)}%"
         week = (log.date - current.settings.start_date).days // 7 + 1
@@ -127,7 +166,7 @@ def _print_plan_table(console: Console, current: PlanState, phase_names: list[st
             f"[green]done {share}[/]",
         )
     # Upcoming sessions continue the count after the logged ones.
-    offset = len(current.history)
+    offset = len(sessions_done)
     for upcoming in current.plan.sessions:
         status = "[bold]today[/]" if upcoming.date == current.today else ""
         table.add_row(

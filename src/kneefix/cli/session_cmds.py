@@ -20,6 +20,7 @@ from kneefix.cli.prompts import ask_valid, ask_yes_no
 from kneefix.cli.render import day_text, print_changes
 from kneefix.cli.timers import Clock, timer_scale
 from kneefix.content.loader import load_content
+from kneefix.errors import InputError
 from kneefix.programme.scoring import validate_nprs
 from kneefix.services.logbook import log_session
 from kneefix.services.plan import today_view
@@ -50,11 +51,17 @@ def session_cmd(
     with state.database().session() as db:
         profile = open_profile(db, state.profile)
         view = today_view(db, content, profile.id, day)
+    if view.status == "paused" or view.session is None:
+        raise InputError(f"Your plan is paused: {view.paused_reason} See `kneefix today` for what to do.")
     if view.warning:
         console.print(f"[bold red]{view.warning}[/]")
+    if view.already_logged:
+        console.print(
+            f"You have already logged a session today. Your next session is on {day_text(view.session.date)}."
+        )
+        return
     if view.rest_day:
-        reason = "You have already logged a session today." if view.already_logged else "Today is a rest day."
-        console.print(f"{reason} Your next session is on {day_text(view.session.date)}.")
+        console.print(f"Today is a rest day. Your next session is on {day_text(view.session.date)}.")
         if not ask_yes_no(console, "Do that session now instead?", default=False):
             console.print("Enjoy the rest day.")
             return

@@ -3,11 +3,16 @@
 Every answer can come from a flag or an ``--answers`` JSON file, so clinicians can script it; whatever
 is missing is asked in the terminal. With no terminal (a pipe, a script) a missing answer is an error
 naming the flag to use - a script never hangs waiting for input.
+
+The safety questions come straight after the age, and the first "yes" ends the questions: the referral
+for that warning sign is shown and the screening is saved as "refer_now" without asking anything else.
+A Kujala answer that raises a warning sign ends them in the same way once the Kujala is done.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,18 +30,19 @@ from kneefix.errors import InputError
 from kneefix.programme.screening import screen
 from kneefix.services.profiles import list_profiles
 from kneefix.services.screening import (
-    ANSWER_KEYS,
+    ASK_ORDER,
     applicable_red_flags,
     build_request,
+    needed_answers,
     normalise_keys,
     parse_age,
     parse_days,
     parse_equipment,
     parse_kujala,
     parse_pain,
-    parse_red_flags,
     parse_symptoms,
     run_start,
+    stop_point,
 )
 
 FLAG_FOR = {
@@ -49,9 +55,6 @@ FLAG_FOR = {
     "days": "--days",
     "runs": "--runs/--no-runs",
 }
-
-PLACEHOLDERS_AFTER_RED_FLAG: dict[str, Any] = {"equipment": "none", "days": 3, "runs": False}
-"""Plan questions are pointless once a red flag has stopped the programme; these fill the gaps."""
 
 
 def read_answers_file(path: Path) -> dict[str, Any]:
@@ -143,15 +146,9 @@ def start(
     raw.update({key: value for key, value in flags.items() if value is not None})
     if "weekdays" in raw and "days" not in raw:
         raw["days"] = len(str(raw["weekdays"]).split(",")) if isinstance(raw["weekdays"], str) else 1
-    if (
-        "age" in raw
-        and "red_flags" in raw
-        and any(parse_red_flags(content, parse_age(raw["age"]), raw["red_flags"]).values())
-    ):
-        for key, value in PLACEHOLDERS_AFTER_RED_FLAG.items():
-            raw.setdefault(key, value)
     asking = stdin_is_interactive() if interactive is None else interactive
-    missing = [key for key in ANSWER_KEYS if key not in raw]
+    # After a raised red flag nothing more is needed: a scripted run may stop there too.
+    missing = needed_answers(content, raw)
     if missing and not asking:
         needed = ", ".join(FLAG_FOR[key] for key in missing)
         raise InputError(
@@ -194,6 +191,7 @@ def _mention_existing_plan(console: Console, state: CliState) -> None:
 
 
 def _ask_missing(console: Console, content: Content, raw: dict[str, Any], profile: str) -> None:
+    """Ask what is missing in :data:`ASK_ORDER`, and stop as soon as a red flag is raised."""
     console.print(
         Panel(
             "A few questions about your knee, then a plan. kneefix is a coaching tool, not a diagnosis: "
@@ -202,40 +200,42 @@ def _ask_missing(console: Console, content: Content, raw: dict[str, Any], profil
             title=f"kneefix start (profile: {profile})",
         )
     )
-    if "age" not in raw:
-        raw["age"] = ask_valid(console, "How old are you (years)?", parse_age)
-    else:
+    if "age" in raw:
         raw["age"] = parse_age(raw["age"])
-    if "symptoms" not in raw:
-        raw["symptoms"] = sorted(_ask_symptoms(console, content))
-    if "red_flags" not in raw:
-        raw["red_flags"] = _ask_red_flags(console, content, raw["age"])
-    flagged = any(parse_red_flags(content, raw["age"], raw["red_flags"]).values())
-    if "kujala" not in raw:
-        raw["kujala"] = list(_ask_kujala(console, content))
-    if "pain" not in raw:
-        console.print()
-        raw["pain"] = ask_valid(
-            console,
-            "How much does your knee hurt right now, from 0 (no pain) to 10 (worst imaginable)?",
-            parse_pain,
-        )
-    if flagged:
-        console.print(
-            "[yellow]One of your answers needs a clinician's attention first, so the plan questions are "
-            "skipped.[/]"
-        )
-        for key, value in PLACEHOLDERS_AFTER_RED_FLAG.items():
-            raw.setdefault(key, value)
-        return
-    if "equipment" not in raw:
-        raw["equipment"] = sorted(_ask_equipment(console, content))
-    if "days" not in raw:
-        default = content.protocols.get(str(raw.get("protocol", "runners_knee")))
-        shown = str(default.default_days_per_week) if default else "3"
-        raw["days"] = ask_valid(console, "How many days a week can you train (1-7)?", parse_days, shown)
-    if "runs" not in raw:
-        raw["runs"] = ask_yes_no(console, "Do you run, or want to get back to running?")
+    askers: dict[str, Callable[[], Any]] = {
+        "age": lambda: ask_valid(console, "How old are you (years)?", parse_age),
+        "red_flags": lambda: _ask_red_flags(console, content, parse_age(raw["age"])),
+        "symptoms": lambda: sorted(_ask_symptoms(console, content)),
+        "kujala": lambda: list(_ask_kujala(console, content)),
+        "pain": lambda: _ask_pain(console),
+        "equipment": lambda: sorted(_ask_equipment(console, content)),
+        "days": lambda: _ask_days(console, content, raw),
+        "runs": lambda: ask_yes_no(console, "Do you run, or want to get back to running?"),
+    }
+    while needed := needed_answers(content, raw):
+        key = next(key for key in ASK_ORDER if key in needed)
+        raw[key] = askers[key]()
+        if key in ("red_flags", "kujala") and stop_point(content, raw) is not None:
+            console.print(
+                "\n[bold yellow]That answer means a clinician should look at your knee first, so kneefix "
+                "stops the questions here.[/]"
+            )
+            return
+
+
+def _ask_pain(console: Console) -> int:
+    console.print()
+    return ask_valid(
+        console,
+        "How much does your knee hurt right now, from 0 (no pain) to 10 (worst imaginable)?",
+        parse_pain,
+    )
+
+
+def _ask_days(console: Console, content: Content, raw: dict[str, Any]) -> int:
+    default = content.protocols.get(str(raw.get("protocol", "runners_knee")))
+    shown = str(default.default_days_per_week) if default else "3"
+    return ask_valid(console, "How many days a week can you train (1-7)?", parse_days, shown)
 
 
 def _numbered_choice(text: str, ids: list[str], what: str) -> list[str]:
@@ -269,8 +269,12 @@ def _ask_symptoms(console: Console, content: Content) -> frozenset[str]:
 
 
 def _ask_red_flags(console: Console, content: Content, age: int) -> dict[str, bool]:
+    """The safety questions for this age, most urgent first, up to and including the first yes."""
     console.rule("Safety questions")
-    console.print("Answer y (yes) or n (no). A yes means a clinician should look at your knee first.")
+    console.print(
+        "Answer y (yes) or n (no). A yes means a clinician should look at your knee first, and the "
+        "questions stop there."
+    )
     answers: dict[str, bool] = {}
     flags = applicable_red_flags(content, age)
     for number, flag in enumerate(flags, start=1):
@@ -278,6 +282,8 @@ def _ask_red_flags(console: Console, content: Content, age: int) -> dict[str, bo
         for criterion in flag.criteria:
             console.print(f"    - {criterion}")
         answers[flag.id] = ask_yes_no(console, "Your answer")
+        if answers[flag.id]:
+            break
     return answers
 
 

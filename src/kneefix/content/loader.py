@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from kneefix.content.schemas import Equipment, Exercise, Protocol
+from kneefix.content.schemas import Change, Equipment, Exercise, Protocol
 from kneefix.content.schemas_screening import (
     ArticleElement,
     EducationPage,
@@ -384,35 +384,12 @@ def _check_protocols(reader: _Reader, content: Content) -> None:
                             f"{exercise_id!r} is a {exercise.step} exercise in a {slot.step} slot",
                         )
         for r_index, rule in enumerate(protocol.rules):
-            if rule.change is None:
-                continue
-            where = f"rules[{r_index}].change"
-            target = rule.change.target
-            named = rule.change.exercises
-            for x_index, exercise_id in enumerate(named or []):
-                if exercise_id not in content.exercises:
-                    reader.problem(
-                        file, f"{where}.exercises[{x_index}]", f"unknown exercise id {exercise_id!r}"
-                    )
-                elif exercise_id not in used:
-                    reader.problem(
-                        file,
-                        f"{where}.exercises[{x_index}]",
-                        f"{exercise_id!r} is in no slot of this protocol",
-                    )
-            if named is not None and target not in _DOSE_TARGETS:
-                reader.problem(
-                    file, f"{where}.exercises", f"only a {'/'.join(_DOSE_TARGETS)} change names exercises"
-                )
-            touched = used if named is None else set(named) & used
-            if target in _DOSE_TARGETS and not any(
-                getattr(content.exercises[e].dose, target) is not None
-                for e in touched
-                if e in content.exercises
-            ):
-                reader.problem(file, f"{where}.target", f"no exercise it applies to has a {target} to change")
-            if target == "phase" and rule.change.op not in ("add", "subtract", "replace"):
-                reader.problem(file, f"{where}.op", "a phase change must add, subtract or replace")
+            if rule.then and rule.kind != "progress":
+                reader.problem(file, f"rules[{r_index}].then", "only a progress rule has further steps")
+            changes = [] if rule.change is None else [(f"rules[{r_index}].change", rule.change)]
+            changes += [(f"rules[{r_index}].then[{t_index}]", step) for t_index, step in enumerate(rule.then)]
+            for where, change in changes:
+                _check_change(reader, content, file, where, change, used)
         running = protocol.return_to_running
         if running is not None:
             stages = [stage.stage for stage in running.stages]
@@ -420,6 +397,32 @@ def _check_protocols(reader: _Reader, content: Content) -> None:
                 reader.problem(
                     file, "return_to_running.stages", f"stages must be numbered 1, 2, 3... not {stages}"
                 )
+
+
+def _check_change(
+    reader: _Reader, content: Content, file: str, where: str, change: Change, used: set[str]
+) -> None:
+    """One rule change: named exercises exist and are used, the target fits the op and the doses."""
+    target = change.target
+    named = change.exercises
+    for x_index, exercise_id in enumerate(named or []):
+        if exercise_id not in content.exercises:
+            reader.problem(file, f"{where}.exercises[{x_index}]", f"unknown exercise id {exercise_id!r}")
+        elif exercise_id not in used:
+            reader.problem(
+                file, f"{where}.exercises[{x_index}]", f"{exercise_id!r} is in no slot of this protocol"
+            )
+    if named is not None and target not in _DOSE_TARGETS:
+        reader.problem(file, f"{where}.exercises", f"only a {'/'.join(_DOSE_TARGETS)} change names exercises")
+    touched = used if named is None else set(named) & used
+    if target in _DOSE_TARGETS and not any(
+        getattr(content.exercises[e].dose, target) is not None for e in touched if e in content.exercises
+    ):
+        reader.problem(file, f"{where}.target", f"no exercise it applies to has a {target} to change")
+    if target == "phase" and change.op not in ("add", "subtract", "replace"):
+        reader.problem(file, f"{where}.op", "a phase change must add, subtract or replace")
+    if (target == "variant") != (change.op in ("harder", "easier")):
+        reader.problem(file, f"{where}.op", "harder/easier go with target variant, and only with it")
 
 
 def _check_questionnaires(reader: _Reader, content: Content) -> None:
@@ -435,20 +438,20 @@ def _check_questionnaires(reader: _Reader, content: Content) -> None:
 
 def _check_red_flags(reader: _Reader, content: Content) -> None:
     kujala = content.questionnaires.get("kujala")
+    if kujala is None or kujala.kind != "choice":
+        return
     for index, flag in enumerate(content.red_flags):
-        trigger = flag.kujala_trigger
-        if trigger is None or kujala is None or kujala.kind != "choice":
-            continue
-        where = f"[{index}].kujala_trigger"
-        try:
-            item = kujala.item(trigger.item)
-        except KeyError:
-            reader.problem("red_flags.yaml", f"{where}.item", f"Kujala has no item {trigger.item}")
-            continue
-        if trigger.below > item.max_points:
-            reader.problem(
-                "red_flags.yaml", f"{where}.below", f"item {trigger.item} scores at most {item.max_points}"
-            )
+        listed = isinstance(flag.kujala_trigger, list)
+        for number, trigger in enumerate(flag.kujala_triggers):
+            where = f"[{index}].kujala_trigger" + (f"[{number}]" if listed else "")
+            try:
+                item = kujala.item(trigger.item)
+            except KeyError:
+                reader.problem("red_flags.yaml", f"{where}.item", f"Kujala has no item {trigger.item}")
+                continue
+            if trigger.below > item.max_points:
+                message = f"item {trigger.item} scores at most {item.max_points}"
+                reader.problem("red_flags.yaml", f"{where}.below", message)
 
 
 def _check_education(reader: _Reader, content: Content) -> None:

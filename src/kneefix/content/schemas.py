@@ -97,7 +97,11 @@ class Phase(Strict):
 
 
 class Condition(Strict):
-    """Which logged sessions qualify a rule (wger-style: the previous window must meet it)."""
+    """Which logged sessions qualify a rule (wger-style: the previous window must meet it).
+
+    "Settled", "flare" and "rated" are judged against the person's baseline (see ``PainModel`` and
+    docs/progression.md), never against the previous morning alone.
+    """
 
     window_sessions: int = Field(ge=1, le=30, description="how many most recent sessions are looked at")
     require: Literal["every", "fraction"] = "every"
@@ -106,17 +110,28 @@ class Condition(Strict):
     pain_during_min: int | None = Field(default=None, ge=0, le=10)
     pain_after_max: int | None = Field(default=None, ge=0, le=10)
     pain_after_min: int | None = Field(default=None, ge=0, le=10)
-    next_morning_not_worse: bool | None = Field(
-        default=None, description="True: next-morning pain <= the morning before; False: it rose"
+    next_morning_settled: bool | None = Field(
+        default=None,
+        description="True: next-morning pain rated and within baseline + tolerance (and the ceiling); "
+        "False: rated and above it",
     )
-    completed_min: float | None = Field(default=None, ge=0, le=1, description="fraction of session done")
+    next_morning_rated: bool | None = Field(default=None, description="whether next-morning pain was rated")
+    flare: bool | None = Field(
+        default=None, description="True: pain during/after above the ceiling, or the next morning not settled"
+    )
+    completed_min: float | None = Field(
+        default=None, ge=0, le=1, description="share of the strengthening work done (optional steps excluded)"
+    )
+    weekly_not_rising: bool | None = Field(
+        default=None, description="True: the weekly next-morning mean did not rise against the week before"
+    )
 
 
 class Change(Strict):
     """What a rule does to the dose or the plan."""
 
-    target: Literal["reps", "sets", "hold_s", "duration_s", "dose_scale", "phase"]
-    op: Literal["add", "subtract", "replace", "percent"]
+    target: Literal["reps", "sets", "hold_s", "duration_s", "dose_scale", "phase", "variant"]
+    op: Literal["add", "subtract", "replace", "percent", "harder", "easier"]
     value: float
     floor: float | None = None
     ceiling: float | None = None
@@ -130,6 +145,11 @@ class Change(Strict):
 class ProgressionRule(Strict):
     id: str
     kind: Literal["progress", "hold", "ease"]
+    then: list[Change] = Field(
+        default_factory=list,
+        description="progress only: further changes tried in order when ``change`` would change nothing "
+        "(one variable at a time: reps, then a harder version, then load)",
+    )
     when: Condition
     change: Change | None = None
     priority: int = Field(default=0, description="higher wins when several rules fire")
@@ -145,8 +165,25 @@ class RunStage(Strict):
     repeats_at_least: int = Field(default=2, ge=1)
 
 
+class RunCheckCriteria(Strict):
+    """The readiness check before the first run: pain on a brisk walk and on single-leg hops."""
+
+    walk_minutes: int = Field(default=30, ge=5, le=120)
+    hops: int = Field(default=10, ge=1, le=50)
+    walk_pain_max: int = Field(default=2, ge=0, le=10)
+    hop_pain_max: int = Field(default=2, ge=0, le=10)
+    valid_days_before: int = Field(
+        default=14,
+        ge=0,
+        le=60,
+        description="a check this many days before the criteria were met still counts",
+    )
+
+
 class ReturnToRunning(Strict):
     opens_when: str
+    check: RunCheckCriteria = Field(default_factory=RunCheckCriteria)
+    run_pain_good_max: int = Field(default=3, ge=0, le=10, description="a good run: pain at most this")
     min_good_sessions: int = Field(ge=1)
     pain_max: int = Field(ge=0, le=10)
     rest_days_between_runs: int = Field(default=1, ge=0)
@@ -167,6 +204,51 @@ class BreakPolicy(Strict):
     )
 
 
+class PainModel(Strict):
+    """The numbers of the pain-monitoring model (docs/progression.md §1, §3)."""
+
+    tolerance: int = Field(default=2, ge=0, le=5, description="next morning may be this far above baseline")
+    ceiling: int = Field(default=5, ge=0, le=10, description="pain above this is a flare")
+    reference_sessions: int = Field(
+        default=6, ge=1, le=30, description="rated mornings in the rolling reference"
+    )
+    week_min_ratings: int = Field(default=2, ge=1, le=7, description="ratings a weekly mean needs")
+    rising_weeks: int = Field(default=3, ge=2, le=8, description="weeks of rising mean that pause the plan")
+    rising_step: float = Field(default=0.5, ge=0, le=5, description="a week 'rises' by at least this much")
+    over_baseline_points: int = Field(default=2, ge=1, le=10)
+    over_baseline_weeks: int = Field(default=2, ge=1, le=8)
+    high_pain_weeks: int = Field(default=2, ge=1, le=8)
+    kujala_worse_points: float = Field(default=10, gt=0, le=100, description="Kujala MCID (Crossley 2004)")
+    nprs_worse_points: float = Field(default=1.16, gt=0, le=10, description="NPRS MCID in PFP (Piva 2009)")
+    review_after_weeks: int = Field(
+        default=8, ge=2, le=52, description="no meaningful change by then: review"
+    )
+    review_adherent_weeks: int = Field(default=6, ge=1, le=52)
+    review_min_baseline: int = Field(default=2, ge=0, le=10, description="skip the no-change check below it")
+
+
+class StartingPoint(Strict):
+    """Where a person of one severity starts (docs/progression.md §4)."""
+
+    phase: int = Field(default=1, ge=1, le=20, description="1-based phase number")
+    dose_scale: float = Field(default=1.0, ge=0.5, le=1.0, description="load-bearing work")
+    easier_variants: bool = False
+    explain: str
+
+
+class StartingPoints(Strict):
+    mild: StartingPoint
+    moderate: StartingPoint
+    severe: StartingPoint
+
+
+class Maintenance(Strict):
+    """After the last phase: fewer sessions a week at the dose reached."""
+
+    days_per_week: int = Field(default=2, ge=1, le=7)
+    explain: str
+
+
 class Protocol(Strict):
     id: str
     name: str
@@ -181,3 +263,6 @@ class Protocol(Strict):
         default_factory=list, description="caveats shown with the plan, e.g. where the rules were validated"
     )
     after_break: BreakPolicy = Field(default_factory=BreakPolicy)
+    pain_model: PainModel = Field(default_factory=PainModel)
+    starting_points: StartingPoints | None = None
+    maintenance: Maintenance | None = None

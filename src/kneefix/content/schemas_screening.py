@@ -160,6 +160,17 @@ class AgeRange(Strict):
         high_ok = self.max_years is None or age <= self.max_years
         return low_ok and high_ok
 
+    @property
+    def words(self) -> str:
+        """Whom this is for, in words: "people aged 9 to 16", "people aged 13 or over", "everyone"."""
+        if self.min_years is None and self.max_years is None:
+            return "everyone"
+        if self.max_years is None:
+            return f"people aged {self.min_years} or over"
+        if self.min_years is None:
+            return f"people aged {self.max_years} or under"
+        return f"people aged {self.min_years} to {self.max_years}"
+
 
 class KujalaTrigger(Strict):
     """A Kujala answer that raises the red flag on its own: item ``item`` scored below ``below``."""
@@ -178,11 +189,32 @@ class RedFlag(Strict):
     action: str = Field(description="what the person should do now")
     applies_to: AgeRange = Field(default_factory=AgeRange)
     audience_note: str = Field(default="", description="who this is most typical for, in words")
-    kujala_trigger: KujalaTrigger | None = None
+    kujala_trigger: KujalaTrigger | list[KujalaTrigger] | None = Field(
+        default=None,
+        description="Kujala answers that raise this flag on their own: one trigger, or a list (any of them)",
+    )
     sources: list[str] = Field(default_factory=list, description="keys of clinical.md §8")
+
+    @model_validator(mode="after")
+    def _one_trigger_per_item(self) -> RedFlag:
+        items = [trigger.item for trigger in self.kujala_triggers]
+        if isinstance(self.kujala_trigger, list) and not items:
+            raise ValueError("kujala_trigger: give at least one trigger, or leave the key out")
+        if len(set(items)) != len(items):
+            raise ValueError(f"kujala_trigger names a Kujala item more than once: {items}")
+        return self
 
     def applies_to_age(self, age: int) -> bool:
         return self.applies_to.contains(age)
+
+    @property
+    def kujala_triggers(self) -> tuple[KujalaTrigger, ...]:
+        """Every Kujala trigger of this flag; any one of them raises it."""
+        if self.kujala_trigger is None:
+            return ()
+        if isinstance(self.kujala_trigger, KujalaTrigger):
+            return (self.kujala_trigger,)
+        return tuple(self.kujala_trigger)
 
 
 SymptomRole = Literal["core_location", "core_activity", "non_essential"]

@@ -17,16 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kneefix.content.schemas import STEP_ORDER, Dose, Equipment, Exercise, Phase, Protocol, SessionSlot, Step
 from kneefix.errors import ContentError, InputError
 from kneefix.programme.jsonable import to_jsonable
-from kneefix.programme.progression import DOSE_LIMITS, DoseState
+from kneefix.programme.progression import DOSE_LIMITS, DoseState, cap_state
 from kneefix.programme.records import PersonSettings
 
 GUIDELINE_MODULE = "guideline_additions"
+
+LOAD_STEPS: frozenset[str] = frozenset({"activate", "integrate", "hip"})
+"""Steps that load the knee: the rules ease and progress these. Rolling and stretching are optional."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,20 @@ class PlannedExercise:
     why: str
     substitution_note: str | None = None
     replaces: str | None = None  # the exercise id the protocol asked for, when substituted
+    variant_of: str | None = None  # set when an easier or harder version stands in for this exercise
+    variant_level: int = 0  # -1: one step easier than the plan's exercise, +1: one step harder
+    easier_id: str | None = None  # the easier version, one tap away
+    easier_name: str | None = None
+
+    @property
+    def slot_id(self) -> str:
+        """The exercise the plan asks for here (after equipment swaps), whichever version is done."""
+        return self.variant_of or self.exercise_id
+
+    @property
+    def load_bearing(self) -> bool:
+        """Strengthening work: eased and progressed by the rules; rolling and stretching are not."""
+        return self.step in LOAD_STEPS
 
     @property
     def dose_text(self) -> str:
@@ -74,6 +91,15 @@ class PlannedSession:
 
 
 @dataclass(frozen=True)
+class PlannedRun:
+    """A return-to-running run in the forecast: its date, stage and what to do."""
+
+    date: dt.date
+    stage: int
+    description: str
+
+
+@dataclass(frozen=True)
 class PlanWeek:
     week: int
     sessions: tuple[PlannedSession, ...]
@@ -89,6 +115,8 @@ class Plan:
     weeks: tuple[PlanWeek, ...]
     notes: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()  # the protocol's own notes, e.g. where its rules were validated
+    status: str = "active"  # active | paused | maintenance
+    runs: tuple[PlannedRun, ...] = ()
 
     @property
     def sessions(self) -> tuple[PlannedSession, ...]:
@@ -99,8 +127,10 @@ class Plan:
             "protocol_id": self.protocol_id,
             "protocol_name": self.protocol_name,
             "start_date": self.start_date.isoformat(),
+            "status": self.status,
             "notes": list(self.notes),
             "caveats": list(self.caveats),
+            "runs": [to_jsonable(run) for run in self.runs],
             "weeks": [
                 {"week": week.week, "sessions": [session.to_dict() for session in week.sessions]}
                 for week in self.weeks
@@ -252,14 +282,19 @@ def _bounded(field: str, value: int) -> int:
     return min(max(value, low), high)
 
 
-def prescribe(exercise: Exercise, phase: Phase, state: DoseState) -> Dose:
+def prescribe(exercise: Exercise, phase: Phase, state: DoseState, slot_id: str | None = None) -> Dose:
     """The exercise's base dose scaled by the phase and the person's factor, then their adjustments.
 
-    Reps and holds scale to whole numbers, durations to 5-second steps; sets are never scaled (a 10%
-    step on 3 sets means nothing) but rules may add or remove them. Results stay within Dose's limits.
+    The person's factor applies to load-bearing work only: easing never shortens rolling or stretching.
+    Reps are whole numbers; holds of 10 s or more and durations move in 5-second steps (a person can
+    time those); sets are never scaled (a 10% step on 3 sets means nothing) but rules may add or remove
+    them. ``slot_id`` is the exercise the plan asks for, which keys the adjustments. Results stay within
+    Dose's limits.
     """
     base = exercise.dose
-    factor = phase.dose_scale * state.dose_scale
+    key = slot_id or exercise.id
+    person = state.dose_scale if exercise.step in LOAD_STEPS else 1.0
+    factor = phase.dose_scale * person
     values: dict[str, int | None] = {}
     for field in ("sets", "reps", "hold_s", "duration_s"):
         raw: int | None = getattr(base, field)
@@ -268,12 +303,49 @@ def prescribe(exercise: Exercise, phase: Phase, state: DoseState) -> Dose:
             continue
         if field == "sets":
             scaled = raw
-        elif field == "duration_s":
-            scaled = 5 * _half_up(raw * factor / 5)
+        elif field == "duration_s" or (field == "hold_s" and raw >= 10):
+            scaled = max(5, 5 * _half_up(raw * factor / 5))
         else:
             scaled = _half_up(raw * factor)
-        values[field] = _bounded(field, scaled + state.delta(exercise.id, field))
+        values[field] = _bounded(field, scaled + state.delta(key, field))
     return base.model_copy(update=values)
+
+
+def variant_chain(
+    exercise: Exercise, exercises: Mapping[str, Exercise], available: frozenset[str]
+) -> tuple[list[Exercise], list[Exercise]]:
+    """The usable easier versions (nearest first) and harder versions (nearest first) of an exercise.
+
+    A version needing equipment the person lacks is passed over; a loop in the content ends the walk.
+    """
+
+    def walk(direction: str) -> list[Exercise]:
+        found: list[Exercise] = []
+        seen = {exercise.id}
+        current = exercise
+        while True:
+            next_id = getattr(current, direction)
+            if next_id is None or next_id in seen or next_id not in exercises:
+                return found
+            seen.add(next_id)
+            current = exercises[next_id]
+            if all(item in available for item in current.equipment):
+                found.append(current)
+
+    return walk("easier"), walk("harder")
+
+
+def version(
+    exercise: Exercise, level: int, exercises: Mapping[str, Exercise], available: frozenset[str]
+) -> Exercise:
+    """The version ``level`` steps easier (negative) or harder (positive), bounded by what exists."""
+    if level == 0:
+        return exercise
+    easier, harder = variant_chain(exercise, exercises, available)
+    chain = easier if level < 0 else harder
+    if not chain:
+        return exercise
+    return chain[min(abs(level), len(chain)) - 1]
 
 
 def format_dose(dose: Dose) -> str:
@@ -334,10 +406,14 @@ def session_content(
     for slot in ordered_slots(phase, settings):
         for exercise_id in slot.exercises:
             resolution = resolve_exercise(exercise_id, exercises, available, equipment)
-            chosen = resolution.exercise
-            if chosen is None:
+            resolved = resolution.exercise
+            if resolved is None:
                 notes.append(resolution.note or f"{exercise_id} left out.")
                 continue
+            level = state.variant(resolved.id)
+            chosen = version(resolved, level, exercises, available)
+            if chosen.id in used and chosen.id != resolved.id:
+                chosen = resolved  # the other version is already in the session: keep this one distinct
             if chosen.id in used:
                 if resolution.note:
                     notes.append(f"{chosen.name} is already in this session, so it is not repeated.")
@@ -345,18 +421,25 @@ def session_content(
             used.add(chosen.id)
             if resolution.note:
                 notes.append(resolution.note)
+            easier_versions, _ = variant_chain(chosen, exercises, available)
+            easier = easier_versions[0] if easier_versions else None
+            is_variant = chosen.id != resolved.id
             planned.append(
                 PlannedExercise(
                     exercise_id=chosen.id,
                     name=chosen.name,
                     step=slot.step,
                     origin=chosen.origin,
-                    dose=prescribe(chosen, phase, state),
+                    dose=prescribe(chosen, phase, state, resolved.id),
                     equipment=tuple(chosen.equipment),
                     cues=tuple(chosen.cues),
                     why=chosen.why,
                     substitution_note=resolution.note,
-                    replaces=exercise_id if chosen.id != exercise_id else None,
+                    replaces=exercise_id if resolved.id != exercise_id else None,
+                    variant_of=resolved.id if is_variant else None,
+                    variant_level=level if is_variant else 0,
+                    easier_id=easier.id if easier is not None else None,
+                    easier_name=easier.name if easier is not None else None,
                 )
             )
     return tuple(planned), tuple(dict.fromkeys(notes))
@@ -397,6 +480,13 @@ def sessions_needed(phase: Phase, settings: PersonSettings) -> int:
     return phase.min_weeks * sessions_per_week(settings)
 
 
+FORECAST_NOTE = (
+    "Dates and doses are a forecast from where you are today. They move with how your knee responds: "
+    "a later phase starts only when your pain allows, and never at a harder dose than you have reached."
+)
+MAINTENANCE_WEEKS = 4  # how far ahead a finished programme's maintenance sessions are shown
+
+
 def build_plan(
     protocol: Protocol,
     exercises: Mapping[str, Exercise],
@@ -406,12 +496,16 @@ def build_plan(
     state: DoseState | None = None,
     start: dt.date | None = None,
     done_in_phase: int = 0,
+    status: str = "active",
+    status_note: str | None = None,
+    runs: Sequence[PlannedRun] = (),
 ) -> Plan:
     """A dated plan from ``start`` (default: the person's start date) to the end of the last phase.
 
-    Each phase lasts its minimum: ``min_weeks`` weeks of the person's sessions. From a later ``state``
-    (what ``adapt`` computes) the plan begins in that phase with ``done_in_phase`` sessions already
-    behind it, so a missed session moves everything later instead of being squeezed in.
+    It is a forecast from ``state`` (what ``adapt`` computes): the rest of the current phase at today's
+    dose, then each later phase for its ``min_weeks``, no harder than today's dose exercise by exercise
+    (a progression has not happened yet, so none is shown). ``status`` ``paused`` gives no sessions at
+    all; ``maintenance`` gives the finished programme's fewer weekly sessions at the dose reached.
     """
     validate_settings(settings)
     current = state or DoseState()
@@ -419,13 +513,29 @@ def build_plan(
     if first != current.phase_index:
         current = DoseState(phase_index=first)
     layout: list[DoseState] = []
-    for index in range(first, len(protocol.phases)):
-        needed = sessions_needed(protocol.phases[index], settings)
-        if index == first:
-            layout.extend([current] * max(needed - done_in_phase, 1))
-        else:
-            layout.extend([DoseState(phase_index=index)] * needed)
-    dates = training_dates(settings, start or settings.start_date, count=len(layout))
+    dated_settings = settings
+    if status == "maintenance" and protocol.maintenance is not None:
+        dated_settings = replace(
+            settings, days_per_week=protocol.maintenance.days_per_week, training_weekdays=None
+        )
+        layout = [current] * (protocol.maintenance.days_per_week * MAINTENANCE_WEEKS)
+    elif status != "paused":
+        limit = {
+            item.slot_id: item.dose
+            for item in session_content(protocol, exercises, settings, current, equipment)[0]
+        }
+        for index in range(first, len(protocol.phases)):
+            needed = sessions_needed(protocol.phases[index], settings)
+            if index == first:
+                layout.extend([current] * max(needed - done_in_phase, 1))
+                continue
+            later = DoseState(index, min(current.dose_scale, 1.0), variants=current.variants)
+            doses = {
+                item.slot_id: item.dose
+                for item in session_content(protocol, exercises, settings, later, equipment)[0]
+            }
+            layout.extend([cap_state(later, doses, limit)] * needed)
+    dates = training_dates(dated_settings, start or settings.start_date, count=len(layout)) if layout else []
     content: dict[DoseState, tuple[tuple[PlannedExercise, ...], tuple[str, ...]]] = {}
     sessions: list[PlannedSession] = []
     for number, (day, session_state) in enumerate(zip(dates, layout, strict=True), start=1):
@@ -449,11 +559,14 @@ def build_plan(
     for session in sessions:
         weeks.setdefault(session.week, []).append(session)
     all_notes = dict.fromkeys(note for session in sessions for note in session.notes)
+    lead = [status_note] if status_note else []
     return Plan(
         protocol_id=protocol.id,
         protocol_name=protocol.name,
         start_date=settings.start_date,
         weeks=tuple(PlanWeek(week, tuple(items)) for week, items in weeks.items()),
-        notes=tuple(all_notes),
+        notes=tuple([*lead, *all_notes, FORECAST_NOTE]),
         caveats=tuple(protocol.notes),
+        status=status,
+        runs=tuple(runs),
     )

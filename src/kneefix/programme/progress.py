@@ -3,7 +3,8 @@
 Numbers are judged against published thresholds rather than eyeballed: a Kujala change counts when it
 reaches the minimal clinically important difference of 10 points (Crossley 2004), an NPRS change when it
 reaches 1.16 points (Piva 2009, PFP-specific). No change after about six adherent weeks, or a clear
-worsening, is a reason to have the diagnosis looked at again (clinical.md §4).
+worsening, is a reason to have the diagnosis looked at again (clinical.md §4): that decision is the plan's
+pause (``adapt``), and this summary only reports it, so the advice here and the plan never disagree.
 
 Pure logic: logs, scores and the plan state come in; ``today`` is passed, never read from a clock.
 """
@@ -15,14 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kneefix.programme.adapt import PlanState, is_done, is_run, planned_dates_to
+from kneefix.programme.adapt import PlanState, is_done, planned_dates_to
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.records import PlanChange, ScoreRecord, SessionLog
 
 KUJALA_MCID = 10.0
 NPRS_MCID = 1.16
-REASSESS_AFTER_WEEKS = 6
-REASSESS_MIN_ADHERENCE_PCT = 70.0
 RECENT_CHANGES = 5
 PAIN_MEASURES = ("pain_during", "pain_after", "next_morning_pain")
 
@@ -38,6 +37,9 @@ class WeekSummary:
     pain_during: float | None
     pain_after: float | None
     next_morning_pain: float | None
+    runs: int = 0
+    run_minutes: float = 0.0
+    run_km: float = 0.0
 
     @property
     def adherence_pct(self) -> float | None:
@@ -99,6 +101,10 @@ class ProgressSummary:
     recent_changes: tuple[PlanChange, ...]
     reassess: bool
     messages: tuple[str, ...]
+    paused_reason: str | None = None
+    baseline_pain: int | None = None
+    programme_finished: bool = False
+    running_summary: str | None = None
 
     @property
     def adherence_pct(self) -> float | None:
@@ -125,13 +131,13 @@ def summarise(
 ) -> ProgressSummary:
     """Everything the progress page shows, computed from the records up to ``today``."""
     settings = plan_state.settings
-    sessions = sorted(
-        (log for log in logs if log.date <= today and not is_run(log)), key=lambda log: log.date
-    )
+    sessions = sorted((log for log in logs if log.date <= today and not log.is_run), key=lambda log: log.date)
+    runs = [log for log in logs if log.date <= today and log.is_run]
     logged_days = {log.date for log in sessions}
     planned = [day for day in planned_dates_to(settings, today) if day < today or day in logged_days]
-    done_logs = [log for log in sessions if is_done(log) and log.date >= settings.start_date]
-    weeks = _weeks(settings.start_date, today, planned, sessions, done_logs)
+    done_by_day = {log.date: log for log in sessions if is_done(log) and log.date >= settings.start_date}
+    done_logs = sorted(done_by_day.values(), key=lambda log: log.date)  # one session a day counts once
+    weeks = _weeks(settings.start_date, today, planned, sessions, done_logs, runs)
     kujala = _trend(scores, "kujala", KUJALA_MCID, higher_is_better=True, today=today)
     nprs = _trend(scores, "nprs", NPRS_MCID, higher_is_better=False, today=today)
     every = dt.timedelta(weeks=plan_state.kujala_every_weeks)
@@ -152,8 +158,12 @@ def summarise(
         phase_name=plan_state.phase_name,
         phase_count=plan_state.phase_count,
         recent_changes=tuple(plan_state.changes[-RECENT_CHANGES:]),
-        reassess=False,
+        reassess=plan_state.paused,
         messages=(),
+        paused_reason=plan_state.paused_reason,
+        baseline_pain=plan_state.baseline_pain,
+        programme_finished=plan_state.programme_complete,
+        running_summary=plan_state.running.summary if plan_state.running.available else None,
     )
     reassess, messages = _advice(summary)
     return ProgressSummary(**{**summary.__dict__, "reassess": reassess, "messages": messages})
@@ -165,6 +175,7 @@ def _weeks(
     planned: Sequence[dt.date],
     sessions: Sequence[SessionLog],
     done_logs: Sequence[SessionLog],
+    runs: Sequence[SessionLog] = (),
 ) -> tuple[WeekSummary, ...]:
     if today < start:
         return ()
@@ -173,6 +184,7 @@ def _weeks(
         first = start + dt.timedelta(weeks=week - 1)
         last = first + dt.timedelta(days=6)
         in_week = [log for log in sessions if first <= log.date <= last]
+        runs_in_week = [log for log in runs if first <= log.date <= last]
         result.append(
             WeekSummary(
                 week=week,
@@ -182,6 +194,9 @@ def _weeks(
                 pain_during=_mean(log.pain_during for log in in_week),
                 pain_after=_mean(log.pain_after for log in in_week),
                 next_morning_pain=_mean(log.next_morning_pain for log in in_week),
+                runs=len(runs_in_week),
+                run_minutes=round(sum(log.run_minutes or 0.0 for log in runs_in_week), 1),
+                run_km=round(sum(log.run_distance_km or 0.0 for log in runs_in_week), 2),
             )
         )
     return tuple(result)
@@ -242,33 +257,35 @@ def _streak(planned: Sequence[dt.date], done_logs: Sequence[SessionLog]) -> int:
 
 
 def _advice(summary: ProgressSummary) -> tuple[bool, tuple[str, ...]]:
+    """Plain-words messages: the plan's pause first, then what the logs and scores say."""
     messages: list[str] = []
-    reassess = False
-    weeks_in = (summary.today - summary.start_date).days // 7
-    adherence = summary.adherence_pct
+    if summary.paused_reason:
+        messages.append(
+            f"Your plan is paused: {summary.paused_reason} Please have your knee checked by a clinician "
+            "before carrying on."
+        )
+    if summary.programme_finished:
+        messages.append("You have finished the programme; keep up the maintenance sessions.")
+    mornings = [week.next_morning_pain for week in summary.weeks if week.next_morning_pain is not None]
+    if summary.baseline_pain is not None and len(mornings) >= 2:
+        recent = mornings[-1]
+        change = round(recent - summary.baseline_pain, 1)
+        if change <= -NPRS_MCID:
+            messages.append(
+                f"Your next-morning pain averaged {recent:g}/10 last week, down from "
+                f"{summary.baseline_pain}/10 at the start: a change that matters."
+            )
+        elif change >= NPRS_MCID:
+            messages.append(
+                f"Your next-morning pain averaged {recent:g}/10 last week, up from "
+                f"{summary.baseline_pain}/10 at the start. The plan eases while that lasts; if it keeps "
+                "rising it pauses for a review."
+            )
     kujala, nprs = summary.kujala, summary.nprs
-    if (kujala.improved is False and kujala.meaningful) or (nprs.improved is False and nprs.meaningful):
-        reassess = True
-        messages.append(
-            "Your scores have got clearly worse. Please have your knee checked by a clinician before "
-            "carrying on."
-        )
-    elif (
-        weeks_in >= REASSESS_AFTER_WEEKS
-        and adherence is not None
-        and adherence >= REASSESS_MIN_ADHERENCE_PCT
-        and not (kujala.improved and kujala.meaningful)
-        and not (nprs.improved and nprs.meaningful)
-    ):
-        reassess = True
-        messages.append(
-            f"After {weeks_in} weeks of steady work your scores have not changed by a meaningful amount. "
-            "It is worth having a clinician look at your knee again: something else may be going on."
-        )
     if kujala.improved and kujala.meaningful:
         messages.append(f"Your Kujala score is up {kujala.change:g} points: a change that matters.")
     if nprs.improved and nprs.meaningful and nprs.change is not None:
         messages.append(f"Your pain rating is down {abs(nprs.change):g} points: a change that matters.")
     if summary.kujala_due:
         messages.append("It is time to fill in the Kujala questionnaire again.")
-    return reassess, tuple(messages)
+    return summary.paused_reason is not None, tuple(messages)

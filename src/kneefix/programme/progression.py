@@ -2,12 +2,14 @@
 
 Modelled on wger's progression: a rule looks at a window of the most recent logged sessions and fires
 only when that window qualifies (``every`` session meets every criterion, or at least a ``fraction`` of
-them do). Safety comes first, following the pain-monitoring model (clinical.md §3):
+them do). Safety comes first, following the pain-monitoring model (clinical.md §3, docs/progression.md):
 
+* each session is first *assessed* against the person's baseline: its next morning is "settled" when
+  the pain is within baseline + tolerance and at most the ceiling; a "flare" is pain above the ceiling
+  or a morning that did not settle; a session without a next-morning rating is "unrated";
 * an ``ease`` rule beats a ``progress`` rule whenever both fire; otherwise the highest priority wins;
-* a session with no next-morning pain recorded never counts towards progress, and progress never fires
-  straight after a session whose next morning was worse than the one before (or than the screening
-  baseline, for the first session).
+* a progress rule never counts an unrated, unsettled or "this hurt" session, and never fires straight
+  after a flare, whatever its condition says.
 
 Pure logic: no I/O, no clock. ``today`` is passed in.
 """
@@ -21,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from kneefix.content.schemas import Change, Condition, Dose, ProgressionRule
+from kneefix.content.schemas import Change, Condition, Dose, PainModel, ProgressionRule
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.records import SessionLog
 
@@ -52,6 +54,18 @@ class DoseState:
     phase_index: int = 0
     dose_scale: float = 1.0
     deltas: tuple[tuple[str, str, int], ...] = ()
+    variants: tuple[tuple[str, int], ...] = ()  # (exercise id the plan asks for, steps: -1 easier, +1 harder)
+
+    def variant(self, exercise_id: str) -> int:
+        return sum(level for ex, level in self.variants if ex == exercise_id)
+
+    def with_variant(self, exercise_id: str, level: int) -> DoseState:
+        """Move one exercise along its easier/harder chain; its own adjustments start afresh."""
+        kept = [v for v in self.variants if v[0] != exercise_id]
+        if level:
+            kept.append((exercise_id, level))
+        deltas = tuple(d for d in self.deltas if d[0] != exercise_id)
+        return replace(self, variants=tuple(sorted(kept)), deltas=deltas)
 
     def delta(self, exercise_id: str, field: str) -> int:
         return sum(amount for ex, fld, amount in self.deltas if ex == exercise_id and fld == field)
@@ -73,6 +87,8 @@ class DoseState:
         merged = DoseState(self.phase_index, min(self.dose_scale, other.dose_scale))
         for ex, fld in sorted(keys):
             merged = merged.with_delta(ex, fld, min(self.delta(ex, fld), other.delta(ex, fld)))
+        for ex in sorted({ex for ex, _ in self.variants} | {ex for ex, _ in other.variants}):
+            merged = merged.with_variant(ex, min(self.variant(ex), other.variant(ex)))
         return merged
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,45 +118,112 @@ class RuleOutcome:
         return result
 
 
-def next_morning_worse(logs: Sequence[SessionLog], baseline_pain: int | None = None) -> list[bool | None]:
-    """For each log (in the order given), whether its next-morning pain rose.
+@dataclass(frozen=True)
+class Assessment:
+    """One logged session judged against the person's baseline (docs/progression.md §1).
 
-    The reference is the most recent earlier next-morning pain, or the screening baseline before any.
-    ``None`` means unknown: the log has no next-morning pain, or there is nothing to compare with.
+    ``settled`` is None when the next morning was not rated. ``completed`` is the share of the
+    strengthening work done (optional steps excluded), which is what completion criteria look at.
     """
-    flags: list[bool | None] = []
-    reference = baseline_pain
-    for log in logs:
-        if log.next_morning_pain is None or reference is None:
-            flags.append(None)
-        else:
-            flags.append(log.next_morning_pain > reference)
+
+    log: SessionLog
+    reference: int | None
+    settled: bool | None
+    flare: bool
+    completed: float
+
+    @property
+    def rated(self) -> bool:
+        return self.log.next_morning_pain is not None
+
+
+def reference_pain(baseline: int | None, earlier_mornings: Sequence[int], model: PainModel) -> int | None:
+    """The pain a next morning is compared with: the baseline, or lower once recent mornings are lower.
+
+    The rolling part is the median of the last ``reference_sessions`` rated mornings; it can only pull
+    the reference down, so pain that creeps up is never taken as the new normal.
+    """
+    recent = list(earlier_mornings[-model.reference_sessions :])
+    if baseline is None:
+        return recent[0] if recent else None
+    if len(recent) < model.reference_sessions:
+        return baseline
+    rolling = sorted(recent)[(len(recent) - 1) // 2]  # the lower median: whole points, never rounded up
+    return min(baseline, rolling)
+
+
+def is_settled(morning: int, reference: int | None, model: PainModel) -> bool:
+    """Next-morning pain within reference + tolerance and at most the ceiling."""
+    limit = model.ceiling if reference is None else min(reference + model.tolerance, model.ceiling)
+    return morning <= limit
+
+
+def assess(
+    log: SessionLog, reference: int | None, model: PainModel, completed: float | None = None
+) -> Assessment:
+    """Judge one session: settled next morning, flare, and the strengthening share done."""
+    morning = log.next_morning_pain
+    settled = None if morning is None else is_settled(morning, reference, model)
+    high = any(value is not None and value > model.ceiling for value in (log.pain_during, log.pain_after))
+    return Assessment(
+        log=log,
+        reference=reference,
+        settled=settled,
+        flare=high or settled is False,
+        completed=log.completed if completed is None else completed,
+    )
+
+
+def assess_history(
+    logs: Sequence[SessionLog],
+    baseline: int | None,
+    model: PainModel,
+    completed: Mapping[int, float] | None = None,
+) -> list[Assessment]:
+    """Assess logs in the order given, each against the reference from the mornings before it.
+
+    ``completed`` maps a log's position to its strengthening share when it differs from ``completed``.
+    """
+    result: list[Assessment] = []
+    mornings: list[int] = []
+    for position, log in enumerate(logs):
+        reference = reference_pain(baseline, mornings, model)
+        result.append(assess(log, reference, model, (completed or {}).get(position)))
         if log.next_morning_pain is not None:
-            reference = log.next_morning_pain
-    return flags
+            mornings.append(log.next_morning_pain)
+    return result
 
 
-def session_qualifies(log: SessionLog, worse: bool | None, when: Condition, kind: str) -> bool:
-    """Whether one logged session meets every criterion of a rule's condition.
+def session_qualifies(
+    item: Assessment, when: Condition, kind: str, weekly_not_rising: bool | None = None
+) -> bool:
+    """Whether one assessed session meets every criterion of a rule's condition.
 
     A criterion about a value the person did not record is not met. For ``progress`` rules the next
-    morning must also be known and not worse, whatever the condition says.
+    morning must also be rated and settled and nothing may have hurt, whatever the condition says.
     """
+    log = item.log
     checks: list[bool] = []
     if when.pain_during_max is not None:
         checks.append(log.pain_during is not None and log.pain_during <= when.pain_during_max)
     if when.pain_during_min is not None:
         checks.append(log.pain_during is not None and log.pain_during >= when.pain_during_min)
     if when.pain_after_max is not None:
-        checks.append(log.pain_after is not None and log.pain_after <= when.pain_after_max)
+        checks.append(log.pain_after is None or log.pain_after <= when.pain_after_max)
     if when.pain_after_min is not None:
         checks.append(log.pain_after is not None and log.pain_after >= when.pain_after_min)
-    if when.next_morning_not_worse is not None:
-        checks.append(worse is not None and worse is not when.next_morning_not_worse)
+    if when.next_morning_settled is not None:
+        checks.append(item.settled is when.next_morning_settled)
+    if when.next_morning_rated is not None:
+        checks.append(item.rated is when.next_morning_rated)
+    if when.flare is not None:
+        checks.append(item.flare is when.flare)
     if when.completed_min is not None:
-        checks.append(log.completed >= when.completed_min)
+        checks.append(item.completed >= when.completed_min - 1e-9)
+    if when.weekly_not_rising is not None:
+        checks.append(weekly_not_rising is when.weekly_not_rising)
     if kind == "progress":
-        checks.append(worse is False)
+        checks.extend([item.settled is True, not item.flare, not log.hurt])
     return all(checks)
 
 
@@ -152,43 +235,51 @@ def evaluate_rules(
     baseline_pain: int | None = None,
     window_start: dt.date | None = None,
     rule_window_starts: Mapping[str, dt.date] | None = None,
+    pain_model: PainModel | None = None,
+    assessments: Sequence[Assessment] | None = None,
+    weekly_not_rising: bool | None = None,
 ) -> RuleOutcome:
     """Decide which rule the most recent logged sessions earn.
 
-    ``logs`` are the person's logged training sessions (any order; those after ``today`` are ignored).
+    ``logs`` are the person's logged training sessions (any order; those after ``today`` are ignored),
+    assessed against ``baseline_pain`` unless ready-made ``assessments`` (in date order) are given.
     Only logs on or after ``window_start`` (and, per rule id, ``rule_window_starts``) fill a rule's
-    window, so a change can demand fresh evidence; earlier logs still serve as the next-morning
-    reference. A rule whose window is not yet full does not fire.
+    window, so a change can demand fresh evidence. A rule whose window is not yet full does not fire.
     """
-    history = sorted((log for log in logs if log.date <= today), key=lambda log: log.date)
-    flags = next_morning_worse(history, baseline_pain)
-    paired = list(zip(history, flags, strict=True))
-    latest_worse = bool(paired) and paired[-1][1] is True
+    model = pain_model or PainModel()
+    if assessments is None:
+        history = sorted((log for log in logs if log.date <= today), key=lambda log: log.date)
+        assessed = assess_history(history, baseline_pain, model)
+    else:
+        assessed = [item for item in assessments if item.log.date <= today]
+    latest_flare = bool(assessed) and assessed[-1].flare
 
     fired: list[tuple[int, ProgressionRule]] = []
-    windows: dict[str, list[tuple[SessionLog, bool | None]]] = {}
+    windows: dict[str, list[Assessment]] = {}
     for order, rule in enumerate(rules):
         starts = [window_start, (rule_window_starts or {}).get(rule.id)]
         start = max((day for day in starts if day is not None), default=None)
-        eligible = [pair for pair in paired if start is None or pair[0].date >= start]
+        eligible = [item for item in assessed if start is None or item.log.date >= start]
         windows[rule.id] = eligible[-rule.when.window_sessions :]
-        if rule.kind == "progress" and latest_worse:
+        if rule.kind == "progress" and latest_flare:
             continue
-        if _window_meets(eligible, rule):
+        if _window_meets(eligible, rule, weekly_not_rising):
             fired.append((order, rule))
 
     chosen = _choose(fired)
-    window = tuple(log for log, _ in windows[chosen.id]) if chosen is not None else ()
-    facts = window_facts(window, paired[-1][1] if paired else None)
-    return RuleOutcome(chosen, tuple(rule.id for _, rule in fired), window, facts)
+    window = tuple(windows[chosen.id]) if chosen is not None else ()
+    facts = window_facts(window, assessed[-1] if assessed else None, model)
+    return RuleOutcome(chosen, tuple(rule.id for _, rule in fired), tuple(a.log for a in window), facts)
 
 
-def _window_meets(eligible: Sequence[tuple[SessionLog, bool | None]], rule: ProgressionRule) -> bool:
+def _window_meets(
+    eligible: Sequence[Assessment], rule: ProgressionRule, weekly_not_rising: bool | None
+) -> bool:
     size = rule.when.window_sessions
     if len(eligible) < size:
         return False
     window = eligible[-size:]
-    met = sum(session_qualifies(log, worse, rule.when, rule.kind) for log, worse in window)
+    met = sum(session_qualifies(item, rule.when, rule.kind, weekly_not_rising) for item in window)
     if rule.when.require == "every":
         return met == size
     return met >= rule.when.fraction * size - 1e-9
@@ -203,12 +294,15 @@ def _choose(fired: Sequence[tuple[int, ProgressionRule]]) -> ProgressionRule | N
     return rule
 
 
-def window_facts(window: Sequence[SessionLog], latest_worse: bool | None) -> dict[str, float | int]:
-    """Numbers an explanation may quote: ``{window}``, ``{pain_during_max}``, ``{completed_pct}``..."""
+def window_facts(
+    window: Sequence[Assessment], latest: Assessment | None, model: PainModel | None = None
+) -> dict[str, float | int]:
+    """Numbers an explanation may quote: ``{window}``, ``{pain_during_max}``, ``{reference}``..."""
+    logs = [item.log for item in window]
     facts: dict[str, float | int] = {"window": len(window)}
-    during = [log.pain_during for log in window if log.pain_during is not None]
-    after = [log.pain_after for log in window if log.pain_after is not None]
-    mornings = [log.next_morning_pain for log in window if log.next_morning_pain is not None]
+    during = [log.pain_during for log in logs if log.pain_during is not None]
+    after = [log.pain_after for log in logs if log.pain_after is not None]
+    mornings = [log.next_morning_pain for log in logs if log.next_morning_pain is not None]
     if during:
         facts["pain_during_max"] = max(during)
     if after:
@@ -216,9 +310,11 @@ def window_facts(window: Sequence[SessionLog], latest_worse: bool | None) -> dic
     if mornings:
         facts["next_morning"] = mornings[-1]
     if window:
-        facts["completed_pct"] = round(100 * sum(log.completed for log in window) / len(window))
-    if latest_worse is not None:
-        facts["next_morning_worse"] = int(latest_worse)
+        facts["completed_pct"] = round(100 * sum(item.completed for item in window) / len(window))
+        facts["flares"] = sum(item.flare for item in window)
+    if latest is not None and latest.reference is not None:
+        facts["reference"] = latest.reference
+    facts["tolerance"] = (model or PainModel()).tolerance
     return facts
 
 
@@ -227,9 +323,10 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 EXPLAIN_PLACEHOLDERS: frozenset[str] = frozenset(
     {
         # from the rule's window (window_facts)
-        "window", "pain_during_max", "pain_after_max", "next_morning", "completed_pct", "next_morning_worse",
+        "window", "pain_during_max", "pain_after_max", "next_morning", "completed_pct", "flares",
+        "reference", "tolerance",
         # from the change it made (adapt)
-        "value", "dose_pct", "previous_dose_pct", "phase", "phase_number", "previous_phase",
+        "value", "dose_pct", "previous_dose_pct", "phase", "phase_number", "previous_phase", "step",
     }
 )  # fmt: skip
 """Names a rule's ``explain`` text may use as ``{name}``; a content check can flag any other."""
@@ -271,20 +368,44 @@ def change_number(current: float, change: Change) -> float:
     return result
 
 
-def apply_change(state: DoseState, change: Change, doses: Mapping[str, Dose], phase_count: int) -> DoseState:
+@dataclass(frozen=True)
+class VariantRoom:
+    """How far one exercise can move along its easier/harder chain with the person's equipment."""
+
+    lowest: int = 0
+    highest: int = 0
+    ready_for_harder: bool = True  # e.g. its reps have reached the progression's ceiling
+
+
+def apply_change(
+    state: DoseState,
+    change: Change,
+    doses: Mapping[str, Dose],
+    phase_count: int,
+    variants: Mapping[str, VariantRoom] | None = None,
+) -> DoseState:
     """Return the state after ``change``.
 
     ``doses`` are the doses of the session the change responds to (exercise id -> dose as prescribed),
     needed because a reps/sets/hold/duration change works on the prescribed number: ``+2 reps, ceiling
     15`` turns 14 reps into 15. For ``phase`` the numbers are 1-based phase numbers; moving to another
-    phase starts it at its own base dose (the person's factor and adjustments reset).
+    phase starts it at its own base dose (the person's factor and adjustments reset; easier or harder
+    versions are kept, and a step *back* is capped by the caller so no exercise gets harder). For
+    ``variant`` (op ``harder``/``easier``) ``variants`` says which exercises can move and how far.
     """
     if change.target == "phase":
         number = round(change_number(state.phase_index + 1, change))
         index = min(max(number - 1, 0), phase_count - 1)
         if index == state.phase_index:
             return state
-        return DoseState(phase_index=index)
+        lower = index < state.phase_index
+        return DoseState(
+            phase_index=index,
+            dose_scale=min(state.dose_scale, 1.0) if lower else 1.0,
+            variants=state.variants,
+        )
+    if change.target == "variant":
+        return _change_variants(state, change, variants or {})
     if change.target == "dose_scale":
         low, high = DOSE_SCALE_LIMITS
         rounded = round(change_number(state.dose_scale, change), 4)  # no float dust in stored states
@@ -305,6 +426,40 @@ def apply_change(state: DoseState, change: Change, doses: Mapping[str, Dose], ph
         if shift:
             new_state = new_state.with_delta(exercise_id, field, state.delta(exercise_id, field) + shift)
     return new_state
+
+
+def _change_variants(state: DoseState, change: Change, rooms: Mapping[str, VariantRoom]) -> DoseState:
+    step = 1 if change.op == "harder" else -1
+    new_state = state
+    for exercise_id, room in sorted(rooms.items()):
+        if change.exercises is not None and exercise_id not in change.exercises:
+            continue
+        if step > 0 and not room.ready_for_harder:
+            continue
+        level = state.variant(exercise_id) + step
+        if room.lowest <= level <= room.highest:
+            new_state = new_state.with_variant(exercise_id, level)
+    return new_state
+
+
+def cap_state(state: DoseState, new_doses: Mapping[str, Dose], limit: Mapping[str, Dose]) -> DoseState:
+    """``state`` with each exercise's numbers lowered to at most ``limit``'s (exercise id -> dose).
+
+    Used when the plan steps back a phase: the new phase's base dose may be above what the person was
+    doing, and a step back must never make any exercise harder.
+    """
+    capped = state
+    for exercise_id, dose in sorted(new_doses.items()):
+        ceiling = limit.get(exercise_id)
+        if ceiling is None:
+            continue
+        for field in DOSE_FIELDS:
+            now, most = getattr(dose, field), getattr(ceiling, field)
+            if now is not None and most is not None and now > most:
+                capped = capped.with_delta(
+                    exercise_id, field, capped.delta(exercise_id, field) - (now - most)
+                )
+    return capped
 
 
 def _whole_step(current: float, change: Change) -> int:

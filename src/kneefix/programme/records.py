@@ -35,6 +35,45 @@ class SessionLog:
     exercises_done: tuple[str, ...] = ()
     note: str = ""
     id: int | None = None
+    hurt: tuple[str, ...] = ()  # exercise ids the person marked "this hurt"
+    kind: str = "session"  # "session" (training) or "run" (return-to-running run)
+    run_minutes: float | None = None  # runs only: time on the feet, walking breaks included
+    run_distance_km: float | None = None  # runs only, optional
+
+    @property
+    def is_run(self) -> bool:
+        return self.kind == LOG_KIND_RUN
+
+
+LOG_KIND_SESSION = "session"
+LOG_KIND_RUN = "run"
+LOG_KINDS = (LOG_KIND_SESSION, LOG_KIND_RUN)
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """The return-to-running readiness check: pain (0-10) on a brisk walk and on single-leg hops."""
+
+    date: dt.date
+    walk_pain: int
+    hop_pain: int
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """Something outside the logs that can pause or resume the plan.
+
+    * ``screening``: a (re-)screening; ``red_flag`` is True when it said "see a clinician first";
+      ``pain`` is the pain it recorded (it becomes the new baseline when the screening is clear).
+    * ``clinician_resume``: a linked clinician reviewed the person and resumed the plan.
+    """
+
+    date: dt.date
+    kind: str  # "screening" | "clinician_resume"
+    red_flag: bool = False
+    pain: int | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +93,6 @@ class PlanChange:
 
     date: dt.date
     rule_id: str
-    kind: str  # progress | hold | ease | phase | running | shift
+    kind: str  # progress | advance | ease | regress | hold | pause | resume | running | shift
     explanation: str
     details: dict[str, object] = field(default_factory=dict)

@@ -38,7 +38,7 @@ from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo
 
 INVITE_DAYS = 14
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read out and type
-ADJUSTMENT_KINDS = ("swap", "dose", "phase")
+ADJUSTMENT_KINDS = ("swap", "dose", "phase", "resume")
 DOSE_FIELDS = ("sets", "reps", "hold_s", "duration_s")
 SORT_KEYS = ("name", "adherence", "pain", "kujala", "flags", "technique", "activity")
 
@@ -183,12 +183,15 @@ class PersonRow:
     pain_slope: float | None = None  # points per week, negative = easing
     pain_trend: str = "unknown"  # easing | rising | steady | unknown
     reassess: bool = False
+    paused_reason: str | None = None
     notes: tuple[str, ...] = ()
 
     @property
     def attention(self) -> bool:
-        """Red flags, a worsening trend or a reassessment flag: the clinician should look first."""
-        return bool(self.red_flags) or self.reassess or self.pain_trend == "rising"
+        """A paused plan, red flags, a worsening trend or a reassessment flag: look at these first."""
+        return (
+            bool(self.red_flags) or self.reassess or self.pain_trend == "rising" or bool(self.paused_reason)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -278,7 +281,8 @@ def person_row(session: Session, content: Content, profile: ProfileInfo, today: 
         pain_recent=round(recent[-1], 1) if recent else None,
         pain_slope=None if slope is None else round(slope, 2),
         pain_trend=trend_word(slope),
-        reassess=summary.reassess,
+        reassess=summary.reassess or summary.paused_reason is not None,
+        paused_reason=summary.paused_reason,
         notes=tuple(summary.messages),
     )
 
@@ -459,7 +463,20 @@ def _check_adjustment(
             f"Your clinician moved you to phase {number}, {phases[phase_id].name}, from {start.isoformat()}."
         )
         return {"phase": phase_id, "start": start.isoformat()}, text
+    if kind == "resume":
+        text = "Your clinician reviewed your knee and resumed your plan."
+        return {"date": today.isoformat()}, text
     raise InputError(f"An adjustment is one of {', '.join(ADJUSTMENT_KINDS)}, not {kind!r}.")
+
+
+def _clinician_change_kind(
+    protocol: Protocol, kind: str, clean: Mapping[str, Any], current_phase: int
+) -> str:
+    """The plan-change kind a person reads: a phase move up or down, else a shift made by hand."""
+    if kind != "phase":
+        return "shift"
+    ids = [phase.id for phase in protocol.phases]
+    return "advance" if ids.index(str(clean["phase"])) > current_phase else "regress"
 
 
 def _protocol_of(session: Session, content: Content, profile: ProfileInfo) -> Protocol:
@@ -492,6 +509,20 @@ def adjust_plan(
     protocol = _protocol_of(session, adjusted.content, profile)
     clean, explanation = _check_adjustment(adjusted.content, protocol, kind, payload, today)
     note = note.strip()
+    if kind == "resume":
+        from kneefix.services.plan import plan_state
+
+        if not plan_state(session, content, profile_id, today).paused:
+            raise InputError("This person's plan is not paused, so there is nothing to resume.")
+        # the replay records the resume itself (with the note), from this adjustment
+        return plan_store.add_plan_adjustment(
+            session, profile_id, clinician_user_id=clinician_id, kind=kind, payload=clean, note=note
+        )
+    current_phase = 0
+    if kind == "phase":
+        from kneefix.services.plan import plan_state
+
+        current_phase = plan_state(session, content, profile_id, today).phase_index
     entry = plan_store.add_plan_adjustment(
         session, profile_id, clinician_user_id=clinician_id, kind=kind, payload=clean, note=note
     )
@@ -500,7 +531,7 @@ def adjust_plan(
     change = PlanChange(
         date=today,
         rule_id=f"clinician.{kind}",
-        kind="phase" if kind == "phase" else "clinician",
+        kind=_clinician_change_kind(protocol, kind, clean, current_phase),
         explanation=text,
         details={**clean, "adjustment_id": entry.id, "clinician": clinician_label(clinician)},
     )

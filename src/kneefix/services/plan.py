@@ -8,6 +8,7 @@ readable in exports and for a clinician, and an edited or deleted log takes its 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,17 +17,20 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import ContentError
-from kneefix.programme.adapt import PlanState, current_state, is_planned_day
+from kneefix.programme.adapt import PlanState, RunningState, current_state, is_planned_day
 from kneefix.programme.ics import plan_to_ics
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import PlannedSession
-from kneefix.programme.records import PersonSettings, PlanChange
+from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
+from kneefix.programme.screening import severity
 from kneefix.services.profiles import require_settings
 from kneefix.storage import logs as log_store
 from kneefix.storage import plans as plan_store
 from kneefix.storage import profiles as profile_store
+from kneefix.storage import run_checks as run_check_store
 from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
+from kneefix.storage.records import ScreeningEntry
 
 
 def protocol_for(content: Content, settings: PersonSettings) -> Protocol:
@@ -39,15 +43,140 @@ def protocol_for(content: Content, settings: PersonSettings) -> Protocol:
         ) from None
 
 
+@dataclass(frozen=True)
+class ProgrammeRecords:
+    """Everything the replay reads besides the logs: baseline, severity, re-screenings, scores, checks."""
+
+    baseline_pain: int | None
+    severity: str
+    events: tuple[ReviewEvent, ...]
+    scores: tuple[ScoreRecord, ...]
+    run_checks: tuple[RunCheck, ...]
+
+
+def _pain_of(entry: ScreeningEntry) -> int | None:
+    value = entry.answers.get("pain_now")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _kujala_of(entry: ScreeningEntry) -> int | None:
+    value = entry.answers.get("kujala_score")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def programme_records(
+    session: Session, content: Content, profile_id: int, settings: PersonSettings
+) -> ProgrammeRecords:
+    """The baseline screening (the latest on or before the start date, else the first), and what came after.
+
+    Every later screening is a re-screening: with a red flag it pauses the plan, and a clear one after
+    a pause resumes it. A clinician's "resume" is an adjustment of kind ``resume``.
+    """
+    screenings = screening_store.list_screenings(session, profile_id)
+    before = [entry for entry in screenings if entry.taken_at.date() <= settings.start_date]
+    baseline_entry = before[-1] if before else (screenings[0] if screenings else None)
+    later = [
+        entry
+        for entry in screenings
+        if baseline_entry is not None
+        and entry.id != baseline_entry.id
+        and (entry.taken_at, entry.id) > (baseline_entry.taken_at, baseline_entry.id)
+    ]
+    scores = tuple(score_store.list_scores(session, profile_id))
+    pain = _pain_of(baseline_entry) if baseline_entry is not None else None
+    if pain is None:
+        nprs = [score for score in scores if score.instrument == "nprs"]
+        pain = round(nprs[0].score) if nprs else None
+    kujala = _kujala_of(baseline_entry) if baseline_entry is not None else None
+    if kujala is None:
+        first_kujala = [score for score in scores if score.instrument == "kujala"]
+        kujala = round(first_kujala[0].score) if first_kujala else None
+    level = severity(pain, kujala).level if pain is not None else "mild"
+    events = [
+        ReviewEvent(
+            date=entry.taken_at.date(),
+            kind="screening",
+            red_flag=entry.verdict == "refer_now",
+            pain=_pain_of(entry),
+            reason=_flag_reason(content, entry),
+        )
+        for entry in later
+    ]
+    for adjustment in plan_store.list_plan_adjustments(session, profile_id, active_only=True):
+        if adjustment.kind == "resume":
+            day = dt.date.fromisoformat(str(adjustment.payload.get("date")))
+            note = f"Their note: {adjustment.note}" if adjustment.note else ""
+            events.append(ReviewEvent(date=day, kind="clinician_resume", reason=note))
+    checks = tuple(run_check_store.list_run_checks(session, profile_id))
+    return ProgrammeRecords(pain, level, tuple(sorted(events, key=lambda e: e.date)), scores, checks)
+
+
+def _flag_reason(content: Content, entry: ScreeningEntry) -> str:
+    titles = [flag.title for flag in content.red_flags if flag.id in entry.red_flags]
+    if titles:
+        return "it raised a warning sign (" + "; ".join(titles) + ")."
+    return "it raised a warning sign."
+
+
 def baseline_pain(session: Session, profile_id: int) -> int | None:
-    """Pain at screening: the reference for the first next-morning check."""
-    screening = screening_store.latest_screening(session, profile_id)
-    if screening is not None:
-        value = screening.answers.get("pain_now")
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    scores = score_store.list_scores(session, profile_id, "nprs")
-    return round(scores[0].score) if scores else None
+    """Pain at the baseline screening: the reference for the next-morning checks."""
+    profile = profile_store.get_profile(session, profile_id)
+    if profile.settings is None:
+        latest = screening_store.latest_screening(session, profile_id)
+        return _pain_of(latest) if latest is not None else None
+    from kneefix.content.loader import load_content
+
+    return programme_records(session, load_content(), profile_id, profile.settings).baseline_pain
+
+
+def replay(
+    session: Session, content: Content, profile_id: int, today: dt.date, *, before: dt.date | None = None
+) -> PlanState:
+    """Replay the stored records of a profile to ``today`` (only logs before ``before`` when given)."""
+    profile = profile_store.get_profile(session, profile_id)
+    settings = require_settings(profile)
+    content, overrides = _with_adjustments(session, content, settings, profile_id)
+    protocol = protocol_for(content, settings)
+    logs = log_store.list_logs(session, profile_id)
+    if before is not None:
+        logs = [log for log in logs if log.date < before]
+        start = min(today, settings.start_date)
+        settings = settings if start == settings.start_date else replace(settings, start_date=start)
+    records = programme_records(
+        session, content, profile_id, profile_store.get_profile(session, profile_id).settings or settings
+    )
+    return current_state(
+        protocol,
+        content,
+        settings,
+        logs,
+        today,
+        records.baseline_pain,
+        phase_overrides=overrides,
+        events=records.events,
+        scores=records.scores,
+        run_checks=records.run_checks,
+        severity=records.severity,
+    )
+
+
+CHANGE_KINDS = ("progress", "advance", "ease", "regress", "hold", "pause", "resume", "running", "shift")
+"""The kinds of plan change every interface shows (docs/progression.md)."""
+
+
+def public_changes(changes: Sequence[PlanChange]) -> list[dict[str, Any]]:
+    """Every change from the start, oldest first, in the public shape of ``kneefix plan --json``."""
+    ordered = sorted(changes, key=lambda change: change.date)
+    return [
+        {
+            "date": change.date.isoformat(),
+            "kind": change.kind,
+            "rule_id": change.rule_id,
+            "explanation": change.explanation,
+            "projected": bool(change.details.get("projected", False)),
+        }
+        for change in ordered
+    ]
 
 
 def _persisted(change: PlanChange) -> bool:
@@ -68,13 +197,7 @@ class PlanRefresh:
 
 def refresh_plan(session: Session, content: Content, profile_id: int, today: dt.date) -> PlanRefresh:
     """Replay the logs to ``today`` and store the rule changes; returns the newly stored ones."""
-    profile = profile_store.get_profile(session, profile_id)
-    settings = require_settings(profile)
-    content, overrides = _with_adjustments(session, content, settings, profile_id)
-    protocol = protocol_for(content, settings)
-    logs = log_store.list_logs(session, profile_id)
-    pain = baseline_pain(session, profile_id)
-    state = current_state(protocol, content, settings, logs, today, pain, phase_overrides=overrides)
+    state = replay(session, content, profile_id, today)
     added = plan_store.sync_rule_changes(session, profile_id, [c for c in state.changes if _persisted(c)])
     state = _with_clinician_changes(session, profile_id, state, today)
     return PlanRefresh(state=state, new_changes=tuple(entry.change for entry in added))
@@ -105,53 +228,104 @@ def plan_state(session: Session, content: Content, profile_id: int, today: dt.da
 
 @dataclass(frozen=True)
 class TodayView:
-    """What today holds: a session, or a rest day and when the next session is."""
+    """What today holds: a session, a rest day (and when the next session is), or a paused plan.
+
+    ``status`` is ``session``, ``rest`` or ``paused``; every interface shows the same from this record.
+    """
 
     today: dt.date
+    status: str
     training_day: bool
     already_logged: bool
-    session: PlannedSession  # today's session, or the next one on a rest day
+    session: PlannedSession | None  # today's session, or the next one on a rest day; None while paused
     phase_name: str
     phase_number: int
     phase_count: int
     guideline_additions: bool
-    running_summary: str
+    running: RunningState
+    run_due_today: bool
+    run_logged_today: bool
     recent_changes: tuple[PlanChange, ...]
+    paused_reason: str | None = None
+    finished: bool = False
     warning: str | None = None
 
     @property
     def rest_day(self) -> bool:
-        return self.session.date != self.today
+        return self.status != "session"
+
+    @property
+    def running_summary(self) -> str:
+        return self.running.summary
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "today": self.today.isoformat(),
+            "status": self.status,
+            "paused_reason": self.paused_reason,
             "rest_day": self.rest_day,
             "training_day": self.training_day,
             "already_logged": self.already_logged,
-            "next_session_date": self.session.date.isoformat(),
-            "session": self.session.to_dict(),
+            "next_session_date": self.session.date.isoformat() if self.session is not None else None,
+            "session": self.session.to_dict() if self.session is not None else None,
             "phase_name": self.phase_name,
             "phase_number": self.phase_number,
             "phase_count": self.phase_count,
+            "programme_finished": self.finished,
             "guideline_additions": self.guideline_additions,
-            "running": self.running_summary,
+            "running": running_dict(self.running, self.run_due_today, self.run_logged_today),
             "recent_changes": to_jsonable(self.recent_changes),
             "warning": self.warning,
         }
+
+
+def running_dict(
+    running: RunningState, due_today: bool = False, logged_today: bool = False
+) -> dict[str, Any] | None:
+    """The public shape of the running ladder's state (``None`` when running is not part of the plan)."""
+    if not running.available:
+        return None
+    return {
+        "stage": running.stage_number,
+        "status": running.status,
+        "open": running.open,
+        "summary": running.summary,
+        "good_runs_at_stage": running.good_runs_at_stage,
+        "next_run_from": running.next_run_from.isoformat() if running.next_run_from else None,
+        "due_today": due_today,
+        "logged_today": logged_today,
+        "missing": list(running.missing),
+        "finished": running.finished,
+    }
 
 
 RECENT_DAYS = 7
 
 
 def today_view(session: Session, content: Content, profile_id: int, today: dt.date) -> TodayView:
-    """Today's session in step order (hip additions last when on), or the next one on a rest day."""
+    """Today's session in step order (hip additions last when on), the next one on a rest day, or the
+    reason the plan is paused (then there is no session and no run)."""
     state = plan_state(session, content, profile_id, today)
     settings = state.settings
-    logged = any(entry.log.date == today for entry in state.history)
+    logged = any(entry.log.date == today and not entry.log.is_run for entry in state.history)
+    ran = any(entry.log.date == today and entry.log.is_run for entry in state.history)
     recent = tuple(c for c in state.changes if (today - c.date).days <= RECENT_DAYS)
+    running = state.running
+    due = (
+        running.status == "open"
+        and running.next_run_from is not None
+        and running.next_run_from <= today
+        and not ran
+    )
+    if state.paused:
+        status = "paused"
+    elif state.next_session is not None and state.next_session.date == today:
+        status = "session"
+    else:
+        status = "rest"
     return TodayView(
         today=today,
+        status=status,
         training_day=is_planned_day(settings, today),
         already_logged=logged,
         session=state.next_session,
@@ -159,8 +333,12 @@ def today_view(session: Session, content: Content, profile_id: int, today: dt.da
         phase_number=state.phase_index + 1,
         phase_count=state.phase_count,
         guideline_additions=settings.guideline_additions,
-        running_summary=state.running.summary,
+        running=running,
+        run_due_today=due,
+        run_logged_today=ran,
         recent_changes=recent,
+        paused_reason=state.paused_reason,
+        finished=state.programme_complete,
         warning=screening_warning(session, profile_id),
     )
 
@@ -176,22 +354,12 @@ def screening_warning(session: Session, profile_id: int) -> str | None:
     )
 
 
-def session_for(session: Session, content: Content, profile_id: int, day: dt.date) -> PlannedSession:
-    """The session a person would do on ``day`` given their logs before it (for logging by exercise)."""
-    profile = profile_store.get_profile(session, profile_id)
-    settings = require_settings(profile)
-    content, overrides = _with_adjustments(session, content, settings, profile_id)
-    protocol = protocol_for(content, settings)
-    earlier = [log for log in log_store.list_logs(session, profile_id) if log.date < day]
-    start = min(day, settings.start_date)
-    shifted = settings if start == settings.start_date else _with_start(settings, start)
-    pain = baseline_pain(session, profile_id)
-    state = current_state(protocol, content, shifted, earlier, day, pain, phase_overrides=overrides)
-    return state.next_session
+def session_for(session: Session, content: Content, profile_id: int, day: dt.date) -> PlannedSession | None:
+    """The session a person would do on ``day`` given their logs before it (for logging by exercise).
 
-
-def _with_start(settings: PersonSettings, start: dt.date) -> PersonSettings:
-    return replace(settings, start_date=start)
+    None when the plan was paused on that day.
+    """
+    return replay(session, content, profile_id, day, before=day).next_session
 
 
 def plan_ics(session: Session, content: Content, profile_id: int, today: dt.date) -> bytes:

@@ -4,6 +4,10 @@ A red flag stops here: the screening and scores are saved (so a clinician can se
 is set up. Atypical symptoms let the person decide; typical ones start the programme. Answers can
 come as a partial mapping (a JSON file, flags, a web form) and be completed interactively, so the
 parsing of each answer lives here once.
+
+The answers are asked in :data:`ASK_ORDER`: the safety questions straight after the age. A raised red
+flag - a "yes", or a Kujala answer that raises one - ends the questions, so every answer after that point
+may be missing (:func:`needed_answers`); it is then recorded as not asked, never as a made-up answer.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +26,14 @@ from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import Plan
 from kneefix.programme.records import PersonSettings
 from kneefix.programme.scoring import validate_nprs
-from kneefix.programme.screening import ScreeningAnswers, ScreeningResult, questions_for, screen
+from kneefix.programme.screening import (
+    ScreeningAnswers,
+    ScreeningResult,
+    check_red_flag_ids,
+    kujala_raised_flags,
+    questions_for,
+    screen,
+)
 from kneefix.services.plan import refresh_plan
 from kneefix.services.profiles import check_equipment, check_protocol
 from kneefix.services.scores import kujala_letters, save_score, score_kujala, score_nprs
@@ -31,7 +42,26 @@ from kneefix.storage import screenings as screening_store
 from kneefix.storage.records import ProfileInfo
 
 ANSWER_KEYS = ("age", "symptoms", "red_flags", "kujala", "pain", "equipment", "days", "runs")
-"""Every answer the screening needs, in the order they are asked."""
+"""Every answer the screening needs (unless a red flag stops it early)."""
+
+ASK_ORDER = ("age", "red_flags", "symptoms", "kujala", "pain", "equipment", "days", "runs")
+"""The order the answers are asked in. The safety questions come straight after the age (some depend on
+it); a red flag raised by the safety answers or by the Kujala leaves everything after that unasked."""
+
+StopPoint = Literal["red_flags", "kujala"]
+
+PLACEHOLDER_DAYS = 3
+"""Stands in for the training days when a red flag stopped the questions first (recorded as not asked)."""
+
+_FIELD_OF = {
+    "symptoms": "symptoms",
+    "kujala": "kujala",
+    "pain": "pain_now",
+    "equipment": "equipment",
+    "days": "days_per_week",
+    "runs": "runs",
+}
+"""Answer key -> the :class:`ScreeningAnswers` field it fills."""
 
 OPTIONAL_KEYS = ("start_date", "guideline_additions", "protocol", "continue_if_atypical", "weekdays")
 
@@ -137,7 +167,12 @@ def parse_symptoms(content: Content, value: object) -> frozenset[str]:
 
 
 def parse_red_flags(content: Content, age: int, value: object) -> dict[str, bool]:
-    """Answers to the safety questions for this age: ``none``, the ids answered yes, or a mapping."""
+    """Answers to the safety questions for this age: ``none``, the ids answered yes, or a mapping.
+
+    An id that is unknown, or whose question is not asked at this age, is an error (never dropped). In a
+    mapping every question for the age must be answered, unless one is answered yes: the questions stop
+    at the first yes, so the ones after it may be missing (and stay out of the result).
+    """
     applicable = questions_for(age, content)
     known = {flag.id for flag in content.red_flags}
     if isinstance(value, Mapping):
@@ -145,15 +180,17 @@ def parse_red_flags(content: Content, age: int, value: object) -> dict[str, bool
         unknown = sorted(set(answers) - known)
         if unknown:
             raise InputError(f"Unknown red-flag id(s): {', '.join(unknown)}.")
+        check_red_flag_ids(answers, age, content)
         missing = [flag.id for flag in applicable if flag.id not in answers]
-        if missing:
+        if missing and not any(answers.values()):
             raise InputError(f"Answer every safety question; missing: {', '.join(missing)}.")
-        return {flag.id: answers[flag.id] for flag in applicable}
+        return {flag.id: answers[flag.id] for flag in applicable if flag.id in answers}
     yes = split_ids(value, "Red flags")
     unknown = [item for item in yes if item not in known]
     if unknown:
         listed = ", ".join(flag.id for flag in applicable)
         raise InputError(f"Unknown red-flag id(s): {', '.join(unknown)}. Known for age {age}: {listed}.")
+    check_red_flag_ids(yes, age, content)
     return {flag.id: flag.id in yes for flag in applicable}
 
 
@@ -213,22 +250,61 @@ class StartRequest:
     continue_if_atypical: bool = True
 
 
+def stop_point(content: Content, raw: Mapping[str, Any]) -> StopPoint | None:
+    """Where a raised red flag ends the questions, judging by the answers so far (``None``: it does not).
+
+    ``"red_flags"`` when a safety question was answered yes, ``"kujala"`` when a Kujala answer raises a
+    flag on its own. Bad answers raise :class:`InputError` as they would later.
+    """
+    if "age" not in raw or "red_flags" not in raw:
+        return None
+    age = parse_age(raw["age"])
+    if any(parse_red_flags(content, age, raw["red_flags"]).values()):
+        return "red_flags"
+    if "kujala" in raw:
+        letters = parse_kujala(content, raw["kujala"])
+        if letters is not None and kujala_raised_flags(age, letters, content):
+            return "kujala"
+    return None
+
+
+def needed_answers(content: Content, raw: Mapping[str, Any]) -> list[str]:
+    """The answers still missing, in :data:`ANSWER_KEYS` order; none of those after a raised red flag."""
+    stop = stop_point(content, raw)
+    required = ASK_ORDER if stop is None else ASK_ORDER[: ASK_ORDER.index(stop) + 1]
+    return [key for key in ANSWER_KEYS if key in required and key not in raw]
+
+
 def build_request(content: Content, raw: Mapping[str, Any]) -> StartRequest:
-    """A :class:`StartRequest` from complete raw answers (after :func:`normalise_keys`)."""
-    missing = [key for key in ANSWER_KEYS if key not in raw]
+    """A :class:`StartRequest` from raw answers (after :func:`normalise_keys`).
+
+    Every answer is needed unless a red flag stopped the questions first (see :func:`needed_answers`);
+    the answers left out then are recorded in ``not_asked`` and filled with neutral placeholders.
+    """
+    missing = needed_answers(content, raw)
     if missing:
         raise InputError(f"Missing answers: {', '.join(missing)}.")
     age = parse_age(raw["age"])
     weekdays = parse_weekdays(raw["weekdays"]) if raw.get("weekdays") is not None else None
+    not_asked = {_FIELD_OF[key] for key in ANSWER_KEYS if key not in raw}
+    if weekdays:
+        not_asked.discard("days_per_week")
+    if weekdays:
+        days_per_week = len(weekdays)
+    elif "days" in raw:
+        days_per_week = parse_days(raw["days"])
+    else:
+        days_per_week = PLACEHOLDER_DAYS
     answers = ScreeningAnswers(
         age=age,
-        symptoms=parse_symptoms(content, raw["symptoms"]),
+        symptoms=parse_symptoms(content, raw["symptoms"]) if "symptoms" in raw else frozenset(),
         red_flags=parse_red_flags(content, age, raw["red_flags"]),
-        pain_now=parse_pain(raw["pain"]),
-        equipment=parse_equipment(content, raw["equipment"]),
-        days_per_week=len(weekdays) if weekdays else parse_days(raw["days"]),
-        runs=parse_bool(raw["runs"], "Do you run"),
-        kujala=parse_kujala(content, raw["kujala"]),
+        pain_now=parse_pain(raw["pain"]) if "pain" in raw else None,
+        equipment=parse_equipment(content, raw["equipment"]) if "equipment" in raw else frozenset(),
+        days_per_week=days_per_week,
+        runs=parse_bool(raw["runs"], "Do you run") if "runs" in raw else False,
+        kujala=parse_kujala(content, raw["kujala"]) if "kujala" in raw else None,
+        not_asked=frozenset(not_asked),
     )
     start = raw.get("start_date")
     return StartRequest(
@@ -295,6 +371,7 @@ class StartOutcome:
             "verdict": self.screening.verdict,
             "may_start": self.screening.may_start,
             "started": self.started,
+            "severity": to_jsonable(self.screening.severity),
             "screening": to_jsonable(self.screening),
             "settings": to_jsonable(self.settings),
             "plan": to_jsonable(self.plan),
@@ -302,7 +379,7 @@ class StartOutcome:
 
 
 def applicable_red_flags(content: Content, age: int) -> list[RedFlag]:
-    """The safety questions to ask a person of this age."""
+    """The safety questions to ask a person of this age, most urgent first."""
     return questions_for(age, content)
 
 
@@ -329,7 +406,8 @@ def run_start(
         red_flags=[flag.id for flag in result.red_flags],
         messages=list(result.messages),
     )
-    save_score(session, profile.id, score_nprs(result.pain_now), today)
+    if result.pain_now is not None:  # not asked when a red flag stopped the questions first
+        save_score(session, profile.id, score_nprs(result.pain_now), today)
     if request.answers.kujala is not None:
         save_score(session, profile.id, score_kujala(content, request.answers.kujala), today)
     starts = result.may_start and (result.verdict == "typical" or request.continue_if_atypical)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from kneefix.programme.records import PersonSettings, PlanChange, ScoreRecord, SessionLog
+from kneefix.programme.records import PersonSettings, PlanChange, RunCheck, ScoreRecord, SessionLog
 from kneefix.storage.models import (
     ApiToken,
     Invite,
     PlanAdjustment,
     PlanChangeRow,
     Profile,
+    RunCheckRow,
     Score,
     Screening,
     SessionLogRow,
@@ -91,7 +92,15 @@ def session_log(row: SessionLogRow) -> SessionLog:
         next_morning_pain=row.next_morning_pain,
         exercises_done=tuple(row.exercises_done),
         note=row.note,
+        hurt=tuple(row.hurt or ()),
+        kind=row.kind,
+        run_minutes=row.run_minutes,
+        run_distance_km=row.run_distance_km,
     )
+
+
+def run_check(row: RunCheckRow) -> RunCheck:
+    return RunCheck(id=row.id, date=row.date, walk_pain=row.walk_pain, hop_pain=row.hop_pain)
 
 
 def score_record(row: Score) -> ScoreRecord:

@@ -26,6 +26,7 @@ from typing import Any
 import platformdirs
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
@@ -151,6 +152,14 @@ def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
+
+
+def head_revision() -> str:
+    """The newest migration this kneefix ships (what :meth:`Database.upgrade` brings a database to)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships its migrations
+        raise StorageError("kneefix was installed without its database migrations.")
+    return head
 
 
 def _refuse_foreign_database(connection: Connection, location: str) -> None:

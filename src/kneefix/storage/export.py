@@ -1,5 +1,11 @@
 """All of one person's data out as versioned JSON (and CSV tables), and back in.
 
+Format version 2 added runs as their own kind of log (``kind``, ``run_minutes``,
+``run_distance_km``), the "this hurt" marks (``hurt``) and the return-to-running readiness checks
+(``run_checks``). Version 1 files still import: their logs become sessions with nothing marked, except
+that a log whose ``exercises_done`` holds ``"run"`` (how version 1 recorded a run) becomes a run without
+that entry, as the database migration does.
+
 The JSON holds no database ids, so it can be imported into any kneefix database, SQLite or
 PostgreSQL, and exporting the imported profile gives the same document again. Files on disk (videos
 and analysis outputs) are not part of it; technique checks travel as their results only, and
@@ -20,18 +26,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kneefix import __version__
 from kneefix.errors import InputError
+from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION
 from kneefix.storage.guards import require_profile, require_user
 from kneefix.storage.jsonready import json_ready
 from kneefix.storage.models import (
+    MAX_RUN_DISTANCE_KM,
+    MAX_RUN_MINUTES,
     PlanAdjustment,
     PlanChangeRow,
     Profile,
+    RunCheckRow,
     Score,
     Screening,
     SessionLogRow,
@@ -41,7 +51,8 @@ from kneefix.storage.profiles import clean_profile_name, delete_profile
 from kneefix.storage.users import local_user_id
 
 FORMAT = "kneefix-profile"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LEGACY_RUN_ENTRY = "run"  # version 1: a run was a log whose exercises_done held this entry
 MAX_REPORTED_PROBLEMS = 8
 
 Pain = Annotated[int, Field(ge=0, le=10)]
@@ -95,6 +106,24 @@ class SessionLogDoc(_Doc):
     note: str = Field(max_length=5000)
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    # Format version 2; the defaults are what a version 1 log means.
+    kind: Literal["session", "run"] = "session"
+    hurt: list[ShortText] = Field(default_factory=list)
+    run_minutes: float | None = Field(default=None, gt=0, le=MAX_RUN_MINUTES)
+    run_distance_km: float | None = Field(default=None, gt=0, le=MAX_RUN_DISTANCE_KM)
+
+    @model_validator(mode="after")
+    def _run_fields_on_runs_only(self) -> SessionLogDoc:
+        if self.kind != LOG_KIND_RUN and (self.run_minutes is not None or self.run_distance_km is not None):
+            raise ValueError("run_minutes and run_distance_km belong to runs only (kind 'run')")
+        return self
+
+
+class RunCheckDoc(_Doc):
+    date: dt.date
+    walk_pain: Pain
+    hop_pain: Pain
+    created_at: AwareDatetime
 
 
 class PlanChangeDoc(_Doc):
@@ -138,6 +167,7 @@ class ExportDoc(_Doc):
     plan_changes: list[PlanChangeDoc] = Field(default_factory=list)
     plan_adjustments: list[PlanAdjustmentDoc] = Field(default_factory=list)
     technique_checks: list[TechniqueCheckDoc] = Field(default_factory=list)
+    run_checks: list[RunCheckDoc] = Field(default_factory=list)
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -205,6 +235,10 @@ def build_export(session: Session, profile_id: int) -> ExportDoc:
                 note=r.note,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
+                kind=r.kind,
+                hurt=r.hurt,
+                run_minutes=r.run_minutes,
+                run_distance_km=r.run_distance_km,
             )
             for r in rows(SessionLogRow, SessionLogRow.date, SessionLogRow.id)
         ],
@@ -240,6 +274,10 @@ def build_export(session: Session, profile_id: int) -> ExportDoc:
             )
             for r in rows(TechniqueCheck, TechniqueCheck.created_at, TechniqueCheck.id)
             if r.status in ("done", "failed")
+        ],
+        run_checks=[
+            RunCheckDoc(date=r.date, walk_pain=r.walk_pain, hop_pain=r.hop_pain, created_at=r.created_at)
+            for r in rows(RunCheckRow, RunCheckRow.date, RunCheckRow.id)
         ],
     )
 
@@ -280,9 +318,20 @@ def parse_export(data: object) -> ExportDoc:
             f"{FORMAT_VERSION}). Update kneefix to import it."
         )
     try:
-        return ExportDoc.model_validate(dict(data))
+        doc = ExportDoc.model_validate(dict(data))
     except ValidationError as error:
         raise InputError(f"This is not a valid kneefix export:\n{_describe_problems(error)}") from error
+    if doc.format_version < 2:
+        _mark_legacy_runs(doc)
+    return doc
+
+
+def _mark_legacy_runs(doc: ExportDoc) -> None:
+    """Version 1 logged a run as a log whose ``exercises_done`` held ``"run"``; make those runs."""
+    for log in doc.session_logs:
+        if log.kind == LOG_KIND_SESSION and LEGACY_RUN_ENTRY in log.exercises_done:
+            log.kind = "run"
+            log.exercises_done = [entry for entry in log.exercises_done if entry != LEGACY_RUN_ENTRY]
 
 
 def load_export_file(path: Path) -> dict[str, Any]:
@@ -385,6 +434,10 @@ def import_profile(
             note=log.note,
             created_at=log.created_at,
             updated_at=log.updated_at,
+            kind=log.kind,
+            hurt=log.hurt,
+            run_minutes=log.run_minutes,
+            run_distance_km=log.run_distance_km,
         )
         for log in doc.session_logs
     )
@@ -428,6 +481,12 @@ def import_profile(
             finished_at=c.finished_at,
         )
         for c in doc.technique_checks
+    )
+    session.add_all(
+        RunCheckRow(
+            profile_id=pid, date=c.date, walk_pain=c.walk_pain, hop_pain=c.hop_pain, created_at=c.created_at
+        )
+        for c in doc.run_checks
     )
     session.flush()
     return pid
@@ -477,6 +536,7 @@ CSV_TABLES: dict[str, list[str]] = {
     "plan_changes": list(PlanChangeDoc.model_fields),
     "plan_adjustments": list(PlanAdjustmentDoc.model_fields),
     "technique_checks": list(TechniqueCheckDoc.model_fields),
+    "run_checks": list(RunCheckDoc.model_fields),
 }
 PROFILE_COLUMNS = ["name", "birth_year", "created_at", *SettingsDoc.model_fields]
 

@@ -50,6 +50,16 @@ def check_fraction(name: str, value: float) -> None:
         raise InputError(f"{name} must be a number from 0 to 1, got {value!r}.")
 
 
+def check_positive(name: str, value: float | None, *, maximum: float, unit: str) -> None:
+    """A measured amount above 0 and at most ``maximum`` (minutes, kilometres), or absent."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"{name} must be a number of {unit}, got {value!r}.")
+    if not 0 < value <= maximum:
+        raise InputError(f"{name} must be more than 0 and at most {maximum:g} {unit}, got {value:g}.")
+
+
 def check_text(name: str, value: str, *, max_length: int, allow_empty: bool = True) -> str:
     """Trimmed text without control characters (newlines and tabs allowed), within a length."""
     if not isinstance(value, str):

@@ -28,9 +28,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION, LOG_KINDS
 from kneefix.storage.columns import JsonColumn, UTCDateTime, utc_now
 
 NAMING_CONVENTION = {
@@ -45,6 +47,14 @@ ROLES = ("person", "clinician")
 INSTRUMENTS = ("kujala", "nprs")
 CHANGE_SOURCES = ("rules", "clinician")
 CHECK_STATUSES = ("queued", "running", "done", "failed")
+MAX_RUN_MINUTES = 600
+MAX_RUN_DISTANCE_KM = 100
+RUN_MINUTES_CHECK = f"run_minutes IS NULL OR (run_minutes > 0 AND run_minutes <= {MAX_RUN_MINUTES})"
+RUN_DISTANCE_CHECK = (
+    f"run_distance_km IS NULL OR (run_distance_km > 0 AND run_distance_km <= {MAX_RUN_DISTANCE_KM})"
+)
+# Time and distance belong to runs; a training session never carries them.
+RUN_FIELDS_CHECK = f"kind = '{LOG_KIND_RUN}' OR (run_minutes IS NULL AND run_distance_km IS NULL)"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -133,7 +143,12 @@ class Score(Base):
 
 
 class SessionLogRow(Base):
-    """A session as done (or missed). ``request_id`` lets a double-submitted form land once."""
+    """A training session or a return-to-running run, as done (or missed).
+
+    ``kind`` tells the two apart (``session`` or ``run``); only runs carry ``run_minutes`` and
+    ``run_distance_km``. ``hurt`` lists the exercises the person marked "this hurt". ``request_id``
+    lets a double-submitted form land once.
+    """
 
     __tablename__ = "session_logs"
     __table_args__ = (
@@ -143,6 +158,10 @@ class SessionLogRow(Base):
         CheckConstraint(
             "next_morning_pain IS NULL OR (next_morning_pain BETWEEN 0 AND 10)", name="next_morning_pain"
         ),
+        CheckConstraint(_in("kind", LOG_KINDS), name="kind"),
+        CheckConstraint(RUN_MINUTES_CHECK, name="run_minutes"),
+        CheckConstraint(RUN_DISTANCE_CHECK, name="run_distance_km"),
+        CheckConstraint(RUN_FIELDS_CHECK, name="run_fields"),
         UniqueConstraint("profile_id", "request_id", name="uq_session_logs_profile_id_request_id"),
         Index("ix_session_logs_profile_id_date", "profile_id", "date"),
     )
@@ -159,6 +178,30 @@ class SessionLogRow(Base):
     request_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, onupdate=utc_now)
+    kind: Mapped[str] = mapped_column(
+        String(10), default=LOG_KIND_SESSION, server_default=text(f"'{LOG_KIND_SESSION}'")
+    )
+    hurt: Mapped[list[str]] = mapped_column(JsonColumn, default=list, server_default=text("'[]'"))
+    run_minutes: Mapped[float | None] = mapped_column(Float)
+    run_distance_km: Mapped[float | None] = mapped_column(Float)
+
+
+class RunCheckRow(Base):
+    """The return-to-running readiness check: pain (0-10) on a brisk walk and on single-leg hops."""
+
+    __tablename__ = "run_checks"
+    __table_args__ = (
+        CheckConstraint("walk_pain BETWEEN 0 AND 10", name="walk_pain"),
+        CheckConstraint("hop_pain BETWEEN 0 AND 10", name="hop_pain"),
+        Index("ix_run_checks_profile_id_date", "profile_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    walk_pain: Mapped[int] = mapped_column(Integer)
+    hop_pain: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
 class PlanChangeRow(Base):

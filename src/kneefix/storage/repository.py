@@ -76,6 +76,7 @@ from kneefix.storage.profiles import (
     set_birth_year,
     update_settings,
 )
+from kneefix.storage.run_checks import add_run_check, delete_run_check, list_run_checks
 from kneefix.storage.scores import add_score, delete_score, latest_score, list_scores
 from kneefix.storage.screenings import latest_screening, list_screenings, save_screening
 from kneefix.storage.users import (
@@ -97,6 +98,7 @@ __all__ = [
     "add_log",
     "add_plan_adjustment",
     "add_plan_changes",
+    "add_run_check",
     "add_score",
     "birth_year_from_age",
     "claim_idempotency_key",
@@ -112,6 +114,7 @@ __all__ = [
     "delete_invite",
     "delete_log",
     "delete_profile",
+    "delete_run_check",
     "delete_score",
     "delete_user",
     "enqueue_check",
@@ -138,6 +141,7 @@ __all__ = [
     "list_plan_change_entries",
     "list_plan_changes",
     "list_profiles",
+    "list_run_checks",
     "list_scores",
     "list_screenings",
     "list_users",

@@ -1,6 +1,9 @@
 /* Screening wizard: shows one step at a time when scripts run; without them the form is one long page.
-   Also hides the warning-sign questions that do not apply to the age entered (the server ignores
-   answers to questions that do not apply, so hiding them changes nothing it decides). */
+   Also hides the warning-sign questions that do not apply to the age entered, and disables them so they
+   are not sent (the server ignores a "no" to a question for other ages and refuses a "yes").
+   A "yes" to a warning sign ends the wizard at that step (stopOnYes): the questions after it are hidden,
+   everything later is left out, and the only way on is to see the referral. A Kujala answer marked
+   data-raises (age ranges for which it raises a warning sign) ends it at the Kujala step the same way. */
 (function () {
   "use strict";
   var form = document.querySelector("[data-wizard]");
@@ -12,6 +15,8 @@
   var progress = form.querySelector("[data-wizard-progress]");
   var age = form.querySelector("[data-age]");
   var current = 0;
+  var stopped = false;
+  var submitLabel = submit.textContent;
 
   function applies(fieldset, years) {
     if (isNaN(years)) return true;
@@ -20,13 +25,78 @@
     return (isNaN(min) || years >= min) && (isNaN(max) || years <= max);
   }
 
+  function ageNow() {
+    return age ? parseInt(age.value, 10) : NaN;
+  }
+
   function filterByAge() {
-    var years = age ? parseInt(age.value, 10) : NaN;
+    var years = ageNow();
     form.querySelectorAll(".red-flag").forEach(function (fieldset) {
       var show = applies(fieldset, years);
       fieldset.hidden = !show;
       fieldset.querySelectorAll("input").forEach(function (input) { input.disabled = !show; });
     });
+  }
+
+  function raisesForAge(input, years) {
+    // data-raises="9-16 0-120": the age ranges for which this Kujala answer raises a warning sign.
+    return (input.getAttribute("data-raises") || "").split(" ").some(function (range) {
+      var ends = range.split("-");
+      if (ends.length !== 2) return false;
+      return isNaN(years) || (years >= parseInt(ends[0], 10) && years <= parseInt(ends[1], 10));
+    });
+  }
+
+  // Whether the step ends the wizard: a "yes" to a visible warning sign, or a Kujala answer that raises one.
+  function stopOnYes(step) {
+    if (step.hasAttribute("data-stop-on-yes")) {
+      var flags = Array.prototype.slice.call(step.querySelectorAll(".red-flag"));
+      var first = -1;
+      flags.forEach(function (fieldset, i) {
+        var yes = fieldset.querySelector("input[value=yes]");
+        if (first < 0 && !fieldset.hidden && yes && yes.checked) first = i;
+      });
+      // Hide (and leave out) the questions after the first yes; bring them back if it becomes a no.
+      flags.forEach(function (fieldset, i) {
+        var after = first >= 0 && i > first;
+        if (!applies(fieldset, ageNow())) return;
+        fieldset.hidden = after;
+        fieldset.querySelectorAll("input").forEach(function (input) { input.disabled = after; });
+      });
+      return first >= 0;
+    }
+    if (step.hasAttribute("data-stop-on-raise")) {
+      var years = ageNow();
+      return Array.prototype.slice.call(step.querySelectorAll("input[data-raises]")).some(function (input) {
+        return input.checked && raisesForAge(input, years);
+      });
+    }
+    return false;
+  }
+
+  function setStopped(stop) {
+    stopped = stop;
+    // Everything after this step is left out of what is sent.
+    steps.forEach(function (step, i) {
+      if (i <= current) return;
+      step.querySelectorAll("input, select").forEach(function (input) {
+        var question = input.closest(".red-flag");
+        input.disabled = stop || (question !== null && !applies(question, ageNow()));
+      });
+    });
+    if (stop) {
+      note.className = "notice stop";
+      note.textContent = "This answer means a clinician should look at your knee before you start, so the " +
+        "questions stop here. Press \"See what to do\" to see whom to see and how soon.";
+      note.hidden = false;
+      submit.textContent = "See what to do";
+    } else {
+      note.className = "notice warn";
+      note.hidden = true;
+      submit.textContent = submitLabel;
+    }
+    next.hidden = stop || current === steps.length - 1;
+    submit.hidden = !stop && current !== steps.length - 1;
   }
 
   function unanswered(step) {
@@ -53,6 +123,7 @@
     next.hidden = index === steps.length - 1;
     submit.hidden = index !== steps.length - 1;
     progress.textContent = "Step " + (index + 1) + " of " + steps.length;
+    setStopped(stopOnYes(steps[index]));
     if (focus) {
       var heading = steps[index].querySelector("h2");
       heading.setAttribute("tabindex", "-1");
@@ -67,7 +138,13 @@
   note.hidden = true;
   form.insertBefore(note, form.querySelector(".actions"));
 
+  form.addEventListener("change", function () {
+    var stop = stopOnYes(steps[current]);
+    if (stop !== stopped) setStopped(stop);
+  });
+
   next.addEventListener("click", function () {
+    if (stopped) return;
     var missing = unanswered(steps[current]);
     if (missing) {
       var legend = missing.closest("fieldset");
