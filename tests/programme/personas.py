@@ -60,6 +60,7 @@ class Simulation:
     logs: list[SessionLog] = field(default_factory=list)
     weekly: list[PlanState] = field(default_factory=list)  # state at the end of each week
     run_checks: list[RunCheck] = field(default_factory=list)
+    events: Sequence[ReviewEvent] = ()
 
     def final(self) -> PlanState:
         return self.weekly[-1]
@@ -99,13 +100,13 @@ def _state(sim: Simulation, today: dt.date) -> PlanState:
         scores=scores,
         run_checks=sim.run_checks,
         severity=persona.severity,
-        events=(),
+        events=sim.events,
     )
 
 
 def simulate(persona: Persona, weeks: int, events: Sequence[ReviewEvent] = ()) -> Simulation:
     """Play ``weeks`` programme weeks; a session is logged on each planned day the persona reports."""
-    sim = Simulation(persona)
+    sim = Simulation(persona, events=events)
     days = training_dates(
         settings(persona.runs), START, end=START + dt.timedelta(weeks=weeks) - dt.timedelta(days=1)
     )
@@ -132,9 +133,9 @@ def simulate(persona: Persona, weeks: int, events: Sequence[ReviewEvent] = ()) -
                     id=len(sim.logs) + 1,
                 )
             )
-        if persona.run_check_on_week is not None and sim.week_of(day) >= persona.run_check_on_week:
-            if not sim.run_checks:
-                sim.run_checks.append(RunCheck(day, 1, 1))
+        due_check = persona.run_check_on_week is not None and sim.week_of(day) >= persona.run_check_on_week
+        if due_check and not sim.run_checks:
+            sim.run_checks.append(RunCheck(day, 1, 1))
         run_day = day + dt.timedelta(days=1)
         if persona.run_report is not None and state.running.open and not state.running.finished:
             after = _state(sim, run_day)
@@ -168,3 +169,46 @@ def flare_in_week_3(number: int) -> Report:
     if 6 <= number <= 8:
         return Report(7, 6, 6)
     return Report(2, 2, 1)
+
+
+def missed_weeks(number: int) -> Report | None:
+    """Steady, then nothing for sessions 6-11 (two weeks away), then steady again."""
+    return None if 6 <= number <= 11 else Report(2, 2, 1)
+
+
+def slow_creep(number: int) -> Report:
+    """Next-morning pain creeping up a point a week (three sessions a week) from 1 to 7."""
+    morning = min(1 + number // 3, 7)
+    return Report(min(2 + number // 3, 7), min(2 + number // 3, 7), morning)
+
+
+def constant_high(number: int) -> Report:
+    return Report(7, 7, 7)
+
+
+def noise(number: int) -> Report:
+    """Baseline 2; mornings wobble 1-2-3 (within one point), pain during 2-3."""
+    return Report(2 + number % 2, 2, (1, 2, 3, 2)[number % 4])
+
+
+def skips_optional(number: int) -> Report:
+    """Does every strengthening exercise but never rolls or stretches."""
+    return Report(2, 2, 1, completed=0.7, optional_done=False)
+
+
+def never_rates_mornings(number: int) -> Report:
+    return Report(2, 2, None)
+
+
+def baseline_two_bad_mornings(number: int) -> Report:
+    """The reviewer's case: baseline 2, next mornings 6, 6, 6, 4, 4, 4, then 4s."""
+    return Report(3, 3, (6, 6, 6, 4, 4, 4)[number] if number < 6 else 4)
+
+
+def good_runs(number: int) -> Report:
+    return Report(1, 1, 1)
+
+
+def hurt_once(number: int) -> Report:
+    """Steady, but the twelve o'clock leg extension hurt in the third session."""
+    return Report(2, 2, 1, hurt=("seated_leg_extension_12",) if number == 2 else ())

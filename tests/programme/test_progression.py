@@ -10,9 +10,9 @@ from kneefix.content.schemas import Change, Dose, PainModel
 from kneefix.programme.progression import (
     DoseState,
     apply_change,
+    assess_history,
     evaluate_rules,
     fill_explanation,
-    assess_history,
     reference_pain,
 )
 from kneefix.programme.records import SessionLog

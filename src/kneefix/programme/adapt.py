@@ -83,6 +83,8 @@ DONE_FRACTION = 0.5
 
 DEFAULT_BREAK_EASE = Change(target="dose_scale", op="percent", value=-10, floor=0.5)
 SEVERITIES = ("mild", "moderate", "severe")
+HOLD_REMINDER_DAYS = 14
+"""The same hold is listed once while it lasts, and again after this many days as a reminder."""
 
 
 class ContentLike(TypingProtocol):
@@ -547,7 +549,9 @@ def _pause_trigger(
     phase = protocol.phases[replay.state.phase_index]
     if phase.max_weeks is not None and replay.finished_on is None:
         most = phase.max_weeks * sessions_per_week(settings)
-        if replay.done_in_phase >= most:
+        in_phase = [item for item in replay.assessed if item.log.date >= replay.phase_started]
+        unrated = sum(not item.rated for item in in_phase)
+        if replay.done_in_phase >= most and unrated * 2 <= len(in_phase):  # missing ratings: keep holding
             return "pause_phase_too_long", (
                 f"you have done {replay.done_in_phase} sessions in the {phase.name} phase, its longest "
                 f"planned length ({phase.max_weeks} weeks), and your knee is not yet ready to move on."
@@ -598,6 +602,8 @@ def _no_meaningful_change(
         return None
     if replay.baseline is None or replay.baseline < model.review_min_baseline:
         return None
+    if replay.finished_on is not None:  # every phase's criteria held: training worked as planned
+        return None
     replay.no_change_checked = True  # judged once per era, at the review point
     weeks = (day - replay.era_start).days // 7
     per_week = [0] * weeks
@@ -620,6 +626,9 @@ def _no_meaningful_change(
         return None
     recent = [value for value in mornings[-2:] if value is not None]
     if recent and replay.baseline - statistics.fmean(recent) >= model.nprs_worse_points:
+        return None
+    later_scores = [score for score in replay.scores if score.date > replay.era_start]
+    if not recent and not later_scores:  # nothing rated to judge by: the plan holds and asks for ratings
         return None
     return (
         f"after {model.review_after_weeks} weeks, {adherent} of them with regular training, neither your "
@@ -770,7 +779,9 @@ def _apply_rules(
     replay.rule_fired[rule.id] = log.date
     facts: dict[str, object] = dict(outcome.facts)
     if rule.kind == "hold" or rule.change is None:
-        if replay.last_hold != rule.id:  # the same hold twice in a row is one entry
+        earlier = [change.date for change in replay.changes if change.rule_id == rule.id]
+        stale = not earlier or (log.date - earlier[-1]).days >= HOLD_REMINDER_DAYS
+        if replay.last_hold != rule.id or stale:  # a hold that lasts is one entry, plus a reminder
             replay.changes.append(
                 PlanChange(log.date, rule.id, "hold", fill_explanation(rule.explain, facts), {})
             )
@@ -831,13 +842,25 @@ def _changed_state(
 ) -> tuple[DoseState, str]:
     """The state after the rule's change, or after the first of its ``then`` changes that does anything.
 
-    One variable at a time: a progress rule's change and its ``then`` list are tried in order.
+    One variable at a time: a progress rule's change and its ``then`` list are tried in order, except
+    that an exercise on its easier version (after "this hurt", or a severe start) first goes back to
+    the plan's own exercise, one exercise per step, before anything else gets harder.
     """
     assert rule.change is not None
     doses = _doses(planned)
     reps_ceiling = rule.change.ceiling if rule.change.target == "reps" else None
     rooms = _rooms(planned, content, settings, prescribed, reps_ceiling)
-    for change in [rule.change, *(rule.then if rule.kind == "progress" else [])]:
+    steps = [rule.change, *(rule.then if rule.kind == "progress" else [])]
+    back = [step for step in steps if step.target == "variant" and step.op == "harder"]
+    easier_now = sorted(slot for slot in rooms if prescribed.variant(slot) < 0)
+    if back and easier_now:
+        ready = {slot: replace(room, ready_for_harder=True) for slot, room in rooms.items()}
+        change = back[0].model_copy(update={"exercises": [easier_now[0]]})
+        after = apply_change(prescribed, change, doses, len(protocol.phases), ready)
+        if after != prescribed:
+            name = content.exercises[easier_now[0]].name if easier_now[0] in content.exercises else "it"
+            return after, f"you go back to the full version of {name}"
+    for change in steps:
         after = apply_change(prescribed, change, doses, len(protocol.phases), rooms)
         if after != prescribed:
             return after, _describe_step(change, prescribed, after, content)
@@ -1151,6 +1174,8 @@ def _maybe_open_running(replay: _Replay, protocol: Protocol, day: dt.date) -> No
 
 def _replay_run(replay: _Replay, protocol: Protocol, log: SessionLog) -> None:
     criteria = protocol.return_to_running
+    if replay.running.available and not replay.running.open and replay.paused_reason is None:
+        _maybe_open_running(replay, protocol, log.date)  # a check answered since the last session
     model = protocol.pain_model
     reference = reference_pain(replay.baseline, replay.mornings, model)
     item = assess(log, reference, model)

@@ -1,7 +1,9 @@
-"""Export a plan as an iCalendar file so sessions show up in the person's own calendar app.
+"""Export a plan as an iCalendar file so sessions and runs show up in the person's own calendar app.
 
-Each session is an all-day event whose UID depends only on the person's name, the protocol and the
-date: importing a re-planned calendar updates the events for the same days instead of duplicating them.
+Each session and each return-to-running run is an all-day event whose UID depends only on the person's
+name, the protocol, the date and what it is (a session or a run): importing a re-planned calendar updates
+the events for the same days instead of duplicating them. A paused plan has neither (the forecast is
+empty), so its file has no events.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 
 from icalendar import Calendar, Event
 
-from kneefix.programme.planner import Plan, PlannedSession
+from kneefix.programme.planner import Plan, PlannedRun, PlannedSession
 
 PRODID = "-//kneefix//training plan//EN"
 
@@ -20,6 +22,19 @@ def session_uid(plan: Plan, session: PlannedSession, name: str) -> str:
     """A UID that stays the same for the same person, protocol and day (the name is hashed, not shown)."""
     key = f"{name}\x1f{plan.protocol_id}\x1f{session.date.isoformat()}".encode()
     return f"{hashlib.sha256(key).hexdigest()[:24]}@kneefix"
+
+
+def run_uid(plan: Plan, run: PlannedRun, name: str) -> str:
+    """Like :func:`session_uid`, for the run on that day (a day can hold a session and a run)."""
+    key = f"{name}\x1f{plan.protocol_id}\x1frun\x1f{run.date.isoformat()}".encode()
+    return f"{hashlib.sha256(key).hexdigest()[:24]}@kneefix"
+
+
+def run_description(run: PlannedRun) -> str:
+    return (
+        f"Return to running, stage {run.stage}: {run.description}.\n\n"
+        "Log the run, and your knee the next morning, in kneefix."
+    )
 
 
 def session_description(session: PlannedSession) -> str:
@@ -34,7 +49,7 @@ def session_description(session: PlannedSession) -> str:
 
 
 def plan_to_ics(plan: Plan, name: str, *, stamp: dt.datetime | None = None) -> bytes:
-    """The plan as iCalendar bytes: one all-day VEVENT per session.
+    """The plan as iCalendar bytes: one all-day VEVENT per session and per run.
 
     ``stamp`` (the required DTSTAMP) defaults to midnight UTC on the plan's start date so the same plan
     always gives the same bytes; pass the export time if you prefer.
@@ -46,15 +61,25 @@ def plan_to_ics(plan: Plan, name: str, *, stamp: dt.datetime | None = None) -> b
     calendar.add("x-wr-calname", f"Knee programme: {name}" if name else "Knee programme")
     when = stamp or dt.datetime.combine(plan.start_date, dt.time(0), tzinfo=dt.UTC)
     for session in plan.sessions:
-        event = Event()
-        event.add("uid", session_uid(plan, session, name))
-        event.add("dtstamp", when)
-        event.add("dtstart", session.date)
-        event.add("dtend", session.date + dt.timedelta(days=1))
-        event.add("summary", f"Knee session: {session.phase_name}, week {session.week}")
+        summary = f"Knee session: {session.phase_name}, week {session.week}"
+        event = _all_day(session_uid(plan, session, name), when, session.date, summary)
         event.add("description", session_description(session))
-        event.add("categories", ["kneefix"])
-        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    for run in plan.runs:
+        event = _all_day(run_uid(plan, run, name), when, run.date, f"Run: stage {run.stage}")
+        event.add("description", run_description(run))
         calendar.add_component(event)
     ical: bytes = calendar.to_ical()
     return ical
+
+
+def _all_day(uid: str, stamp: dt.datetime, day: dt.date, summary: str) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", day)
+    event.add("dtend", day + dt.timedelta(days=1))
+    event.add("summary", summary)
+    event.add("categories", ["kneefix"])
+    event.add("transp", "TRANSPARENT")
+    return event

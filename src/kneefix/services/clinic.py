@@ -209,6 +209,7 @@ class PersonRow:
             "kujala_date": self.kujala_date.isoformat() if self.kujala_date else None,
             "red_flags": list(self.red_flags),
             "reassess": self.reassess,
+            "paused_reason": self.paused_reason,
             "attention": self.attention,
             "technique": self.technique,
             "technique_date": self.technique_date.isoformat() if self.technique_date else None,
@@ -298,8 +299,8 @@ def _sort_value(row: PersonRow, key: str) -> tuple[int, Any]:
         value = row.pain_recent
     elif key == "kujala":
         value = row.kujala
-    elif key == "flags":
-        value = len(row.red_flags) + (1 if row.reassess else 0)
+    elif key == "flags":  # a paused plan weighs like a red flag: both need the clinician now
+        value = len(row.red_flags) + (1 if row.reassess else 0) + (1 if row.paused_reason else 0)
     elif key == "technique":
         value = row.technique_date.toordinal() if row.technique_date else None
     else:
@@ -585,6 +586,8 @@ def describe_adjustment(content: Content, entry: PlanAdjustmentEntry) -> str:
         return f"{names.get(exercise, exercise)}: {', '.join(parts)}"
     if entry.kind == "phase":
         return f"phase {payload.get('phase')} from {payload.get('start')}"
+    if entry.kind == "resume":
+        return f"plan resumed on {payload.get('date')}"
     return entry.kind
 
 

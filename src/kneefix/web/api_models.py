@@ -130,6 +130,10 @@ class LogIn(Body):
     request_id: str | None = Field(
         default=None, max_length=100, description="send the same id to retry safely"
     )
+    hurt: list[str] = Field(
+        default_factory=list,
+        description="exercise ids of this session that hurt: each moves to its easier version next time",
+    )
 
 
 class LogPatch(Body):

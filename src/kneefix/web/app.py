@@ -88,13 +88,15 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
 
 
 def _include_routers(app: FastAPI) -> None:
-    from kneefix.web.routes import account, api, auth, person, screening
+    from kneefix.web.routes import account, api, auth, person, running, screening
 
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(person.router)
+    app.include_router(running.router)
     app.include_router(screening.router)
     app.include_router(api.router)
+    app.include_router(running.api_router)
     # Technique checks, clinician pages and their API (H8) are included below.
     from kneefix.web.routes import clinician, technique
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from kneefix.content.loader import Content
 from kneefix.content.schemas import STEP_ORDER
-from kneefix.programme.planner import PlannedExercise, PlannedSession
+from kneefix.programme.planner import PlannedExercise, PlannedRun, PlannedSession
 from kneefix.programme.progress import ProgressSummary
 from kneefix.programme.records import SessionLog
 from kneefix.web import charts
@@ -37,6 +37,8 @@ class DayCell:
     is_today: bool
     status: str = ""  # planned | done | partial | missed | ""
     label: str = ""
+    run_status: str = ""  # planned | done | ""
+    run_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,19 @@ def month_view(
     logs: Iterable[SessionLog],
     past_planned: Iterable[dt.date],
     done_fraction: float = 0.8,
+    runs: Iterable[PlannedRun] = (),
 ) -> MonthView:
-    """A Monday-first month grid marking sessions done, partly done, missed and still to come."""
+    """A Monday-first month grid marking sessions done, partly done, missed and still to come, and runs
+    logged or forecast."""
     planned = {session.date: session for session in upcoming}
+    planned_runs = {run.date: run for run in runs}
     by_day: dict[dt.date, list[SessionLog]] = {}
+    ran: dict[dt.date, SessionLog] = {}
     for log in logs:
-        by_day.setdefault(log.date, []).append(log)
+        if log.is_run:
+            ran[log.date] = log
+        else:
+            by_day.setdefault(log.date, []).append(log)
     missed_candidates = set(past_planned)
     weeks: list[list[DayCell]] = []
     for week in calendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
@@ -95,13 +104,35 @@ def month_view(
                 status, label = "planned", f"Week {session.week}"
             elif day in missed_candidates and day < today:
                 status, label = "missed", "Not done"
-            row.append(DayCell(day, day.month == month, day == today, status, label))
+            run_status, run_label = _run_cell(day, today, ran, planned_runs)
+            row.append(DayCell(day, day.month == month, day == today, status, label, run_status, run_label))
         weeks.append(row)
     title = dt.date(year, month, 1).strftime("%B %Y")
     return MonthView(year, month, title, weeks, _shift(year, month, -1), _shift(year, month, 1))
 
 
+def _run_cell(
+    day: dt.date, today: dt.date, ran: Mapping[dt.date, SessionLog], planned: Mapping[dt.date, PlannedRun]
+) -> tuple[str, str]:
+    if day in ran:
+        minutes = ran[day].run_minutes
+        return "done", f"Ran {minutes:g} min" if minutes else "Ran"
+    if day in planned and day >= today:
+        return "planned", f"Run, stage {planned[day].stage}"
+    return "", ""
+
+
 # ----- exercise cards --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EasierVersion:
+    """The exercise's easier version, shown beside it so it is one tap away."""
+
+    exercise_id: str
+    name: str
+    how_to: Sequence[str]
+    cues: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,7 @@ class ExerciseCard:
     duration_s: int | None
     rest_s: int
     per_side: bool
+    easier: EasierVersion | None = None
 
     @property
     def timed_seconds(self) -> int | None:
@@ -133,8 +165,26 @@ class StepGroup:
     cards: list[ExerciseCard] = field(default_factory=list)
 
 
-def session_cards(session: PlannedSession, content: Content) -> list[StepGroup]:
-    """The session's exercises grouped by step, in the article's order (then the hip additions)."""
+def easier_version(planned: PlannedExercise, content: Content) -> EasierVersion | None:
+    """What the plan named as this exercise's easier version, with its instructions from the content."""
+    if planned.easier_id is None:
+        return None
+    exercise = content.exercises.get(planned.easier_id)
+    return EasierVersion(
+        exercise_id=planned.easier_id,
+        name=planned.easier_name or (exercise.name if exercise else planned.easier_id),
+        how_to=list(exercise.how_to) if exercise else [],
+        cues=list(exercise.cues) if exercise else [],
+    )
+
+
+def session_cards(session: PlannedSession | None, content: Content) -> list[StepGroup]:
+    """The session's exercises grouped by step, in the article's order (then the hip additions).
+
+    No session (a paused plan) gives no cards.
+    """
+    if session is None:
+        return []
     groups: dict[str, StepGroup] = {}
     for planned in session.exercises:
         exercise = content.exercises.get(planned.exercise_id)
@@ -154,6 +204,7 @@ def session_cards(session: PlannedSession, content: Content) -> list[StepGroup]:
             duration_s=dose.duration_s,
             rest_s=dose.rest_s,
             per_side=dose.per_side,
+            easier=easier_version(planned, content),
         )
         group = groups.setdefault(
             planned.step, StepGroup(planned.step, STEP_TITLES.get(planned.step, planned.step))
@@ -171,10 +222,15 @@ class ProgressCharts:
     pain: str
     kujala: str
     adherence: str
+    running: str | None = None  # only once a run is logged
+
+
+def has_runs(summary: ProgressSummary) -> bool:
+    return any(week.runs for week in summary.weeks)
 
 
 def progress_charts(summary: ProgressSummary) -> ProgressCharts:
-    """The three charts of the progress page as inline SVG."""
+    """The charts of the progress page as inline SVG (running minutes only once there are runs)."""
     weeks = summary.weeks
     labels = [f"W{week.week}" for week in weeks]
     pain = charts.line_chart(
@@ -209,7 +265,19 @@ def progress_charts(summary: ProgressSummary) -> ProgressCharts:
         ticks=(0, 25, 50, 75, 100),
         unit="%",
     )
-    return ProgressCharts(pain, kujala, adherence)
+    running = None
+    if has_runs(summary):
+        most = max(week.run_minutes for week in weeks)
+        top = max(30, -(-int(most) // 30) * 30)
+        running = charts.bar_chart(
+            "Running minutes per week",
+            "Minutes on your feet in return-to-running runs each programme week, walking breaks included.",
+            labels,
+            [week.run_minutes for week in weeks],
+            y_max=top,
+            ticks=tuple(range(0, top + 1, top // 3)),
+        )
+    return ProgressCharts(pain, kujala, adherence, running)
 
 
 def pain_text(value: float | None) -> str:
@@ -217,12 +285,20 @@ def pain_text(value: float | None) -> str:
 
 
 def first_missing_morning(logs: Sequence[SessionLog], today: dt.date) -> SessionLog | None:
-    """The latest session before today, when it still lacks its next-morning pain rating."""
+    """The latest session or run before today, when it still lacks its next-morning pain rating."""
     earlier = [log for log in logs if log.date < today]
     if not earlier:
         return None
     latest = earlier[-1]
     return latest if latest.next_morning_pain is None and (today - latest.date).days <= 3 else None
+
+
+def morning_subject(logs: Sequence[SessionLog], day: dt.date) -> str:
+    """What a next-morning rating for ``day`` is about: "session", "run" or "session and run"."""
+    kinds = {log.is_run for log in logs if log.date == day}
+    if kinds == {True, False}:
+        return "session and run"
+    return "run" if kinds == {True} else "session"
 
 
 def logs_by_id(logs: Iterable[SessionLog]) -> Mapping[int, SessionLog]:

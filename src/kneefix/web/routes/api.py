@@ -185,7 +185,7 @@ PERSON_ONLY: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _plan_required(me: Person) -> None:
+def plan_required(me: Person) -> None:
     if me.profile.settings is None:
         raise HTTPException(
             status_code=status.HTTP_409_CONFLICT,
@@ -266,19 +266,35 @@ def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
 
 
 @router.get(
-    "/today", tags=["plan"], summary="Today's session, or the next one on a rest day", responses=NO_PLAN
+    "/today",
+    tags=["plan"],
+    summary="Today: a session, a rest day (with the next session) or a paused plan; and running",
+    responses=NO_PLAN,
 )
 def api_today(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
-    _plan_required(me)
+    """The same record as ``kneefix today --json``."""
+    plan_required(me)
     return plan_service.today_view(db, content, me.profile_id, today).to_dict()
 
 
 @router.get(
-    "/plan", tags=["plan"], summary="Where the plan stands: phase, dose, dated sessions", responses=NO_PLAN
+    "/plan",
+    tags=["plan"],
+    summary="Where the plan stands: status, phase, dose, dated sessions and runs, and why it changed",
+    responses=NO_PLAN,
 )
 def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
-    _plan_required(me)
-    return plan_service.plan_state(db, content, me.profile_id, today).to_dict()
+    """The plan state; ``changes``, ``running`` and ``runs`` in the shape of ``kneefix plan --json``."""
+    plan_required(me)
+    state = plan_service.plan_state(db, content, me.profile_id, today)
+    result: JsonObject = state.to_dict()
+    result["status"] = state.status
+    result["paused_reason"] = state.paused_reason
+    result["programme_finished"] = state.programme_complete
+    result["changes"] = plan_service.public_changes(state.changes)
+    result["running"] = plan_service.running_dict(state.running)
+    result["runs"] = result["plan"]["runs"]
+    return result
 
 
 @router.get(
@@ -289,14 +305,14 @@ def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
     responses={200: {"content": {"text/calendar": {}}}, **NO_PLAN},
 )
 def api_plan_ics(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    _plan_required(me)
+    plan_required(me)
     body = plan_service.plan_ics(db, content, me.profile_id, today)
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
 @router.get("/plan/changes", tags=["plan"], summary="Why the plan changed, oldest first", responses=NO_PLAN)
 def api_plan_changes(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> list[JsonObject]:
-    _plan_required(me)
+    plan_required(me)
     plan_service.refresh_plan(db, content, me.profile_id, today)
     entries = plan_store.list_plan_change_entries(db, me.profile_id)
     return [{**to_jsonable(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
@@ -317,7 +333,7 @@ def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
 def api_add_log(
     body: LogIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    _plan_required(me)
+    plan_required(me)
     result = logbook.log_session(
         db,
         content,
@@ -330,6 +346,7 @@ def api_add_log(
         pain_after=body.pain_after,
         note=body.note,
         request_id=body.request_id,
+        hurt=body.hurt,
     )
     return result.to_dict()
 
@@ -343,7 +360,7 @@ def api_add_log(
 def api_edit_log(
     log_id: int, body: LogPatch, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    _plan_required(me)
+    plan_required(me)
     sent = body.model_fields_set
     changes: dict[str, Any] = {
         name: getattr(body, name)
@@ -374,7 +391,7 @@ def api_edit_log(
 def api_delete_log(
     log_id: int, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    _plan_required(me)
+    plan_required(me)
     logbook.delete_log(db, content, me.profile_id, log_id, today=today)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -383,7 +400,7 @@ def api_delete_log(
 def api_morning(
     body: MorningIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    _plan_required(me)
+    plan_required(me)
     result = logbook.record_morning_pain(
         db, content, me.profile_id, pain=body.pain, today=today, session_day=body.session_date
     )
@@ -394,7 +411,7 @@ def api_morning(
     "/progress", tags=["progress"], summary="Pain and Kujala trends, adherence, streak", responses=NO_PLAN
 )
 def api_progress(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
-    _plan_required(me)
+    plan_required(me)
     return progress_service.progress_summary(db, content, me.profile_id, today).to_dict()
 
 
@@ -406,7 +423,7 @@ def api_progress(me: CurrentPerson, db: DbSession, content: ContentDep, today: T
     responses={200: {"content": {"image/png": {}}}, **NO_PLAN},
 )
 def api_progress_chart(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    _plan_required(me)
+    plan_required(me)
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     return Response(progress_service.progress_chart(summary), media_type="image/png")
 

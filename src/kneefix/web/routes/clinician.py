@@ -196,7 +196,10 @@ def clinician_adjust(
         db.rollback()  # the form token too, so the corrected form can be sent again
         flash(request, f"The plan was not changed: {error}", "error")
         return redirect(request, back)
-    flash(request, "The plan was changed; the person sees your change and its reason.", "ok")
+    if kind == "resume":
+        flash(request, "The plan is resumed; the person sees that you reviewed it, with your note.", "ok")
+    else:
+        flash(request, "The plan was changed; the person sees your change and its reason.", "ok")
     return redirect(request, back)
 
 
@@ -320,14 +323,18 @@ class InviteRequest(BaseModel):
 
 
 class AdjustmentRequest(BaseModel):
-    kind: str = Field(description="swap, dose or phase")
+    kind: str = Field(description="swap, dose, phase or resume")
     payload: dict[str, Any] = Field(
         description=(
             "swap: {from, to} exercise ids; dose: {exercise, sets?, reps?, hold_s?, duration_s?}; "
-            "phase: {phase} (a phase id of the person's programme, from today)"
+            "phase: {phase} (a phase id of the person's programme, from today); resume: {}"
         )
     )
     note: str = Field(default="", max_length=1000)
+
+
+class ResumeRequest(BaseModel):
+    note: str = Field(default="", max_length=1000, description="what the review found, for the person")
 
 
 class CodeRequest(BaseModel):
@@ -383,6 +390,23 @@ def api_adjust(
         db, content, me.id, profile_id, body.kind, body.payload, note=body.note, today=today
     )
     return {"id": entry.id, "kind": entry.kind, "payload": entry.payload, "note": entry.note, "active": True}
+
+
+@api_router.post(
+    "/clinician/people/{profile_id}/resume",
+    status_code=status.HTTP_201_CREATED,
+    summary="Resume a paused plan after reviewing the person (422 when it is not paused)",
+)
+def api_resume(
+    profile_id: int,
+    body: ResumeRequest,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
+) -> dict[str, Any]:
+    entry = clinic.adjust_plan(db, content, me.id, profile_id, "resume", {}, note=body.note, today=today)
+    return clinic.adjustment_view(content, entry)
 
 
 @api_router.delete(

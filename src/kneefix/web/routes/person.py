@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.adapt import planned_dates_to
-from kneefix.programme.records import PlanChange
 from kneefix.services import accounts, library, logbook
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
@@ -28,40 +27,30 @@ from kneefix.services import scores as score_service
 from kneefix.storage import plans as plan_store
 from kneefix.storage import screenings as screening_store
 from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, MaybeUser, Person, PostedForm, Today
+from kneefix.web.forms import changes_message, field_list, field_text, optional_pain
 from kneefix.web.routes.auth import home_for, redirect
 from kneefix.web.templating import flash, render
-from kneefix.web.views import first_missing_morning, month_view, parse_month, progress_charts, session_cards
+from kneefix.web.views import (
+    first_missing_morning,
+    has_runs,
+    month_view,
+    morning_subject,
+    parse_month,
+    progress_charts,
+    session_cards,
+)
 
 router = APIRouter(include_in_schema=False)
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _optional_pain(text: str, what: str) -> int | None:
-    if text == "":
-        return None
-    if not text.isdigit():
-        raise InputError(f"{what} must be a whole number from 0 to 10.")
-    return int(text)
-
-
-def _changes_message(changes: tuple[PlanChange, ...]) -> str:
-    if not changes:
-        return ""
-    return " Your plan changed: " + " ".join(change.explanation for change in changes)
-
-
-def _referred(db: Session, profile_id: int) -> bool:
+def referred(db: Session, profile_id: int) -> bool:
     latest = screening_store.latest_screening(db, profile_id)
     return latest is not None and latest.verdict == "refer_now"
 
 
-def _require_plan(request: Request, me: Person, db: Session) -> Response | None:
+def require_plan(request: Request, me: Person, db: Session) -> Response | None:
     """A redirect to the screening when there is no plan yet; ``None`` when the plan pages can show."""
     if me.profile.settings is not None:
         return None
@@ -91,12 +80,13 @@ def about(request: Request, user: MaybeUser, content: ContentDep) -> Response:
 
 @router.get("/home", name="home")
 def home(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     view = plan_service.today_view(db, content, me.profile_id, today)
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
-    morning = first_missing_morning(logbook.list_logs(db, me.profile_id), today)
+    logs = logbook.list_logs(db, me.profile_id)
+    morning = first_missing_morning(logs, today)
     return render(
         request,
         "home.html",
@@ -104,7 +94,8 @@ def home(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep
             "view": view,
             "summary": summary,
             "morning": morning,
-            "referred": _referred(db, me.profile_id),
+            "morning_subject": morning_subject(logs, morning.date) if morning else "",
+            "referred": referred(db, me.profile_id),
             "name": me.user.display_name,
         },
         nav="home",
@@ -115,7 +106,7 @@ def home(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep
 # ----- today's session ------------------------------------------------------------------------
 
 
-def _today_page(
+def today_response(
     request: Request,
     me: Person,
     db: Session,
@@ -126,18 +117,24 @@ def _today_page(
     values: dict[str, Any] | None = None,
     form_token: str | None = None,
 ) -> Response:
+    """The today page: the session (or a rest day, or the paused plan), today's run and the forms.
+
+    With ``error`` it comes back as 422 with what was typed kept in ``values``.
+    """
     view = plan_service.today_view(db, content, me.profile_id, today)
     todays_logs = [log for log in logbook.list_logs(db, me.profile_id) if log.date == today]
+    planned = [item.exercise_id for item in view.session.exercises] if view.session is not None else []
     return render(
         request,
         "today.html",
         {
             "view": view,
             "groups": session_cards(view.session, content),
-            "logged": todays_logs,
-            "referred": _referred(db, me.profile_id),
+            "logged": [log for log in todays_logs if not log.is_run],
+            "runs_logged": [log for log in todays_logs if log.is_run],
+            "referred": referred(db, me.profile_id),
             "error": error,
-            "values": values or {"done": [item.exercise_id for item in view.session.exercises]},
+            "values": {"done": planned, "hurt": []} | (values or {}),
             "form_token": form_token or uuid.uuid4().hex,
             "timer_scale": getattr(request.app.state, "timer_scale", 1.0),
         },
@@ -151,29 +148,31 @@ def _today_page(
 def today_page(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    return _require_plan(request, me, db) or _today_page(request, me, db, content, today)
+    return require_plan(request, me, db) or today_response(request, me, db, content, today)
 
 
 @router.post("/today/log", name="today_log")
 def today_log(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
-    done = [value for value in form.getlist("done") if isinstance(value, str)]
+    done = field_list(form, "done")
+    hurt = field_list(form, "hurt")
     pain_during, pain_after, note = (
-        _field(form, "pain_during"),
-        _field(form, "pain_after"),
-        _field(form, "note"),
+        field_text(form, "pain_during"),
+        field_text(form, "pain_after"),
+        field_text(form, "note"),
     )
     values: dict[str, Any] = {
         "done": done,
+        "hurt": hurt,
         "pain_during": pain_during,
         "pain_after": pain_after,
         "note": note,
     }
-    token = _field(form, "form_token")
+    token = field_text(form, "form_token")
     try:
         if pain_during == "":
             raise InputError("Please say how much your knee hurt during the session (0 to 10).")
@@ -186,16 +185,22 @@ def today_log(
             day=today,
             today=today,
             done=done,
-            pain_during=_optional_pain(pain_during, "Pain during"),
-            pain_after=_optional_pain(pain_after, "Pain after"),
+            pain_during=optional_pain(pain_during, "Pain during"),
+            pain_after=optional_pain(pain_after, "Pain after"),
             note=note[:2000],
             request_id=token or None,
+            hurt=hurt,
         )
     except InputError as error:
-        return _today_page(request, me, db, content, today, error=str(error), values=values, form_token=token)
+        return today_response(
+            request, me, db, content, today, error=str(error), values=values, form_token=token
+        )
+    eased = " The exercises you marked as hurting move to their easier version next time." if hurt else ""
     flash(
         request,
-        "Session saved. Tomorrow morning, note how your knee feels." + _changes_message(result.plan_changes),
+        "Session saved. Tomorrow morning, note how your knee feels."
+        + eased
+        + changes_message(result.plan_changes),
         "ok",
     )
     return redirect(request, "/today")
@@ -212,10 +217,11 @@ def _morning_page(
         last = logbook.latest_session_before(db, me.profile_id, today)
     except NotFoundError:
         last = None
+    subject = morning_subject(logbook.list_logs(db, me.profile_id), last.date) if last else ""
     return render(
         request,
         "morning.html",
-        {"last": last, "error": error},
+        {"last": last, "subject": subject, "error": error},
         status_code=200 if error is None else 422,
         nav="today",
         title="Morning check",
@@ -224,18 +230,18 @@ def _morning_page(
 
 @router.get("/morning", name="morning_form")
 def morning_form(request: Request, me: CurrentPerson, db: DbSession, today: Today) -> Response:
-    return _require_plan(request, me, db) or _morning_page(request, me, db, today)
+    return require_plan(request, me, db) or _morning_page(request, me, db, today)
 
 
 @router.post("/morning", name="morning_save")
 def morning_save(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
-    pain_text = _field(form, "pain")
-    day_text = _field(form, "session_day")
+    pain_text = field_text(form, "pain")
+    day_text = field_text(form, "session_day")
     try:
         if pain_text == "":
             raise InputError("Choose a number from 0 to 10 for how your knee feels this morning.")
@@ -251,7 +257,7 @@ def morning_save(
     except (InputError, NotFoundError, ValueError) as error:
         message = str(error) if isinstance(error, InputError | NotFoundError) else "That date is not valid."
         return _morning_page(request, me, db, today, error=message)
-    flash(request, "Thanks, your morning check is saved." + _changes_message(result.plan_changes), "ok")
+    flash(request, "Thanks, your morning check is saved." + changes_message(result.plan_changes), "ok")
     return redirect(request, "/home")
 
 
@@ -288,9 +294,9 @@ def log_edit(
 ) -> Response:
     entry = _own_log(db, me, log_id)
     try:
-        completed_text = _field(form, "completed")
+        completed_text = field_text(form, "completed")
         completed = float(completed_text) / 100 if completed_text else None
-        day_text = _field(form, "date")
+        day_text = field_text(form, "date")
         result = logbook.edit_log(
             db,
             content,
@@ -299,10 +305,10 @@ def log_edit(
             today=today,
             day=dt.date.fromisoformat(day_text) if day_text else None,
             completed=completed,
-            pain_during=_optional_pain(_field(form, "pain_during"), "Pain during"),
-            pain_after=_optional_pain(_field(form, "pain_after"), "Pain after"),
-            next_morning_pain=_optional_pain(_field(form, "next_morning_pain"), "Next-morning pain"),
-            note=_field(form, "note")[:2000],
+            pain_during=optional_pain(field_text(form, "pain_during"), "Pain during"),
+            pain_after=optional_pain(field_text(form, "pain_after"), "Pain after"),
+            next_morning_pain=optional_pain(field_text(form, "next_morning_pain"), "Next-morning pain"),
+            note=field_text(form, "note")[:2000],
         )
     except (InputError, ValueError) as error:
         message = str(error) if isinstance(error, InputError) else "Check the date and the percentage."
@@ -314,7 +320,7 @@ def log_edit(
             nav="progress",
             title="Edit entry",
         )
-    flash(request, "Entry updated." + _changes_message(result.plan_changes), "ok")
+    flash(request, "Entry updated." + changes_message(result.plan_changes), "ok")
     return redirect(request, "/logs")
 
 
@@ -334,7 +340,7 @@ def log_delete(
 def changes_page(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     plan_service.refresh_plan(db, content, me.profile_id, today)
@@ -354,18 +360,20 @@ def plan_page(
     today: Today,
     month: str | None = None,
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     state = plan_service.plan_state(db, content, me.profile_id, today)
     year, number = parse_month(month, today)
     logs = logbook.list_logs(db, me.profile_id)
-    view = month_view(year, number, today, state.plan.sessions, logs, planned_dates_to(state.settings, today))
+    past = planned_dates_to(state.settings, today)
+    view = month_view(year, number, today, state.plan.sessions, logs, past, runs=state.plan.runs)
     upcoming = [session for session in state.plan.sessions if session.date >= today][:6]
+    runs = [run for run in state.plan.runs if run.date >= today][:6]
     return render(
         request,
         "plan.html",
-        {"month": view, "state": state, "upcoming": upcoming, "today": today},
+        {"month": view, "state": state, "upcoming": upcoming, "runs": runs, "today": today},
         nav="plan",
         title="Your plan",
     )
@@ -375,7 +383,7 @@ def plan_page(
 def plan_ics(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     body = plan_service.plan_ics(db, content, me.profile_id, today)
@@ -393,14 +401,14 @@ def plan_ics(
 def progress_page(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     return render(
         request,
         "progress.html",
-        {"summary": summary, "charts": progress_charts(summary)},
+        {"summary": summary, "charts": progress_charts(summary), "has_runs": has_runs(summary)},
         nav="progress",
         title="Progress",
     )
@@ -410,7 +418,7 @@ def progress_page(
 def progress_chart(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = _require_plan(request, me, db)
+    needs = require_plan(request, me, db)
     if needs is not None:
         return needs
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
@@ -438,8 +446,8 @@ def kujala_save(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
     questionnaire = content.questionnaires["kujala"]
-    values = {str(item.number): _field(form, f"kujala_{item.number}") for item in questionnaire.items}
-    token = _field(form, "form_token")
+    values = {str(item.number): field_text(form, f"kujala_{item.number}") for item in questionnaire.items}
+    token = field_text(form, "form_token")
     try:
         missing = [number for number, letter in values.items() if not letter]
         if missing:
