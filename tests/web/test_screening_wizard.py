@@ -69,7 +69,7 @@ def test_a_yes_ends_the_wizard_at_that_step_with_the_referral(client: TestClient
     assert row.answers["pain_now"] is None and "kujala" in row.answers["not_asked"]
 
 
-def test_the_wizard_script_submits_at_the_first_yes(client: TestClient) -> None:
+def test_the_wizard_script_ends_at_the_first_yes(client: TestClient) -> None:
     sign_up(client, "sam@example.org")
     script = client.get("/static/wizard.js").text
     assert "data-stop-on-yes" in client.get("/screening").text

@@ -286,7 +286,7 @@ def list_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 def _print_logs(console: Console, logs: list[SessionLog]) -> None:
-    table = Table(title="Your sessions")
+    table = Table(title="Your sessions and runs")
     for name in ("entry", "date", "done", "pain during", "after", "next morning", "note"):
         table.add_column(name, justify="right" if name in {"entry", "done"} else "left")
     for log in logs:
@@ -294,10 +294,15 @@ def _print_logs(console: Console, logs: list[SessionLog]) -> None:
         def shown(value: int | None) -> str:
             return "-" if value is None else f"{value}/10"
 
+        if log.is_run:
+            distance = f", {log.run_distance_km:g} km" if log.run_distance_km is not None else ""
+            done = f"run {log.run_minutes or 0:g} min{distance}"
+        else:
+            done = f"{round(log.completed * 100)}%" + (f" (hurt: {', '.join(log.hurt)})" if log.hurt else "")
         table.add_row(
             str(log.id),
             day_text(log.date),
-            f"{round(log.completed * 100)}%",
+            done,
             shown(log.pain_during),
             shown(log.pain_after),
             shown(log.next_morning_pain),

@@ -128,8 +128,6 @@ def plan_cmd(
     phase_names = [phase.name for phase in protocol_for(content, current.settings).phases]
     _print_plan_table(console, current, phase_names)
     print_changes(console, current.changes)
-    if current.paused:
-        console.print(f"[bold red]Your plan is paused:[/] {current.paused_reason}")
     if current.running.available:
         console.print(f"[bold]Running:[/] {current.running.summary}")
         for run in current.plan.runs[:6]:

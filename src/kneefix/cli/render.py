@@ -93,6 +93,13 @@ def print_start_outcome(console: Console, outcome: StartOutcome) -> None:
             else "Please see a clinician first"
         )
         console.print(Panel(body, title=title, border_style="red"))
+        if outcome.settings is not None:  # a re-screening of a person who already has a plan
+            console.print(
+                "Your plan is paused: no sessions and no running until a clinician has checked your knee. "
+                "It carries on when you run `kneefix start` again without warning signs, or when your "
+                "linked clinician resumes it. Everything you logged is kept."
+            )
+            return
         console.print(
             "The programme has not been started: exercise could delay the care this needs. "
             "Once a clinician has checked your knee and says exercise is fine, run `kneefix start` again."

@@ -148,7 +148,7 @@ class RunningState:
         if self.status == "held":
             return "No running until your knee has settled after a session again."
         if not self.open or self.stage is None:
-            return "Return to running is not open yet: " + " ".join(self.missing)
+            return "Return to running is not open yet. " + " ".join(self.missing)
         return f"Running stage {self.stage.stage}: {describe_stage(self.stage)}."
 
     @property
@@ -1091,7 +1091,7 @@ def _criteria_missing(replay: _Replay, protocol: Protocol) -> list[str]:
         ids = [phase.id for phase in protocol.phases]
         if criteria.from_phase in ids and replay.state.phase_index < ids.index(criteria.from_phase):
             name = protocol.phases[ids.index(criteria.from_phase)].name
-            missing.append(f"reach the {name} phase;")
+            missing.append(f"Reach the {name} phase.")
     recent = replay.assessed[-criteria.min_good_sessions :]
     good = [
         item
@@ -1105,8 +1105,8 @@ def _criteria_missing(replay: _Replay, protocol: Protocol) -> list[str]:
     ]
     if len(recent) < criteria.min_good_sessions or len(good) < len(recent):
         missing.append(
-            f"{criteria.min_good_sessions} sessions in a row with pain at {criteria.pain_max}/10 or less, "
-            "your knee settled each next morning and the strengthening done;"
+            f"Do {criteria.min_good_sessions} sessions in a row with pain at {criteria.pain_max}/10 or less, "
+            "your knee settled each next morning and the strengthening done."
         )
     return missing
 
@@ -1149,7 +1149,7 @@ def _maybe_open_running(replay: _Replay, protocol: Protocol, day: dt.date) -> No
             running,
             status="check_needed",
             missing=(
-                f"do the readiness check: walk briskly for {criteria.check.walk_minutes} minutes and hop "
+                f"Do the readiness check: walk briskly for {criteria.check.walk_minutes} minutes and hop "
                 f"{criteria.check.hops} times on the sore leg, and log the pain of each "
                 f"(`kneefix log run-check`); both must be {criteria.check.walk_pain_max}/10 or less.",
             ),

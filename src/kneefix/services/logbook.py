@@ -171,7 +171,7 @@ def log_run(
             "`kneefix settings --runs`."
         )
     if not state.running.open:
-        raise InputError("Return to running is not open yet: " + " ".join(state.running.missing))
+        raise InputError("Return to running is not open yet. " + " ".join(state.running.missing))
     if isinstance(minutes, bool) or not 0 < minutes <= 600:
         raise InputError(f"Minutes must be more than 0 and at most 600, not {minutes}.")
     entry = SessionLog(

@@ -369,6 +369,9 @@ class StartOutcome:
         return {
             "profile": self.profile.name,
             "verdict": self.screening.verdict,
+            "plan_paused": self.settings is not None
+            and not self.started
+            and self.screening.verdict == "refer_now",
             "may_start": self.screening.may_start,
             "started": self.started,
             "severity": to_jsonable(self.screening.severity),
@@ -405,6 +408,7 @@ def run_start(
         verdict=result.verdict,
         red_flags=[flag.id for flag in result.red_flags],
         messages=list(result.messages),
+        taken_at=_taken_at(today),
     )
     if result.pain_now is not None:  # not asked when a red flag stopped the questions first
         save_score(session, profile.id, score_nprs(result.pain_now), today)
@@ -428,6 +432,12 @@ def run_start(
     protocol = content.protocols[settings.protocol_id]
     summary = summarise_plan(refreshed.state.plan, settings, protocol.notes)
     return StartOutcome(profile=profile, screening=result, started=True, settings=settings, plan=summary)
+
+
+def _taken_at(today: dt.date) -> dt.datetime:
+    """The screening's time on the caller's ``today`` (the plan replays events by that date)."""
+    now = dt.datetime.now(dt.UTC)
+    return now if now.date() == today else dt.datetime.combine(today, dt.time(12, 0), tzinfo=dt.UTC)
 
 
 def _iso(day: dt.date | None) -> str | None:
