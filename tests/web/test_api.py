@@ -37,6 +37,9 @@ def test_openapi_document_lists_every_endpoint(client: TestClient) -> None:
         "/api/v1/logs",
         "/api/v1/logs/{log_id}",
         "/api/v1/logs/morning",
+        "/api/v1/runs",
+        "/api/v1/run-check",
+        "/api/v1/clinician/people/{profile_id}/resume",
         "/api/v1/progress",
         "/api/v1/progress/chart.png",
         "/api/v1/scores",
@@ -46,6 +49,31 @@ def test_openapi_document_lists_every_endpoint(client: TestClient) -> None:
         assert path in paths, path
     assert "bearer" in schema["info"]["description"].lower()
     assert not any(path.startswith(("/today", "/signin")) for path in paths)  # pages stay out of the API doc
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def test_openapi_document_is_consistent(client: TestClient) -> None:
+    """Unique operation ids, every reference resolves, every operation documents its answers."""
+    schema = client.get("/api/v1/openapi.json").json()
+    assert schema["openapi"].startswith("3.")
+    operations = [op for methods in schema["paths"].values() for op in methods.values()]
+    ids = [op["operationId"] for op in operations]
+    assert len(ids) == len(set(ids))
+    assert all(op.get("responses") and op.get("summary") for op in operations)
+    components = schema["components"]["schemas"]
+    for ref in _refs(schema):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in components, ref
+    run_body = schema["paths"]["/api/v1/runs"]["post"]["requestBody"]["content"]["application/json"]
+    assert run_body["schema"]["$ref"].endswith("/RunIn")
+    assert "hurt" in components["LogIn"]["properties"]
 
 
 def test_signup_token_me(client: TestClient) -> None:

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from kneefix.web.app import create_app
 from kneefix.web.config import load_settings
-from kneefix.web.routes import account, api, auth, person, screening
+from kneefix.web.routes import account, api, auth, person, running, screening
 from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, sign_up
 
 MARKER = "OWNER-PRIVATE-NOTE-7731"
@@ -61,12 +61,16 @@ ANY_SIGNED_IN = {
 }
 OBJECT_PARAMS = {"log_id", "token_id"}
 
-ROUTES = [
-    route
-    for module in (auth, account, person, screening, api)
-    for route in module.router.routes
-    if isinstance(route, APIRoute)
-]
+ROUTERS = (
+    auth.router,
+    account.router,
+    person.router,
+    running.router,
+    screening.router,
+    api.router,
+    running.api_router,
+)
+ROUTES = [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]
 
 
 @dataclass
@@ -89,10 +93,14 @@ class World:
         return self.owner.browser
 
     def fresh_log(self) -> int:
+        """A new entry of the owner's on the plan's first day (one session a day: the last one goes)."""
+        headers = bearer(self.owner.token or "")
+        for log in self.owner_api().get("/api/v1/logs", headers=headers).json():
+            self.owner_api().delete(f"/api/v1/logs/{log['id']}", headers=headers)
         response = self.owner_api().post(
             "/api/v1/logs",
             json={"completed": 1, "pain_during": 2, "note": MARKER, "date": "2025-03-03"},
-            headers=bearer(self.owner.token or ""),
+            headers=headers,
         )
         assert response.status_code == 201, response.text
         log_id: int = response.json()["log"]["id"]

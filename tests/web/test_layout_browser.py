@@ -33,6 +33,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
 PAGES = ["/home", "/today", "/plan?month=2025-03", "/progress", "/account", "/screening"]
 TODAY = dt.date(2025, 3, 19)
+SCREENER = "wren@example.org"
 
 
 def _free_port() -> int:
@@ -70,18 +71,8 @@ def _seed(client: TestClient) -> None:
     client.post("/api/v1/scores/kujala", json={"answers": ["a"] * 4 + ["b"] * 4 + ["a"] * 5}, headers=headers)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
-    settings = replace(
-        load_settings(data_dir=tmp_path_factory.mktemp("browser"), environ={}, secret_key="b" * 40),
-        run_worker=False,
-    )
-    app = create_app(settings)
-    app.state.today = TODAY
-    app.state.timer_scale = 0.05  # rest timers of 30 s run in 1.5 s here
-    _seed(TestClient(app))
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free local port for the browser; stops when the generator closes."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     instance = uvicorn.Server(config)
@@ -96,22 +87,42 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if CHROMIUM is None:
+        pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
+    settings = replace(
+        load_settings(data_dir=tmp_path_factory.mktemp("browser"), environ={}, secret_key="b" * 40),
+        run_worker=False,
+    )
+    app = create_app(settings)
+    app.state.today = TODAY
+    app.state.timer_scale = 0.05  # rest timers of 30 s run in 1.5 s here
+    client = TestClient(app)
+    _seed(client)
+    # The wizard tests re-screen (with warning signs, which pause a plan): they use their own account.
+    client.post("/api/v1/auth/signup", json={"email": SCREENER, "password": PASSWORD})
+    yield from serve(app)
+
+
 def _shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("KNEEFIX_SCREENSHOTS", str(tmp_path)))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def _signed_in_page(browser: Any, server: str, size: tuple[int, int]) -> tuple[Any, list[str]]:
+def _signed_in_page(
+    browser: Any, server: str, size: tuple[int, int], email: str = "alex@example.org"
+) -> tuple[Any, list[str]]:
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server + "/signin")
-    page.fill("#email", "alex@example.org")
+    page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(server + "/home")
+    page.wait_for_url(lambda url: "/signin" not in url)
     return page, errors
 
 
@@ -137,7 +148,7 @@ def test_pages_fit_the_screen_without_script_errors(
 
 
 def test_screening_wizard_shows_one_step_at_a_time(browser: Any, server: str) -> None:
-    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page, errors = _signed_in_page(browser, server, SIZES["phone"], SCREENER)
     page.goto(server + "/screening")
     visible = page.locator("[data-step]:visible")
     assert visible.count() == 1
@@ -158,7 +169,7 @@ def test_screening_wizard_shows_one_step_at_a_time(browser: Any, server: str) ->
 
 
 def test_a_warning_sign_yes_ends_the_wizard_at_that_step(browser: Any, server: str) -> None:
-    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page, errors = _signed_in_page(browser, server, SIZES["phone"], SCREENER)
     page.goto(server + "/screening")
     page.fill("#age", "40")
     page.click("[data-wizard-next]")
@@ -177,7 +188,7 @@ def test_a_warning_sign_yes_ends_the_wizard_at_that_step(browser: Any, server: s
 
 
 def test_a_kujala_answer_that_raises_a_warning_sign_ends_the_wizard(browser: Any, server: str) -> None:
-    page, errors = _signed_in_page(browser, server, SIZES["phone"])
+    page, errors = _signed_in_page(browser, server, SIZES["phone"], SCREENER)
     page.goto(server + "/screening")
     page.fill("#age", "40")
     page.click("[data-wizard-next]")

@@ -8,9 +8,11 @@ import xml.etree.ElementTree as ET
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kneefix.programme.records import SessionLog
+from kneefix.content.loader import load_content
+from kneefix.programme.planner import PlannedRun
+from kneefix.programme.records import LOG_KIND_RUN, SessionLog
 from kneefix.web import charts
-from kneefix.web.views import month_view, parse_month
+from kneefix.web.views import month_view, morning_subject, parse_month, session_cards
 
 
 def test_month_view_marks_done_partial_missed_and_planned() -> None:
@@ -29,6 +31,36 @@ def test_month_view_marks_done_partial_missed_and_planned() -> None:
     assert all(len(week) == 7 and week[0].day.weekday() == 0 for week in view.weeks)
     assert (view.previous, view.next) == ("2025-02", "2025-04")
     assert month_view(2025, 12, today, [], [], []).next == "2026-01"
+
+
+def test_month_view_marks_runs_beside_sessions() -> None:
+    today = dt.date(2025, 3, 12)
+    run_day, session_day = dt.date(2025, 3, 10), dt.date(2025, 3, 11)
+    logs = [
+        SessionLog(date=session_day, completed=1.0),
+        SessionLog(date=run_day, completed=1.0, kind=LOG_KIND_RUN, run_minutes=22.5),
+    ]
+    forecast = [PlannedRun(dt.date(2025, 3, 12), 2, "walk and run"), PlannedRun(dt.date(2025, 3, 8), 1, "x")]
+    view = month_view(2025, 3, today, [], logs, [run_day, session_day], runs=forecast)
+    cells = {cell.day: cell for week in view.weeks for cell in week}
+    assert (cells[run_day].status, cells[run_day].run_status) == ("missed", "done")  # a run is no session
+    assert cells[run_day].run_label == "Ran 22.5 min"
+    assert (cells[session_day].status, cells[session_day].run_status) == ("done", "")
+    assert (cells[today].run_status, cells[today].run_label) == ("planned", "Run, stage 2")
+    assert cells[dt.date(2025, 3, 8)].run_status == ""  # a forecast day already past shows nothing
+
+
+def test_morning_subject_names_what_the_rating_is_about() -> None:
+    day = dt.date(2025, 3, 10)
+    session = SessionLog(date=day, completed=1.0)
+    run = SessionLog(date=day, completed=1.0, kind=LOG_KIND_RUN, run_minutes=20)
+    assert morning_subject([session], day) == "session"
+    assert morning_subject([run], day) == "run"
+    assert morning_subject([session, run], day) == "session and run"
+
+
+def test_a_paused_plan_has_no_exercise_cards() -> None:
+    assert session_cards(None, load_content()) == []
 
 
 def test_parse_month_falls_back_to_today() -> None:

@@ -16,7 +16,7 @@ from kneefix.cli.render import day_text, print_changes, print_session
 from kneefix.content.loader import load_content
 from kneefix.programme.adapt import PlanState
 from kneefix.programme.ics import plan_to_ics
-from kneefix.services.plan import plan_state, protocol_for, public_changes, running_dict, today_view
+from kneefix.services.plan import plan_dict, plan_state, protocol_for, today_view
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import write_bytes_file
 
@@ -94,34 +94,7 @@ def plan_cmd(
         written = write_bytes_file(ics, plan_to_ics(current.plan, profile.name))
     if as_json:
         echo_json(
-            {
-                "profile": profile.name,
-                "phase": current.phase_name,
-                "phase_number": current.phase_index + 1,
-                "phase_count": current.phase_count,
-                "status": current.status,
-                "paused_reason": current.paused_reason,
-                "programme_finished": current.programme_complete,
-                "baseline_pain": current.baseline_pain,
-                "reference_pain": current.reference_pain,
-                "severity": current.severity,
-                "starting_point": current.starting_point,
-                "done": [
-                    {
-                        "date": entry.log.date,
-                        "kind": entry.log.kind,
-                        "completed": entry.log.completed,
-                        "log_id": entry.log.id,
-                        "settled": entry.settled,
-                        "flare": entry.flare,
-                    }
-                    for entry in current.history
-                ],
-                "plan": current.plan,
-                "changes": public_changes(current.changes),
-                "running": running_dict(current.running),
-                "ics": str(ics) if ics is not None else None,
-            }
+            {"profile": profile.name, **plan_dict(current), "ics": str(ics) if ics is not None else None}
         )
         return
     console = out_console()

@@ -259,7 +259,8 @@ def analyze_series(
             f"a movement."
         )
     kin = compute_kinematics(series, movement, side)
-    warnings = _frame_warnings(series, kin, seen) + _view_warnings(movement, kin) + _angle_warnings(kin)
+    warnings = list(series.warnings) + _frame_warnings(series, kin, seen)
+    warnings += _view_warnings(movement, kin) + _angle_warnings(kin)
     reps: list[RepResult] = []
     landings: list[LandingResult] = []
     skipped = 0

@@ -168,12 +168,20 @@ def knee_flexion_estimate(xy: FloatArray, side: Side, view: View, facing: int) -
     return sagittal_angles(xy, side, facing)["knee_flexion"]
 
 
+FPPA_MAX_DEG = 45.0
+"""Beyond this a frontal-plane projection angle is not a knee position: published means in people with
+patellofemoral pain are 17-22 degrees with SDs of 4-6 (clinical.md §6.2), so 45 is far outside."""
+
+
 def valgus_angle(xy: FloatArray, side: Side) -> FloatArray:
     """Frontal-plane projection angle of one knee; positive = knee medial of the hip-ankle line.
 
     NaN where the thigh shows less than half its full length: in a deep bend seen from the front the
     thigh points at the camera, its image is a stub, and the angle swings wildly (it is defined for
-    the shallow bend of a single-leg squat or a landing, not the bottom of a deep squat).
+    the shallow bend of a single-leg squat or a landing, not the bottom of a deep squat). NaN too where
+    the knee is imaged at or above the hip (a wide, deep squat: the line hip-knee-ankle folds back on
+    itself) and where the angle is beyond what a knee can show (|angle| > FPPA_MAX_DEG): such a number
+    is a pose-track artefact, never a finding.
     """
     other: Side = "right" if side == "left" else "left"
     hip, knee, ankle = (point(xy, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
@@ -190,6 +198,9 @@ def valgus_angle(xy: FloatArray, side: Side) -> FloatArray:
         full = float(np.percentile(finite_thigh, STANDING_LENGTH_PERCENTILE))
         with np.errstate(invalid="ignore"):
             angle = np.where(thigh >= FPPA_MIN_THIGH_FRACTION * full, angle, np.nan)
+    with np.errstate(invalid="ignore"):
+        below_hip = knee[:, 1] > hip[:, 1]  # image y grows downwards
+        angle = np.where(below_hip & (np.abs(angle) <= FPPA_MAX_DEG), angle, np.nan)
     result: FloatArray = -medial * angle
     return result
 

@@ -7,7 +7,7 @@ pipeline where a video would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -47,6 +47,9 @@ class LandmarkSeries:
     height: int
     source: str = ""
     size_inferred: bool = False  # True when width/height were guessed from the landmarks (CSV input)
+    # How the input was read, in plain words (e.g. a CSV's coordinates converted from MediaPipe's normalised
+    # scale); the analysis puts these first among the report's warnings, so no conversion goes unmentioned.
+    warnings: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])

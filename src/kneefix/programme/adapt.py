@@ -311,6 +311,8 @@ def current_state(
         )
     available = settings.runs and protocol.return_to_running is not None
     replay.running = RunningState(available=available, status="closed" if available else "unavailable")
+    if available:
+        replay.running = replace(replay.running, missing=tuple(_criteria_missing(replay, protocol)))
     timeline = _timeline(logs, events, today)
     pending_overrides = sorted(phase_overrides)
     for day, item in timeline:
@@ -376,7 +378,7 @@ def _describe(
         done_in_phase=replay.done_in_phase,
         status=status,
         status_note=_status_note(replay, protocol),
-        runs=_forecast_runs(protocol, running, next_day) if status != "paused" else (),
+        runs=_forecast_runs(protocol, running, _first_run_day(logs, today)) if status != "paused" else (),
     )
     phase = protocol.phases[projected.phase_index]
     reference = reference_pain(replay.baseline, replay.mornings, protocol.pain_model)
@@ -1150,8 +1152,9 @@ def _maybe_open_running(replay: _Replay, protocol: Protocol, day: dt.date) -> No
             status="check_needed",
             missing=(
                 f"Do the readiness check: walk briskly for {criteria.check.walk_minutes} minutes and hop "
-                f"{criteria.check.hops} times on the sore leg, and log the pain of each "
-                f"(`kneefix log run-check`); both must be {criteria.check.walk_pain_max}/10 or less.",
+                f"{criteria.check.hops} times on the sore leg, and note the pain of each (the running "
+                f"check: Today on the web, or `kneefix log run-check`); both must be "
+                f"{criteria.check.walk_pain_max}/10 or less.",
             ),
         )
         return
@@ -1267,6 +1270,12 @@ def _running_today(replay: _Replay, protocol: Protocol, status: str) -> RunningS
             _maybe_open_running(replay, protocol, check.date)
             return replay.running
     return running
+
+
+def _first_run_day(logs: Sequence[SessionLog], today: dt.date) -> dt.date:
+    """Today, or tomorrow once today's run is logged."""
+    ran_today = any(log.date == today and log.is_run for log in logs)
+    return today + dt.timedelta(days=1) if ran_today else today
 
 
 def _forecast_runs(protocol: Protocol, running: RunningState, first_day: dt.date) -> tuple[PlannedRun, ...]:

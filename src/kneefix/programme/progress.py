@@ -275,7 +275,7 @@ def _advice(summary: ProgressSummary) -> tuple[bool, tuple[str, ...]]:
                 f"Your next-morning pain averaged {recent:g}/10 last week, down from "
                 f"{summary.baseline_pain}/10 at the start: a change that matters."
             )
-        elif change >= NPRS_MCID:
+        elif change >= NPRS_MCID and not summary.paused_reason:
             messages.append(
                 f"Your next-morning pain averaged {recent:g}/10 last week, up from "
                 f"{summary.baseline_pain}/10 at the start. The plan eases while that lasts; if it keeps "

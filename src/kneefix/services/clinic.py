@@ -657,6 +657,10 @@ def person_overview(
                 "pain_after": log.pain_after,
                 "next_morning_pain": log.next_morning_pain,
                 "note": log.note,
+                "kind": log.kind,
+                "run_minutes": log.run_minutes,
+                "run_distance_km": log.run_distance_km,
+                "hurt": list(log.hurt),
             }
             for log in reversed(log_store.list_logs(session, profile_id))
         ],

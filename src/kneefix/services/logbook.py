@@ -8,6 +8,7 @@ with the log (an edited or deleted entry takes its change with it).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -172,8 +173,12 @@ def log_run(
         )
     if not state.running.open:
         raise InputError("Return to running is not open yet. " + " ".join(state.running.missing))
-    if isinstance(minutes, bool) or not 0 < minutes <= 600:
+    if isinstance(minutes, bool) or not math.isfinite(minutes) or not 0 < minutes <= 600:
         raise InputError(f"Minutes must be more than 0 and at most 600, not {minutes}.")
+    if distance_km is not None and (
+        isinstance(distance_km, bool) or not math.isfinite(distance_km) or not 0 < distance_km <= 100
+    ):
+        raise InputError(f"Distance must be more than 0 and at most 100 km, not {distance_km}.")
     entry = SessionLog(
         date=day,
         completed=1.0 if completed else 0.5,
@@ -232,7 +237,13 @@ def log_run_check(
             "`kneefix settings --runs`."
         )
     check = RunCheck(day, validate_nprs(walk_pain, "Walk pain"), validate_nprs(hop_pain, "Hop pain"))
-    stored = run_check_store.add_run_check(session, profile_id, check)
+    same = [
+        earlier
+        for earlier in run_check_store.list_run_checks(session, profile_id)
+        if (earlier.date, earlier.walk_pain, earlier.hop_pain)
+        == (check.date, check.walk_pain, check.hop_pain)
+    ]  # the same answers sent twice (a double submit, a retry) are one check
+    stored = same[0] if same else run_check_store.add_run_check(session, profile_id, check)
     refreshed = refresh_plan(session, content, profile_id, today)
     running = refreshed.state.running
     protocol = content.protocols[settings.protocol_id]

@@ -179,6 +179,36 @@ def public_changes(changes: Sequence[PlanChange]) -> list[dict[str, Any]]:
     ]
 
 
+def plan_dict(state: PlanState) -> dict[str, Any]:
+    """The public shape of ``kneefix plan --json`` (the API's plan carries the same keys)."""
+    return {
+        "phase": state.phase_name,
+        "phase_number": state.phase_index + 1,
+        "phase_count": state.phase_count,
+        "status": state.status,
+        "paused_reason": state.paused_reason,
+        "programme_finished": state.programme_complete,
+        "baseline_pain": state.baseline_pain,
+        "reference_pain": state.reference_pain,
+        "severity": state.severity,
+        "starting_point": state.starting_point,
+        "done": [
+            {
+                "date": entry.log.date.isoformat(),
+                "kind": entry.log.kind,
+                "completed": entry.log.completed,
+                "log_id": entry.log.id,
+                "settled": entry.settled,
+                "flare": entry.flare,
+            }
+            for entry in state.history
+        ],
+        "plan": state.plan.to_dict(),
+        "changes": public_changes(state.changes),
+        "running": running_dict(state.running),
+    }
+
+
 def _persisted(change: PlanChange) -> bool:
     """Changes projected for a session not yet done are shown but not stored."""
     return not change.details.get("projected", False)

@@ -15,7 +15,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 
 from kneefix.errors import InputError
-from kneefix.motion.landmarks_csv import read_landmarks_csv, write_landmarks_csv
+from kneefix.motion.landmarks_csv import ImageSize, read_landmarks_csv, write_landmarks_csv
 from kneefix.motion.outputs import prepare_out_dir, write_outputs
 from kneefix.motion.pipeline import ProgressCallback, ProgressUpdate, video_to_landmarks
 from kneefix.motion.types import LandmarkSeries, Movement, Report, SideChoice
@@ -76,10 +76,13 @@ def _check_choices(movement: str, side: str) -> None:
 
 
 def _load(
-    path: Path, progress: ProgressCallback | None, workers: int | Literal["auto"]
+    path: Path,
+    progress: ProgressCallback | None,
+    workers: int | Literal["auto"],
+    image_size: ImageSize | None,
 ) -> tuple[LandmarkSeries, list[str], VideoInfo | None]:
     if input_kind(path) == "landmarks":
-        return read_landmarks_csv(path), [], None
+        return read_landmarks_csv(path, image_size), [], None
     info = probe(path)
     series, warnings = video_to_landmarks(info, progress=progress, workers=workers)
     return series, warnings, info
@@ -128,20 +131,22 @@ def run_analysis(
     *,
     annotate: bool = True,
     workers: int | Literal["auto"] = "auto",
+    image_size: ImageSize | None = None,
 ) -> Report:
     """Analyse one clip (video or landmark CSV) and, with ``out_dir``, write every output file there.
 
     ``progress`` receives :class:`ProgressUpdate`s (stage ``pose``, then ``overlay``) unless ``quiet``.
-    ``annotate=False`` skips ``annotated.mp4``, the slowest output. Every problem a person can fix is a
-    :class:`~kneefix.errors.KneefixError` with a clear message; files from an earlier run in ``out_dir``
-    are only replaced by complete new ones.
+    ``annotate=False`` skips ``annotated.mp4``, the slowest output. ``image_size`` is the video's size for
+    a landmark CSV in MediaPipe's normalised scales (it converts them; see ``motion/landmarks_csv.py``).
+    Every problem a person can fix is a :class:`~kneefix.errors.KneefixError` with a clear message;
+    files from an earlier run in ``out_dir`` are only replaced by complete new ones.
     """
     path = Path(input_path)
     _check_choices(str(movement), str(side))
     out = prepare_out_dir(Path(out_dir)) if out_dir is not None else None
     callback = None if quiet else progress
     loader = _preload()
-    series, pipeline_warnings, info = _load(path, callback, workers)
+    series, pipeline_warnings, info = _load(path, callback, workers, image_size)
     loader.join()
     from kneefix.motion.analyze import analyze_series  # loaded by now; see _HEAVY_MODULES
 

@@ -287,12 +287,7 @@ def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
     """The plan state; ``changes``, ``running`` and ``runs`` in the shape of ``kneefix plan --json``."""
     plan_required(me)
     state = plan_service.plan_state(db, content, me.profile_id, today)
-    result: JsonObject = state.to_dict()
-    result["status"] = state.status
-    result["paused_reason"] = state.paused_reason
-    result["programme_finished"] = state.programme_complete
-    result["changes"] = plan_service.public_changes(state.changes)
-    result["running"] = plan_service.running_dict(state.running)
+    result: JsonObject = {**state.to_dict(), **plan_service.plan_dict(state)}
     result["runs"] = result["plan"]["runs"]
     return result
 

@@ -195,12 +195,9 @@ def today_log(
         return today_response(
             request, me, db, content, today, error=str(error), values=values, form_token=token
         )
-    eased = " The exercises you marked as hurting move to their easier version next time." if hurt else ""
     flash(
         request,
-        "Session saved. Tomorrow morning, note how your knee feels."
-        + eased
-        + changes_message(result.plan_changes),
+        "Session saved. Tomorrow morning, note how your knee feels." + changes_message(result.plan_changes),
         "ok",
     )
     return redirect(request, "/today")
@@ -265,9 +262,10 @@ def morning_save(
 
 
 @router.get("/logs", name="logs")
-def logs_page(request: Request, me: CurrentPerson, db: DbSession) -> Response:
+def logs_page(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep) -> Response:
     entries = list(reversed(logbook.list_logs(db, me.profile_id)))
-    return render(request, "logs.html", {"logs": entries}, nav="progress", title="Your log")
+    names = {exercise_id: exercise.name for exercise_id, exercise in content.exercises.items()}
+    return render(request, "logs.html", {"logs": entries, "names": names}, nav="progress", title="Your log")
 
 
 @router.get("/logs/{log_id}/edit", name="log_edit_form")
