@@ -120,3 +120,5 @@ def test_a_runner_passes_the_check_logs_runs_and_moves_up_the_ladder(kneefix: Kn
     )
     progress = kneefix.json("progress")
     assert sum(week["run_minutes"] for week in progress["weeks"]) == 100
+    shown = kneefix.ok("progress").stdout
+    assert "run min" in shown and "Running stage 3" in shown

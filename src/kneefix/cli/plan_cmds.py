@@ -52,14 +52,14 @@ def today_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         reason = "You have already logged today's session." if view.already_logged else "Today is a rest day."
         console.print(f"[bold]{day_text(view.today)}[/] - {phase}")
         console.print(
-            f"{reason} Your next session (number {upcoming.number}, week {upcoming.week}) is on "
+            f"{reason} Your next session (number {view.session_number}, week {upcoming.week}) is on "
             f"[bold]{day_text(upcoming.date)}[/]."
         )
         console.print("Its exercises: " + ", ".join(item.name for item in upcoming.exercises) + ".")
         console.print("Rest days count too: recovery is part of the programme.")
     else:
         console.print(
-            f"[bold]Today, {day_text(view.today)}[/] - session {upcoming.number}, "
+            f"[bold]Today, {day_text(view.today)}[/] - session {view.session_number}, "
             f"week {upcoming.week}. {phase}"
         )
         print_session(console, upcoming, content.equipment)

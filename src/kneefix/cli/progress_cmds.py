@@ -76,17 +76,24 @@ def _print_summary(console: Console, summary: ProgressSummary) -> None:
         )
     if summary.weeks:
         table = Table(title="Week by week")
-        for name in ("week", "done / planned", "pain during", "after", "next morning"):
+        running = any(week.runs for week in summary.weeks)
+        names = ["week", "done / planned", "pain during", "after", "next morning"]
+        for name in [*names, *(["runs", "run min", "run km"] if running else [])]:
             table.add_column(name, justify="right")
         for week in summary.weeks:
-            table.add_row(
+            cells = [
                 str(week.week),
                 f"{week.done} / {week.planned}",
                 _number(week.pain_during),
                 _number(week.pain_after),
                 _number(week.next_morning_pain),
-            )
+            ]
+            if running:
+                cells += [str(week.runs), f"{week.run_minutes:g}", f"{week.run_km:g}"]
+            table.add_row(*cells)
         console.print(table)
+    if summary.running_summary:
+        console.print(f"Running: {summary.running_summary}")
     for measure, name in MEASURE_NAMES.items():
         console.print(describe_slope(name, summary.pain_slopes.get(measure)))
     kujala = summary.kujala

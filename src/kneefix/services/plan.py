@@ -279,6 +279,7 @@ class TodayView:
     paused_reason: str | None = None
     finished: bool = False
     warning: str | None = None
+    session_number: int = 1  # counted from the first session of the plan, logged ones included
 
     @property
     def rest_day(self) -> bool:
@@ -370,6 +371,7 @@ def today_view(session: Session, content: Content, profile_id: int, today: dt.da
         paused_reason=state.paused_reason,
         finished=state.programme_complete,
         warning=screening_warning(session, profile_id),
+        session_number=1 + sum(not entry.log.is_run for entry in state.history),
     )
 
 
