@@ -287,6 +287,21 @@ def result_file(data_dir: Path, check: TechniqueCheckInfo, name: str) -> tuple[P
     return path, RESULT_FILES[name]
 
 
+def _initiation_words(report: Mapping[str, Any], reps: list[Any], summary: dict[str, Any]) -> str:
+    """ "hips led H of M" over the reps where the start of the lowering could be measured, and plain
+    words where it could not: a front view cannot show it, and "0 of N" would read as a finding."""
+    measured = [rep for rep in reps if rep.get("initiation") not in (None, "unknown")]
+    summary["initiation_measured"] = len(measured)
+    if not measured:
+        if report.get("view") == "front":
+            return "initiation needs a side view"
+        return "initiation could not be measured"
+    hips = sum(1 for rep in measured if rep.get("initiation") == "hips")
+    summary["hips_first"] = hips
+    unknown = len(reps) - len(measured)
+    return f"hips led {hips} of {len(measured)}" + (f" ({unknown} not measurable)" if unknown else "")
+
+
 def summarise_report(report: Mapping[str, Any]) -> dict[str, Any]:
     """The few numbers and one line that lists and the clinician table show for a finished check."""
     movement = str(report.get("movement", ""))
@@ -306,9 +321,9 @@ def summarise_report(report: Mapping[str, Any]) -> dict[str, Any]:
         if "less_mean" in summary:
             headline += f", landing errors {summary['less_mean']:g} on average (lower is better)"
     elif reps:
-        hips = sum(1 for rep in reps if rep.get("initiation") == "hips")
-        summary["hips_first"] = hips
-        headline = f"{len(reps)} rep{'s' if len(reps) != 1 else ''}, hips led {hips} of {len(reps)}"
+        headline = f"{len(reps)} rep{'s' if len(reps) != 1 else ''}, " + _initiation_words(
+            report, reps, summary
+        )
     else:
         headline = "no complete rep or landing found"
     summary["headline"] = f"{MOVEMENTS.get(movement, movement)}: {headline}"
