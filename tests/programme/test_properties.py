@@ -12,7 +12,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from kneefix.content.schemas import STEP_ORDER, Change, Dose
-from kneefix.programme.adapt import PlanState, current_state, is_done, is_run
+from kneefix.programme.adapt import PlanState, current_state, is_done
 from kneefix.programme.planner import PlannedSession, available_equipment, build_plan, plan_session
 from kneefix.programme.progression import (
     DOSE_FIELDS,
@@ -232,6 +232,6 @@ def test_the_plan_is_deterministic_whatever_order_the_logs_arrive_in(
     assert first.next_session.date >= today
     have = available_equipment(person, EQUIPMENT)
     assert all(set(item.equipment) <= have for item in first.next_session.exercises)
-    runs_done = [log for log in logs if is_run(log)]
-    assert first.done_in_phase <= len([log for log in logs if not is_run(log)])
+    runs_done = [log for log in logs if log.is_run]
+    assert first.done_in_phase <= len([log for log in logs if not log.is_run])
     assert not first.running.open or person.runs or not runs_done

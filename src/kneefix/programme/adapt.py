@@ -59,7 +59,6 @@ from kneefix.programme.progression import (
     reference_pain,
 )
 from kneefix.programme.records import (
-    LOG_KIND_RUN,
     PersonSettings,
     PlanChange,
     ReviewEvent,
@@ -74,7 +73,6 @@ from kneefix.programme.replay_state import (
     RunningState,
     describe_stage,
     is_done,
-    is_run,
 )
 from kneefix.programme.review import check_pause, replay_event, weekly_means
 from kneefix.programme.running import (
@@ -95,13 +93,10 @@ __all__ = [
     "describe_stage",
     "is_done",
     "is_planned_day",
-    "is_run",
     "planned_dates_to",
     "starting_state",
 ]
 
-RUN_ENTRY = LOG_KIND_RUN
-"""Kept for older callers: a run is a :class:`SessionLog` with ``kind="run"``."""
 
 DEFAULT_BREAK_EASE = Change(target="dose_scale", op="percent", value=-10, floor=0.5)
 SEVERITIES = ("mild", "moderate", "severe")
@@ -399,7 +394,6 @@ def _rooms(
     planned: Sequence[PlannedExercise],
     content: ContentLike,
     settings: PersonSettings,
-    state: DoseState,
     ceiling: float | None,
 ) -> dict[str, VariantRoom]:
     """How far each load-bearing exercise can move between versions; harder only at the reps ceiling."""
@@ -561,7 +555,7 @@ def _changed_state(
     assert rule.change is not None
     doses = _doses(planned)
     reps_ceiling = rule.change.ceiling if rule.change.target == "reps" else None
-    rooms = _rooms(planned, content, settings, prescribed, reps_ceiling)
+    rooms = _rooms(planned, content, settings, reps_ceiling)
     steps = [rule.change, *(rule.then if rule.kind == "progress" else [])]
     back = [step for step in steps if step.target == "variant" and step.op == "harder"]
     easier_now = sorted(slot for slot in rooms if prescribed.variant(slot) < 0)
@@ -581,8 +575,8 @@ def _changed_state(
 
 def _describe_step(change: Change, before: DoseState, after: DoseState, content: ContentLike) -> str:
     if change.target == "variant":
-        moved = [ex for ex, _ in after.variants if after.variant(ex) != before.variant(ex)]
-        moved += [ex for ex, _ in before.variants if after.variant(ex) == 0 and before.variant(ex) != 0]
+        slots = {ex for ex, _ in (*before.variants, *after.variants)}
+        moved = [ex for ex in slots if after.variant(ex) != before.variant(ex)]
         names = sorted({content.exercises[ex].name for ex in moved if ex in content.exercises})
         return f"a harder version of {', '.join(names) or 'an exercise'}"
     if change.target == "dose_scale":
@@ -618,7 +612,7 @@ def _apply_hurt(
     if not log.hurt:
         return
     hurt = set(log.hurt)
-    rooms = _rooms(planned, content, settings, replay.state, None)
+    rooms = _rooms(planned, content, settings, None)
     for item in planned:
         if item.exercise_id not in hurt and item.slot_id not in hurt:
             continue

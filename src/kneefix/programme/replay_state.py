@@ -24,10 +24,6 @@ DONE_FRACTION = 0.5
 """A session counts as done (for breaks, phase length and adherence) when at least half was done."""
 
 
-def is_run(log: SessionLog) -> bool:
-    return log.is_run
-
-
 def is_done(log: SessionLog) -> bool:
     return log.completed >= DONE_FRACTION
 

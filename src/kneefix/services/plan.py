@@ -118,17 +118,6 @@ def _flag_reason(content: Content, entry: ScreeningEntry) -> str:
     return "it raised a warning sign."
 
 
-def baseline_pain(session: Session, profile_id: int) -> int | None:
-    """Pain at the baseline screening: the reference for the next-morning checks."""
-    profile = profile_store.get_profile(session, profile_id)
-    if profile.settings is None:
-        latest = screening_store.latest_screening(session, profile_id)
-        return _pain_of(latest) if latest is not None else None
-    from kneefix.content.loader import load_content
-
-    return programme_records(session, load_content(), profile_id, profile.settings).baseline_pain
-
-
 def replay(
     session: Session, content: Content, profile_id: int, today: dt.date, *, before: dt.date | None = None
 ) -> PlanState:
@@ -137,14 +126,12 @@ def replay(
     settings = require_settings(profile)
     content, overrides = _with_adjustments(session, content, settings, profile_id)
     protocol = protocol_for(content, settings)
+    records = programme_records(session, content, profile_id, settings)
     logs = log_store.list_logs(session, profile_id)
     if before is not None:
         logs = [log for log in logs if log.date < before]
         start = min(today, settings.start_date)
         settings = settings if start == settings.start_date else replace(settings, start_date=start)
-    records = programme_records(
-        session, content, profile_id, profile_store.get_profile(session, profile_id).settings or settings
-    )
     return current_state(
         protocol,
         content,
