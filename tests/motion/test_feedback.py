@@ -97,7 +97,7 @@ def test_knee_led_reps_are_named_with_their_lag_and_the_cue() -> None:
     ]
     lines, cues = build_feedback("squat", "side", reps, [])
     knees = next(line for line in lines if line.startswith("Reps 2 and 4"))
-    assert "knees started the lowering 120-180 ms before your hips" in knees
+    assert "knees started the lowering 120 to 180 ms before your hips" in knees
     assert load_technique_cues()["cue.squat_hips_first"].text in knees
     assert any(line.startswith("Rep 3: hips and knees started the lowering together") for line in lines)
     assert any(line.startswith("Rep 1: the hips started") for line in lines)
@@ -110,7 +110,7 @@ def test_knee_led_reps_are_named_with_their_lag_and_the_cue() -> None:
 def test_good_reps_are_praised_and_front_view_does_not_judge_initiation() -> None:
     lines, cues = build_feedback("squat", "side", [_rep(1, 100.0, "hips"), _rep(2, 150.0, "hips")], [])
     assert lines[0].startswith(
-        "All reps: the hips started the lowering and the knees followed 100-150 ms later"
+        "All reps: the hips started the lowering and the knees followed 100 to 150 ms later"
     )
     assert cues == []
     front, _ = build_feedback("squat", "front", [_rep(1, None, "unknown", knee_feet_width_ratio=0.55)], [])

@@ -51,13 +51,13 @@ def labels() -> dict[str, dict[str, Any]]:
     return loaded
 
 
-def _landmarks_to_files(video: str, folder: str) -> None:
-    """Worker: one clip through ``video_to_landmarks`` (pose in this process), saved to ``folder``."""
+def _landmarks_to_files(video: str, folder: str, workers: int = 0) -> None:
+    """One clip through ``video_to_landmarks`` (pose in this process by default), saved to ``folder``."""
     from kneefix.motion.pipeline import video_to_landmarks
 
     name = Path(video).name
     try:
-        series, warnings = video_to_landmarks(video, workers=0)
+        series, warnings = video_to_landmarks(video, workers=workers)
     except Exception as error:  # recorded, and reported by the test of this clip
         (Path(folder) / f"{name}.json").write_text(json.dumps({"error": f"{type(error).__name__}: {error}"}))
         return
@@ -105,4 +105,22 @@ def landmarks_of_every_clip(shared_data: Path, session_tmp: Path) -> dict[str, C
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 list(pool.map(_landmarks_to_files, [str(v) for v in todo], [str(folder)] * len(todo)))
+    return {v.name: _load(folder, v.name) for v in videos}
+
+
+def long_clips_on_two_workers(shared_data: Path, session_tmp: Path) -> dict[str, ClipResult]:
+    """Every clip long enough for two pose workers, through the two-worker path (one clip at a time:
+    each run already keeps both cores busy), cached like :func:`landmarks_of_every_clip`."""
+    from kneefix.motion.pipeline import TWO_WORKER_MIN_FRAMES
+    from kneefix.motion.video import probe
+
+    folder = session_tmp / "kneefix-real-clip-landmarks-two-workers"
+    folder.mkdir(exist_ok=True)
+    videos = [shared_data / entry["path"] for entry in manifest(shared_data)]
+    videos = [v for v in videos if probe(v).frame_count >= TWO_WORKER_MIN_FRAMES]
+    with open(session_tmp / "kneefix-real-clip-landmarks-two-workers.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for video in videos:
+            if not (folder / f"{video.name}.json").exists():
+                _landmarks_to_files(str(video), str(folder), workers=2)
     return {v.name: _load(folder, v.name) for v in videos}

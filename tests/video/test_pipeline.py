@@ -10,8 +10,10 @@ import pytest
 
 from kneefix.errors import VideoError
 from kneefix.motion.pipeline import (
+    HANDOFF_TOLERANCE,
     TWO_WORKER_MIN_FRAMES,
     ProgressUpdate,
+    agreeing_frames,
     check_series,
     choose_workers,
     video_to_landmarks,
@@ -45,6 +47,44 @@ def test_landmarks_follow_the_frames_in_order(square_clip: Path, workers: int) -
     assert updates and updates[-1].done == 90 and updates[-1].total >= 90
     assert all(u.stage == "pose" for u in updates)
     assert [u.done for u in updates] == sorted(u.done for u in updates)
+
+
+@pytest.fixture(scope="module")
+def long_square_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return media.moving_square(tmp_path_factory.mktemp("long") / "square.mp4", 180)
+
+
+def test_two_workers_hand_off_only_where_the_tracks_agree(long_square_clip: Path) -> None:
+    """A tracker with memory: the second worker's cold start differs, so its frames are used only once
+    it agrees with the first worker's continuous track, and from then on they match it."""
+    one, _ = video_to_landmarks(long_square_clip, backend_factory=fakes.LaggingTracker, workers=0)
+    two, _ = video_to_landmarks(long_square_clip, backend_factory=fakes.LaggingTracker, workers=2)
+    np.testing.assert_array_equal(two.time_s, one.time_s)
+    differs = np.flatnonzero(two.xy[:, 0, 0] != one.xy[:, 0, 0])
+    assert differs.size, "the second worker's frames were never used"
+    handoff = int(differs[0])
+    assert handoff >= 90  # at or after the cut: the second worker's warm-up frames are never kept
+    np.testing.assert_array_equal(two.xy[:handoff], one.xy[:handoff])
+    tolerance = HANDOFF_TOLERANCE * 256
+    assert np.max(np.abs(two.xy[:, :, 0] - one.xy[:, :, 0])) <= tolerance
+
+
+def test_two_workers_that_never_agree_give_exactly_one_pass(long_square_clip: Path) -> None:
+    one, _ = video_to_landmarks(long_square_clip, backend_factory=fakes.CountingTracker, workers=0)
+    two, _ = video_to_landmarks(long_square_clip, backend_factory=fakes.CountingTracker, workers=2)
+    np.testing.assert_array_equal(two.xy, one.xy)
+    np.testing.assert_array_equal(two.time_s, one.time_s)
+
+
+def test_agreeing_frames_needs_every_body_landmark_close_and_the_same_person_seen() -> None:
+    base = np.zeros((4, 33, 4), dtype=np.float32)
+    other = base.copy()
+    other[1, 25, 0] = 5.0  # a knee 5 px off
+    other[2] = np.nan  # nobody seen in the second track only
+    other[3, 15, 0] = 50.0  # a wrist far off: not a body landmark that decides the handoff
+    assert agreeing_frames(base, other, 2.0).tolist() == [True, False, False, True]
+    both_empty = np.full((1, 33, 4), np.nan, dtype=np.float32)
+    assert agreeing_frames(both_empty, both_empty, 2.0).tolist() == [True]
 
 
 def test_a_backend_that_cannot_be_sent_to_a_worker_runs_here(square_clip: Path) -> None:

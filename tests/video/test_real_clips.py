@@ -18,7 +18,7 @@ from kneefix.cli.app import app
 from kneefix.motion.analyze import analyze_series
 from kneefix.motion.landmarks_csv import read_landmarks_csv
 from kneefix.motion.overlay import MAX_SIDE, write_annotated_video
-from kneefix.motion.pipeline import video_to_landmarks
+from kneefix.motion.pipeline import TWO_WORKER_MIN_FRAMES
 from tests.conftest import SHARED_DATA
 from tests.video import media
 from tests.video.clips import MOVEMENTS, ClipResult, labels, manifest
@@ -108,16 +108,49 @@ def test_landings_match_our_labels(clip_landmarks: dict[str, ClipResult], name: 
         assert found == pytest.approx(seen, abs=label["contact_tolerance_s"])
 
 
-def test_two_workers_agree_with_one(shared_data: Path, clip_landmarks: dict[str, ClipResult]) -> None:
-    """Splitting a clip between two processes changes nothing but the tracker's restart at the cut."""
-    name = "squat_side_formfit_barbell_woman_studio.mp4"
+LONG_CLIPS = sorted(n for n, e in ENTRIES.items() if e["n_frames"] >= TWO_WORKER_MIN_FRAMES)
+BODY = [11, 12, *range(23, 33)]  # shoulders to toes
+
+
+@pytest.mark.parametrize("name", LONG_CLIPS)
+def test_two_workers_give_what_one_continuous_pass_gives(
+    clip_landmarks: dict[str, ClipResult], two_worker_landmarks: dict[str, ClipResult], name: str
+) -> None:
+    """The two-worker handoff on every long shared clip: the same frames, landmarks within a few
+    pixels of one continuous pass, the same reps and landings, no call changed, and onsets and contacts
+    within one frame."""
     one = result_for(clip_landmarks, name).series
-    two, _ = video_to_landmarks(shared_data / ENTRIES[name]["path"], workers=2)
-    assert one is not None
-    np.testing.assert_allclose(two.time_s, one.time_s)
-    hips = [23, 24, 25, 26, 27, 28]
-    difference = np.abs(two.xy[:, hips] - one.xy[:, hips])
-    assert np.nanmedian(difference) < 2.0  # pixels, in a 620 x 720 picture
+    two = result_for(two_worker_landmarks, name).series
+    assert one is not None and two is not None
+    np.testing.assert_array_equal(two.time_s, one.time_s)
+    distance = np.linalg.norm(two.xy[:, BODY] - one.xy[:, BODY], axis=2)
+    long_side = max(one.width, one.height)
+    assert np.nanmedian(distance) <= 0.002 * long_side
+    assert np.nanpercentile(distance, 95) <= 0.01 * long_side
+    movement = MOVEMENTS[ENTRIES[name]["movement"]]
+    (a, _), (b, _) = analyze_series(one, movement), analyze_series(two, movement)
+    frame = 1.0 / one.fps + 1e-3
+    assert len(b.reps) == len(a.reps)
+    # A lead called one way is never called another way. A borderline onset may be timed by one track
+    # and left unknown by the other (the tracks differ by a pixel or so); that is allowed on one rep.
+    borderline = 0
+    for x, y in zip(a.reps, b.reps, strict=True):
+        if "poor" in (x.quality.level, y.quality.level):
+            assert x.initiation == y.initiation == "unknown"  # an untrustworthy track gets no call
+            continue
+        assert abs(x.bottom_s - y.bottom_s) <= frame, (x.rep, x.bottom_s, y.bottom_s)
+        if "unknown" in (x.initiation, y.initiation) and x.initiation != y.initiation:
+            borderline += 1
+            continue
+        assert x.initiation == y.initiation, (x.rep, x.initiation, y.initiation)
+        for when in ("hip_onset_s", "knee_onset_s"):
+            u, v = getattr(x, when), getattr(y, when)
+            if x.initiation != "unknown":
+                assert u is not None and v is not None and abs(u - v) <= frame, (x.rep, when, u, v)
+    assert borderline <= 1
+    assert len(b.landings) == len(a.landings)
+    for p, q in zip(a.landings, b.landings, strict=True):
+        assert abs(p.initial_contact_s - q.initial_contact_s) <= frame
 
 
 def test_whole_command_on_a_real_clip(shared_data: Path, tmp_path: Path) -> None:

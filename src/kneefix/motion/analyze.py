@@ -8,6 +8,8 @@ so a partial result is never silently presented as a full one.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -15,7 +17,9 @@ from kneefix.errors import InputError, VideoError
 from kneefix.motion.feedback import build_feedback
 from kneefix.motion.kinematics import Kinematics, compute_kinematics
 from kneefix.motion.landing import analyze_landings
-from kneefix.motion.side import point
+from kneefix.motion.quality import TrackChecks, check_track, value_reasons, window_quality
+from kneefix.motion.reps import agreement_s
+from kneefix.motion.side import point, view_segments
 from kneefix.motion.smoothing import VISIBILITY_MIN, is_irregular
 from kneefix.motion.squat import analyze_reps
 from kneefix.motion.types import (
@@ -26,7 +30,10 @@ from kneefix.motion.types import (
     Movement,
     Report,
     RepResult,
+    Side,
     SideChoice,
+    View,
+    ViewSegment,
 )
 
 MOVEMENTS: tuple[Movement, ...] = ("squat", "deadlift", "landing", "single-leg-squat")
@@ -172,10 +179,39 @@ def _view_warnings(movement: Movement, kin: Kinematics) -> list[str]:
     return warnings
 
 
+LANDING_LEAD_S = 0.3  # a landing's quality covers the fall just before contact ...
+LANDING_TAIL_S = 0.1  # ... and a little after the deepest knee bend
+
+
+def _landing_quality(landing: LandingResult, checks: TrackChecks, view: str) -> LandingResult:
+    impossible = value_reasons(
+        landing.knee_flexion_ic_deg if view == "side" else None,
+        None,
+        landing.peak_knee_flexion_deg,
+        landing.hip_flexion_at_peak_knee_deg,
+        None,
+    )
+    if landing.knee_flexion_displacement_deg is not None and landing.knee_flexion_displacement_deg < 0:
+        impossible.append("the knee reads straighter at its deepest bend than at touch-down")
+    start = landing.initial_contact_s - LANDING_LEAD_S
+    quality = window_quality(checks, start, landing.peak_knee_flexion_s + LANDING_TAIL_S, impossible)
+    return landing.model_copy(update={"quality": quality})
+
+
 def _result_warnings(
-    movement: Movement, kin: Kinematics, reps: list[RepResult], landings: list[LandingResult], skipped: int
+    movement: Movement,
+    kin: Kinematics,
+    reps: list[RepResult],
+    landings: list[LandingResult],
+    skipped: int,
+    jumps: int = 0,
 ) -> list[str]:
     warnings: list[str] = []
+    if jumps:
+        warnings.append(
+            f"{jumps} rep(s) ended in a jump (both feet left the floor): jump squats are not scored as "
+            f"squat reps. Analyse the clip as a landing to check how the jumps land."
+        )
     if movement == "landing":
         if not landings:
             warnings.append(
@@ -211,6 +247,8 @@ def _summary(
     summary: dict[str, float | int | str | None] = {"cues": ",".join(cues)}
     if movement == "landing":
         summary["landings"] = len(landings)
+        summary["landings_poor_track"] = sum(1 for x in landings if x.quality.level == "poor")
+        landings = [x for x in landings if x.quality.level != "poor"]
         if landings:
             summary["median_knee_flexion_ic_deg"] = round(
                 float(np.median([x.knee_flexion_ic_deg for x in landings])), 1
@@ -224,6 +262,7 @@ def _summary(
     summary["reps"] = len(reps)
     for kind in ("hips", "knees", "together", "unknown"):
         summary[f"reps_{kind}"] = sum(1 for r in reps if r.initiation == kind)
+    summary["reps_poor_track"] = sum(1 for r in reps if r.quality.level == "poor")
     lags = [r.lag_ms for r in reps if r.lag_ms is not None]
     summary["median_lag_ms"] = round(float(np.median(lags))) if lags else None
     depths = [r.depth_deg for r in reps if r.depth_deg is not None]
@@ -245,10 +284,97 @@ def _settings(series: LandmarkSeries, kin: Kinematics) -> dict[str, float | int 
 def analyze_series(
     series: LandmarkSeries, movement: Movement, side: SideChoice = "auto"
 ) -> tuple[Report, Kinematics]:
-    """Analyse one clip's landmarks for ``movement``; the report plus the per-frame angles behind it."""
+    """Analyse one clip's landmarks for ``movement``; the report plus the per-frame angles behind it.
+
+    Where the view changes during the clip (the camera or the person turns, e.g. front then side),
+    each stretch of one view is analysed on its own with that view's measures, and the report lists
+    the stretches in ``segments``; the per-frame angles returned are the whole clip's, read as its
+    longest view.
+    """
     _check_series(series, movement)
     if side not in ("auto", "left", "right"):
         raise InputError(f"unknown side {side!r}; choose auto, left or right")
+    report, kin = _analyze_one(series, movement, side)
+    stretches = view_segments(series.time_s, series.xy, series.z)
+    if len(stretches) < 2:
+        return report, kin
+    return _analyze_stretches(series, movement, side, report, stretches), kin
+
+
+def _slice(series: LandmarkSeries, start: int, stop: int) -> LandmarkSeries:
+    return replace(
+        series,
+        frame=series.frame[start:stop],
+        time_s=series.time_s[start:stop],
+        xy=series.xy[start:stop],
+        z=series.z[start:stop],
+        visibility=series.visibility[start:stop],
+        warnings=[],
+    )
+
+
+def _analyze_stretches(
+    series: LandmarkSeries,
+    movement: Movement,
+    side: SideChoice,
+    whole: Report,
+    stretches: list[tuple[int, int, View]],
+) -> Report:
+    """One report from the stretches of a clip whose view changes, each analysed on its own."""
+    reps: list[RepResult] = []
+    landings: list[LandingResult] = []
+    feedback: list[str] = []
+    cues: list[str] = []
+    segments: list[ViewSegment] = []
+    bounds = [f"{series.time_s[a]:.1f}-{series.time_s[b - 1]:.1f} s ({v} view)" for a, b, v in stretches]
+    warnings = [
+        *series.warnings,
+        f"The view changes during the clip: {', '.join(bounds)}. Each stretch was analysed with the "
+        f"measures its own view allows.",
+    ]
+    for (start, stop, _), label in zip(stretches, bounds, strict=True):
+        part = _slice(series, start, stop)
+        try:
+            report, kin = _analyze_one(part, movement, side)
+        except VideoError as error:
+            warnings.append(f"{label}: {error}")
+            continue
+        segments.append(
+            ViewSegment(start_s=float(part.time_s[0]), end_s=float(part.time_s[-1]), view=kin.view)
+        )
+        part_reps = [r.model_copy(update={"rep": len(reps) + i + 1}) for i, r in enumerate(report.reps)]
+        part_landings = [
+            x.model_copy(update={"landing": len(landings) + i + 1}) for i, x in enumerate(report.landings)
+        ]
+        lines, used = build_feedback(
+            movement, kin.view, part_reps, part_landings, margin_ms=agreement_s(kin.fps) * 1000.0
+        )
+        feedback += [f"{label}: {line}" for line in lines]
+        cues += [c for c in used if c not in cues]
+        warnings += [f"{label}: {w}" for w in report.warnings]
+        reps += part_reps
+        landings += part_landings
+    longest = max(segments, key=lambda g: g.end_s - g.start_s).view if segments else whole.view
+    return whole.model_copy(
+        update={
+            "view": longest,
+            "warnings": warnings,
+            "feedback": feedback,
+            "reps": reps,
+            "landings": landings,
+            "segments": segments,
+            "summary": _summary(movement, reps, landings, cues)
+            | {
+                k: v
+                for k, v in whole.summary.items()
+                if k in ("side_reason", "cutoff_hz", "variable_frame_rate")
+            },
+        }
+    )
+
+
+def _analyze_one(series: LandmarkSeries, movement: Movement, side: SideChoice) -> tuple[Report, Kinematics]:
+    """The analysis of a stretch of frames filmed from one view."""
     seen = person_frames(series)
     found = int(seen.sum())
     if found == 0:
@@ -263,13 +389,21 @@ def analyze_series(
     warnings += _view_warnings(movement, kin) + _angle_warnings(kin)
     reps: list[RepResult] = []
     landings: list[LandingResult] = []
-    skipped = 0
+    skipped = jumps = 0
+    sides: tuple[Side, ...] = ("left", "right")
+    paired = movement != "single-leg-squat"
+    checks = {s: check_track(series, s, kin.view, paired) for s in sides}
     if movement == "landing":
         landings, skipped = analyze_landings(kin)
+        landings = [
+            _landing_quality(x, checks[kin.side], kin.view).model_copy(update={"view": kin.view})
+            for x in landings
+        ]
     else:
-        reps = analyze_reps(kin)
-    warnings += _result_warnings(movement, kin, reps, landings, skipped)
-    feedback, cues = build_feedback(movement, kin.view, reps, landings)
+        reps, jumps = analyze_reps(kin, checks)
+    warnings += _result_warnings(movement, kin, reps, landings, skipped, jumps)
+    margin_ms = agreement_s(kin.fps) * 1000.0
+    feedback, cues = build_feedback(movement, kin.view, reps, landings, margin_ms=margin_ms)
     duration = float(series.time_s[-1] - series.time_s[0]) if len(series) > 1 else 0.0
     report = Report(
         movement=movement,

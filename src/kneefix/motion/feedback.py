@@ -34,7 +34,7 @@ def numbered(label: str, numbers: Sequence[int]) -> str:
 
 def _span(values: Sequence[float], unit: str) -> str:
     low, high = round(min(values)), round(max(values))
-    return f"{low} {unit}" if low == high else f"{low}-{high} {unit}"
+    return f"{low} {unit}" if low == high else f"{low} to {high} {unit}"
 
 
 def _with_cue(sentence: str, cue: TechniqueCue | None) -> str:
@@ -56,8 +56,28 @@ class FeedbackBuilder:
         self.lines.append(_with_cue(sentence, cue))
 
 
-def rep_feedback(out: FeedbackBuilder, movement: Movement, view: View, reps: list[RepResult]) -> None:
-    """Initiation per rep (side view) and knee valgus per rep (front view)."""
+def _untrusted(out: FeedbackBuilder, label: str, items: Sequence[RepResult | LandingResult]) -> None:
+    poor = [x for x in items if x.quality.level == "poor"]
+    if not poor:
+        return
+    numbers = [x.rep if isinstance(x, RepResult) else x.landing for x in poor]
+    reasons = list(dict.fromkeys(r for x in poor for r in x.quality.reasons))
+    out.add(
+        f"{numbered(label, numbers)}: the pose track was not trustworthy here ({'; '.join(reasons[:2])}), "
+        f"so no technique call is made for {'it' if len(poor) == 1 else 'them'}."
+    )
+
+
+def rep_feedback(
+    out: FeedbackBuilder,
+    movement: Movement,
+    view: View,
+    all_reps: list[RepResult],
+    margin_ms: float = INITIATION_MARGIN_MS,
+) -> None:
+    """Initiation per rep (side view) and knee valgus per rep (front view); poor reps get no call."""
+    _untrusted(out, "Rep", all_reps)
+    reps = [r for r in all_reps if r.quality.level != "poor"]
     if not reps:
         return
     cue_id = "cue.deadlift_hips_first" if movement == "deadlift" else "cue.squat_hips_first"
@@ -68,10 +88,10 @@ def rep_feedback(out: FeedbackBuilder, movement: Movement, view: View, reps: lis
             f"whether the knee stays over the foot."
         )
     if movement != "single-leg-squat" and view != "front":
-        knees = [r for r in reps if r.initiation == "knees"]
-        together = [r for r in reps if r.initiation == "together"]
-        hips = [r for r in reps if r.initiation == "hips"]
-        unknown = [r for r in reps if r.initiation == "unknown"]
+        knees = [r for r in reps if r.view != "front" and r.initiation == "knees"]
+        together = [r for r in reps if r.view != "front" and r.initiation == "together"]
+        hips = [r for r in reps if r.view != "front" and r.initiation == "hips"]
+        unknown = [r for r in reps if r.view != "front" and r.initiation == "unknown"]
         if knees:
             lags = [-(r.lag_ms or 0.0) for r in knees]
             out.add(
@@ -82,7 +102,8 @@ def rep_feedback(out: FeedbackBuilder, movement: Movement, view: View, reps: lis
         if together:
             out.add(
                 f"{numbered('Rep', [r.rep for r in together])}: hips and knees started the lowering together "
-                f"(within {INITIATION_MARGIN_MS:.0f} ms). That is fine; if you want the programme's pattern, "
+                f"(within {margin_ms:.0f} ms, as close as this clip can tell). That is fine; if you want the "
+                f"programme's pattern, "
                 f"give the hips a small head start."
             )
         if hips:
@@ -92,10 +113,11 @@ def rep_feedback(out: FeedbackBuilder, movement: Movement, view: View, reps: lis
                 f"{subject}: the hips started the lowering and the knees followed {_span(lags, 'ms')} later, "
                 f"as the programme suggests. Keep it up."
             )
-        if unknown:
+        for note in dict.fromkeys(r.initiation_note for r in unknown):
+            which = [r.rep for r in unknown if r.initiation_note == note]
             out.add(
-                f"{numbered('Rep', [r.rep for r in unknown])}: the start of the lowering could not be timed "
-                f"(the clip starts mid-rep or the legs were hidden)."
+                f"{numbered('Rep', which)}: which joint started the lowering is unknown "
+                f"({note or 'the start could not be timed'})."
             )
     ratio_reps = [r for r in reps if r.knee_feet_width_ratio is not None]
     if ratio_reps:
@@ -133,8 +155,10 @@ def rep_feedback(out: FeedbackBuilder, movement: Movement, view: View, reps: lis
         out.add(fppa_caution())
 
 
-def landing_feedback(out: FeedbackBuilder, view: View, landings: list[LandingResult]) -> None:
-    """Absorption, hips back, and the LESS errors the view could score."""
+def landing_feedback(out: FeedbackBuilder, view: View, all_landings: list[LandingResult]) -> None:
+    """Absorption, hips back, and the LESS errors the view could score; poor landings get no call."""
+    _untrusted(out, "Landing", all_landings)
+    landings = [x for x in all_landings if x.quality.level != "poor"]
     if not landings:
         return
     if view != "front":
@@ -212,11 +236,12 @@ def build_feedback(
     reps: list[RepResult],
     landings: list[LandingResult],
     cues: dict[str, TechniqueCue] | None = None,
+    margin_ms: float = INITIATION_MARGIN_MS,
 ) -> tuple[list[str], list[str]]:
     """The feedback lines for a report, and the cue ids they used."""
     out = FeedbackBuilder(cues)
     if movement == "landing":
         landing_feedback(out, view, landings)
     else:
-        rep_feedback(out, movement, view, reps)
+        rep_feedback(out, movement, view, reps, margin_ms)
     return out.lines, out.used

@@ -21,7 +21,7 @@ standing length)); the report says so. The analysed side and the view are decide
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -254,6 +254,25 @@ def kinematics_from_clean(
         knee_flexion_right=knee_flexion_estimate(xy, "right", view, facing),
         xy=xy,
         frame=series.frame.astype(np.int64),
+    )
+
+
+def for_side(kin: Kinematics, side: Side) -> Kinematics:
+    """The same clip's angles measured on the other leg (a single-leg squat that changes legs)."""
+    if side == kin.side:
+        return kin
+    if kin.view == "front":
+        angles = frontal_estimates(kin.xy, side)
+    else:
+        angles = sagittal_angles(kin.xy, side, kin.facing)
+    return replace(
+        kin,
+        side=side,
+        hip_flexion=angles["hip_flexion"],
+        knee_flexion=angles["knee_flexion"],
+        ankle_dorsiflexion=angles["ankle_dorsiflexion"],
+        trunk_inclination=angles["trunk_inclination"],
+        side_reason=f"{kin.side_reason}; this rep stands on the {side} leg",
     )
 
 

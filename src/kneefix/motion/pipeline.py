@@ -2,11 +2,15 @@
 
 The pose model runs in spawned worker processes, not in the caller: its native threads write log lines
 straight to file descriptor 2 at unpredictable moments, and a crash in native code must not take a web
-server down with it. Pose inference is the bottleneck (~30-38 frames/s on one core), so a long clip is
-cut in two halves at its middle timestamp, one worker each (``../shared/docs/perf.md``: ~1.8x faster;
-the pose tracker restarts at the cut). Frames are streamed, so memory holds only the landmarks. Short
-clips use one worker: a second one's start-up (~1-2 s to import and load the model) would cost more
-than it saves.
+server down with it. Pose inference is the bottleneck (~30-38 frames/s on one core), and the tracker
+carries each frame's result into the next, so the frames cannot simply be shared out: a tracker that
+starts cold at a cut gives other landmarks for a second or more (median 30-66 px on two real clips).
+Long clips use two workers that *hand off* instead (:class:`_Handoff`): the second starts a second
+before the middle, the first runs on past it until both place the body alike on three frames in a
+row, and only then does the second's track take over; if they never agree, the first runs to the end.
+Either way every frame's landmarks are those of a tracker that has followed the person continuously.
+Frames are streamed, so memory holds only the landmarks. Short clips use one worker: a second one's
+start-up (~1-2 s to import and load the model) would cost more than it saves.
 
 After pose, cheap checks turn silent failure into words: nobody found (an error), the body partly
 outside the picture, and the tracked body leaping between places (a second person, or a lost track).
@@ -39,7 +43,13 @@ from kneefix.motion.video import DecodeNotes, VideoInfo, iter_frames, probe
 # Below this many frames a second worker's start-up and model load cost about what it saves: measured on
 # this 2-core machine kind while busy, two workers lost at 49 and 72 frames and broke even at 175.
 TWO_WORKER_MIN_FRAMES = 240
-_PROGRESS_EVERY = 8  # frames between progress messages from a worker
+_PROGRESS_EVERY = 8  # frames between landmark chunks (and progress) from a worker
+WARM_UP_S = 1.0  # the second worker starts this long before the cut, so its tracker has locked on
+HANDOFF_FRAMES = 3  # consecutive agreeing frames needed before the second worker's track is used
+HANDOFF_TOLERANCE = 0.002  # of the picture's long side: ~2 px at 960 px, ~4 px at 1920
+BODY_LANDMARKS = [11, 12, *range(23, 33)]  # shoulders, hips, knees, ankles, heels, toes
+
+BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,26 @@ def _run_segment(
     start_s: float | None,
     stop_s: float | None,
     on_frame: Callable[[int], None],
+    on_chunk: Callable[[NDArray[np.float64], NDArray[np.float32]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> _Segment:
+    """Pose on the frames from ``start_s`` to ``stop_s`` with one backend: one continuous track.
+
+    ``on_chunk`` receives the landmarks every ``_PROGRESS_EVERY`` frames (a worker streams them to the
+    parent); ``should_stop`` ends the run early when the parent needs no more frames.
+    """
     notes = DecodeNotes()
     times: list[float] = []
     rows: list[NDArray[np.float32]] = []
+    sent = 0
     missing = np.full((N_LANDMARKS, 4), np.nan, dtype=np.float32)
+
+    def flush() -> None:
+        nonlocal sent
+        if on_chunk is not None and len(times) > sent:
+            on_chunk(np.asarray(times[sent:], dtype=np.float64), np.stack(rows[sent:]))
+            sent = len(times)
+
     backend = factory()
     try:
         for frame in iter_frames(info, start_s=start_s, stop_s=stop_s, notes=notes):
@@ -82,6 +107,11 @@ def _run_segment(
             times.append(frame.time_s)
             rows.append(missing if landmarks is None else landmarks.astype(np.float32))
             on_frame(len(times))
+            if len(times) % _PROGRESS_EVERY == 0:
+                flush()
+                if should_stop is not None and should_stop():
+                    break
+        flush()
     finally:
         backend.close()
     points = np.stack(rows) if rows else np.empty((0, N_LANDMARKS, 4), dtype=np.float32)
@@ -104,25 +134,27 @@ def _segment_worker(
     info: VideoInfo,
     factory: BackendFactory,
     start_s: float | None,
-    stop_s: float | None,
+    stop: Any,  # multiprocessing.Event or None
     out: Any,  # multiprocessing.Queue
 ) -> None:
-    """Entry point of a spawned worker: progress messages, then the result or the error text."""
+    """Entry point of a spawned worker: landmark chunks as they come, then done or the error text."""
     _silence_native_stderr()
-
-    def report(done: int) -> None:
-        if done % _PROGRESS_EVERY == 0:
-            out.put(("progress", part, done))
-
     try:
-        segment = _run_segment(info, factory, start_s, stop_s, report)
+        segment = _run_segment(
+            info,
+            factory,
+            start_s,
+            None,
+            lambda done: None,
+            on_chunk=lambda times, points: out.put(("points", part, (times, points))),
+            should_stop=None if stop is None else stop.is_set,
+        )
     except KneefixError as error:
         out.put(("error", part, str(error)))
-    except Exception as error:  # retried in the parent, where a real bug shows its traceback
+    except Exception as error:  # redone in the parent, where a real bug shows its traceback
         out.put(("crash", part, f"{type(error).__name__}: {error}"))
     else:
-        out.put(("progress", part, len(segment.times)))
-        out.put(("done", part, segment))
+        out.put(("done", part, segment.warnings))
 
 
 def _picklable(factory: BackendFactory) -> bool:
@@ -201,24 +233,139 @@ def _main_module_hidden() -> Iterator[None]:
         main.__dict__.update(saved)
 
 
-def _bounds(info: VideoInfo, parts: int) -> list[tuple[float | None, float | None]]:
-    """Cut points in seconds; every frame falls in exactly one part (see ``iter_frames``)."""
-    if parts == 1:
-        return [(None, None)]
-    cuts = [info.duration_s * k / parts for k in range(1, parts)]
-    starts: list[float | None] = [None, *cuts]
-    stops: list[float | None] = [*cuts, None]
-    return list(zip(starts, stops, strict=True))
+def _cut_s(info: VideoInfo) -> float:
+    """Where the second worker's kept frames begin: a little past the middle, because it also decodes
+    ``WARM_UP_S`` before the cut and the first worker usually runs a few frames past it."""
+    return min(info.duration_s / 2 + WARM_UP_S / 4, info.duration_s)
+
+
+@dataclass
+class _Track:
+    """One worker's landmarks so far, in frame order."""
+
+    times: list[NDArray[np.float64]] = field(default_factory=list)
+    points: list[NDArray[np.float32]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    def add(self, times: NDArray[np.float64], points: NDArray[np.float32]) -> None:
+        self.times.append(times)
+        self.points.append(points)
+
+    def segment(self) -> _Segment:
+        if not self.times:
+            return _Segment(np.empty(0), np.empty((0, N_LANDMARKS, 4), dtype=np.float32), self.warnings)
+        return _Segment(np.concatenate(self.times), np.concatenate(self.points), self.warnings)
+
+
+def agreeing_frames(
+    first: NDArray[np.float32], second: NDArray[np.float32], tolerance_px: float
+) -> BoolArray:
+    """Frames where two tracks of the same frames tell the same story: both saw nobody, or every body
+    landmark (shoulders to toes) that both placed is within ``tolerance_px`` of the other."""
+    a, b = first[:, BODY_LANDMARKS, :2], second[:, BODY_LANDMARKS, :2]
+    seen_a, seen_b = np.isfinite(a[..., 0]).any(axis=1), np.isfinite(b[..., 0]).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        distance = np.linalg.norm(a.astype(np.float64) - b, axis=2)
+    worst = np.where(np.isfinite(distance), distance, 0.0).max(axis=1)
+    same: BoolArray = (~seen_a & ~seen_b) | (seen_a & seen_b & (worst <= tolerance_px))
+    return same
+
+
+class _Handoff:
+    """Finds the frame from which the second worker's track can stand in for the first one's.
+
+    The first worker runs from the start and keeps going past the cut; the second starts
+    ``WARM_UP_S`` before the cut, so its tracker has locked on by then. From the cut on, both place
+    landmarks on the same frames; the first run of ``HANDOFF_FRAMES`` frames where they agree (see
+    :func:`agreeing_frames`) is the handoff: the first worker stops, and the merged track is the first
+    worker's continuous track up to there and the second's after. If they never agree, the first worker
+    runs to the end and the second's work is dropped: the result is then exactly one continuous pass.
+    """
+
+    def __init__(self, cut_s: float, tolerance_px: float) -> None:
+        self.cut_s = cut_s
+        self.tolerance_px = tolerance_px
+        self.first = _Track()
+        self.second = _Track()
+        self.at: int | None = None  # index in the first track where the second takes over
+        self._offset: int | None = None  # index in the first track of the second's first frame
+        self._checked = 0
+        self._run = 0
+
+    def add(self, part: int, times: NDArray[np.float64], points: NDArray[np.float32]) -> None:
+        (self.first if part == 0 else self.second).add(times, points)
+        if self.at is None:
+            self._search()
+
+    def _search(self) -> None:
+        first, second = self.first.segment(), self.second.segment()
+        if not len(first.times) or not len(second.times):
+            return
+        if self._offset is None:
+            offset = int(np.searchsorted(first.times, second.times[0]))
+            if offset >= len(first.times):
+                return
+            if first.times[offset] != second.times[0]:
+                self._offset = -1  # the two decodes do not share frame times: never hand off
+                return
+            self._offset = offset
+        if self._offset < 0:
+            return
+        at_cut = int(np.searchsorted(second.times, self.cut_s - 1e-6))
+        if at_cut >= len(second.times):
+            return  # the second worker is still warming up
+        self._checked = max(self._checked, self._offset + at_cut)
+        stop = min(len(first.times), self._offset + len(second.times))
+        if stop <= self._checked:
+            return
+        same = agreeing_frames(
+            first.points[self._checked : stop],
+            second.points[self._checked - self._offset : stop - self._offset],
+            self.tolerance_px,
+        )
+        for k, agrees in enumerate(same):
+            self._run = self._run + 1 if agrees else 0
+            if self._run >= HANDOFF_FRAMES:
+                self.at = self._checked + k + 1 - HANDOFF_FRAMES
+                return
+        self._checked = stop
+
+    def covered(self) -> int:
+        """Frames of the clip with landmarks so far (for progress)."""
+        first = sum(len(t) for t in self.first.times)
+        if not self.second.times or not self.first.times:
+            return first + sum(len(t) for t in self.second.times)
+        last = self.first.times[-1][-1]
+        beyond = sum(int(np.count_nonzero(t > last)) for t in self.second.times)
+        return first + beyond
+
+    def merged(self) -> list[_Segment]:
+        first = self.first.segment()
+        if self.at is None or self._offset is None or self._offset < 0:
+            return [first]
+        second = self.second.segment()
+        head = _Segment(first.times[: self.at], first.points[: self.at], first.warnings)
+        skip = self.at - self._offset
+        return [head, _Segment(second.times[skip:], second.points[skip:], second.warnings)]
 
 
 def _run_in_workers(
-    info: VideoInfo, factory: BackendFactory, parts: int, reporter: _Reporter
+    info: VideoInfo, factory: BackendFactory, count: int, reporter: _Reporter
 ) -> list[_Segment]:
-    """Run each part in its own spawned process (spawn, not fork: safe from threaded callers such as a
-    web server) and collect the results in order. A part whose worker dies is redone here."""
-    bounds = _bounds(info, parts)
+    """Pose in ``count`` (1 or 2) worker processes; with two, one continuous track's result on two
+    cores (see :class:`_Handoff`).
+
+    Workers are spawned (not forked: safe from threaded callers such as a web server). If a worker
+    dies, the whole clip is redone here in one pass, so a crash never changes the answer.
+    """
     context = multiprocessing.get_context("spawn")
     messages: Any = context.Queue()
+    stop_first = context.Event()
+    cut = _cut_s(info)
+    handoff = _Handoff(cut, HANDOFF_TOLERANCE * max(info.width, info.height))
+    bounds: list[tuple[float | None, Any]] = [(None, stop_first), (max(cut - WARM_UP_S, 0.0), None)]
+    bounds = bounds[:count]
     workers = [
         context.Process(
             target=_segment_worker,
@@ -228,49 +375,53 @@ def _run_in_workers(
         )
         for part, (start, stop) in enumerate(bounds)
     ]
-    results: dict[int, _Segment] = {}
-    crashed: set[int] = set()
+    crashed = False
     try:
         with _main_module_hidden():
             for worker in workers:
                 worker.start()
-        while len(results) + len(crashed) < parts:
+        while not crashed:
+            if handoff.at is not None:
+                stop_first.set()
+            if handoff.first.finished and (handoff.at is None or handoff.second.finished):
+                break
             try:
                 kind, part, payload = messages.get(timeout=0.5)
             except queue.Empty:
-                crashed.update(
-                    part
-                    for part, worker in enumerate(workers)
-                    if not worker.is_alive() and part not in results
+                crashed = any(
+                    not worker.is_alive() and not track.finished
+                    for worker, track in zip(workers, (handoff.first, handoff.second), strict=False)
                 )
                 continue
-            if kind == "progress":
-                reporter.update(part, payload)
+            track = handoff.first if part == 0 else handoff.second
+            if kind == "points":
+                handoff.add(part, *payload)
+                reporter.update(0, handoff.covered())
             elif kind == "done":
-                results[part] = payload
+                track.warnings = payload
+                track.finished = True
             elif kind == "error":
                 raise VideoError(payload)
             else:
-                crashed.add(part)
+                crashed = True
     finally:
         for worker in workers:
             if worker.pid is None:  # never started
                 continue
-            worker.join(timeout=5)
+            worker.join(timeout=5 if crashed else 0.5)
             if worker.is_alive():
                 worker.kill()
                 worker.join()
         messages.close()
-    for part in sorted(crashed - results.keys()):
-        start, stop = bounds[part]
-        results[part] = _run_segment(info, factory, start, stop, functools.partial(reporter.update, part))
-    return [results[part] for part in range(parts)]
+    if crashed:
+        return [_run_segment(info, factory, None, None, functools.partial(reporter.update, 0))]
+    return handoff.merged()
 
 
 def _merge(parts: list[_Segment]) -> tuple[NDArray[np.float64], NDArray[np.float32], list[str]]:
     times = np.concatenate([p.times for p in parts])
     points = np.concatenate([p.points for p in parts])
-    warnings = [w for p in parts for w in p.warnings]
+    warnings = list(dict.fromkeys(w for p in parts for w in p.warnings))
     keep = np.concatenate([[True], np.diff(times) > 0]) if len(times) else np.zeros(0, dtype=bool)
     if not keep.all():  # a muxer bug can repeat a timestamp; a repeated frame adds nothing
         times, points = times[keep], points[keep]
@@ -328,7 +479,7 @@ def video_to_landmarks(
     count = choose_workers(info.frame_count, workers)
     if count and not _picklable(backend_factory):
         count = 0
-    reporter = _Reporter(info.frame_count, max(count, 1), progress)
+    reporter = _Reporter(info.frame_count, 1, progress)
     if count == 0:
         parts = [_run_segment(info, backend_factory, None, None, functools.partial(reporter.update, 0))]
     else:

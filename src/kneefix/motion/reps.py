@@ -25,11 +25,21 @@ that moves slowly, which biases the hip-knee lag. Instead, for each joint and re
 4. if the fit is unusable (too few samples, flat velocity), fall back to the first crossing of
    baseline + max(3 SD, 2 deg), walked back to where the velocity turned positive;
 5. with less than 0.15 s of standing before the lowering, or an onset that would fall before that
-   standing began (a clip that starts mid-way down), the onset is reported unknown, not guessed.
+   standing began (a clip that starts mid-way down), the onset is reported unknown, not guessed;
+6. **both** methods (3 and 4) are always run; where both give a time and they differ by more than the
+   call margin below plus one frame period (on synthetic clips the line method is ~20 ms late and the
+   threshold one ~20 ms early, so they sit about a frame apart), the onset is unknown: the frames do not
+   pin it down well enough to call a lead;
+7. the joint must have stood still for 0.25 s just before the onset (within max(3 SD, 2 deg) of its
+   standing level): a weight shift, arms swinging the shoulders (which moves a hip angle built from the
+   shoulder), or the tail of the previous rep's rise would otherwise be timed as an onset.
 
-The initiation call uses a margin of 60 ms: beyond that the lag is larger than the onset error measured
-on synthetic clips with pose-model noise (median ~10-20 ms, see tests/motion), and also larger than two
-frames of a 30 fps video.
+BlazePose places no landmark on the pelvis other than the hip joint centres, so a pelvis-based hip angle
+cannot be built from its 2-D output; checks 6 and 7 are what keep shoulder movement out of the hip onset.
+
+The initiation call uses a margin of max(two frame periods, 60 ms): below two frames a lead cannot be
+seen at all, and 60 ms is larger than the onset error measured on synthetic clips with pose-model noise
+(median ~10-20 ms, see tests/motion).
 """
 
 from __future__ import annotations
@@ -56,6 +66,10 @@ ONSET_CUTOFF_RANGE_HZ = (0.7, 4.0)
 ONSET_PAD_S = 1.0
 MIN_BASELINE_S = 0.15  # standing needed before a lowering to time its onset
 MIN_JOINT_EXCURSION_DEG = 4.0
+QUIET_S = 0.25  # still standing needed just before an onset
+QUIET_GAP_S = 0.05  # ... ending this long before it (the first frames of a movement are within noise)
+QUIET_BAND_DEG = 2.0
+QUIET_SHARE = 0.8  # of the samples in that time within the band (a glitch frame does not break it)
 
 Initiation = Literal["hips", "knees", "together", "unknown"]
 
@@ -77,6 +91,7 @@ class Onset:
     baseline_deg: float
     noise_deg: float
     method: str  # "velocity-line", "threshold" or "none"
+    reason: str = ""  # why the time is unknown, in words
 
 
 def _filled(values: FloatArray) -> FloatArray:
@@ -179,32 +194,36 @@ def smooth_for_onsets(time_s: FloatArray, angle: FloatArray, window: RepWindow, 
     return out
 
 
-def find_onset(time_s: FloatArray, angle: FloatArray, window: RepWindow) -> Onset:
+def find_onset(
+    time_s: FloatArray, angle: FloatArray, window: RepWindow, unsmoothed: FloatArray | None = None
+) -> Onset:
     """When one joint left its standing baseline at the start of this rep's lowering.
 
-    ``angle`` should already be smoothed for onsets (:func:`smooth_for_onsets`).
+    ``angle`` should already be smoothed for onsets (:func:`smooth_for_onsets`); ``unsmoothed`` is the
+    same joint before that extra smoothing, for the stillness check (the extra low-pass smears the
+    previous rep's rise into the standing before this one).
     """
     a, p = window.search_start, window.bottom
     t, x = time_s[a : p + 1], angle[a : p + 1]
     good = np.isfinite(x)
     if good.sum() < 5:
-        return Onset(None, float("nan"), float("nan"), "none")
+        return Onset(None, float("nan"), float("nan"), "none", "the joint was not seen in this rep")
     tail = x[max(0, x.shape[0] - 3) :]
     peak = float(np.nanmax(tail)) if np.isfinite(tail).any() else float(np.nanmax(x))
     low = float(np.nanpercentile(x, 5))
     amplitude = peak - low
     if amplitude < MIN_JOINT_EXCURSION_DEG:
-        return Onset(None, low, float("nan"), "none")
+        return Onset(None, low, float("nan"), "none", "the joint barely moved")
     below_half = np.flatnonzero(good & (x < low + 0.5 * amplitude))
     if below_half.size == 0:
-        return Onset(None, low, float("nan"), "none")
+        return Onset(None, low, float("nan"), "none", "no standing before the lowering")
     i_half = int(below_half[-1]) + 1
     near_base = np.flatnonzero(good[:i_half] & (x[:i_half] < low + 0.1 * amplitude))
     if near_base.size == 0 or window.partial_start:
-        return Onset(None, low, float("nan"), "none")
+        return Onset(None, low, float("nan"), "none", "the clip starts during the lowering")
     i_low = int(near_base[-1])
     if float(t[i_low] - t[int(near_base[0])]) < MIN_BASELINE_S:
-        return Onset(None, low, float("nan"), "none")  # no standing segment to measure a baseline on
+        return Onset(None, low, float("nan"), "none", "too little standing before the lowering")
     fps = (t.shape[0] - 1) / max(float(t[-1] - t[0]), 1e-9)
     base_idx = near_base[near_base >= i_low - round(1.0 * fps)]
     baseline = float(np.median(x[base_idx]))
@@ -214,17 +233,47 @@ def find_onset(time_s: FloatArray, angle: FloatArray, window: RepWindow) -> Onse
     v = np.gradient(np.where(good, x, np.interp(t, t[good], x[good])), t)
     j_peak = i_low + int(np.argmax(v[i_low:]))
     v_peak = float(v[j_peak])
-    onset = _velocity_line_onset(t, v, i_low, j_peak, v_peak, fps)
-    method = "velocity-line"
+    line = _velocity_line_onset(t, v, i_low, j_peak, v_peak, fps)
+    crossing = _threshold_onset(t, x, v, i_half, baseline, noise)
+    onset, method = (line, "velocity-line") if line is not None else (crossing, "threshold")
     if onset is None:
-        onset = _threshold_onset(t, x, v, i_half, baseline, noise)
-        method = "threshold"
-    if onset is None:
-        return Onset(None, baseline, noise, "none")
+        return Onset(None, baseline, noise, "none", "the start of the movement could not be timed")
+    tolerance = agreement_s(fps) + 1.0 / fps  # the two methods' typical biases are a frame apart
+    if line is not None and crossing is not None and abs(line - crossing) > tolerance:
+        return Onset(None, baseline, noise, "none", "two ways of timing the start disagree")
     if onset <= float(t[int(near_base[0])]):
-        return Onset(None, baseline, noise, "none")  # the lowering began before the standing segment
+        return Onset(None, baseline, noise, "none", "the lowering began before the clip shows standing")
+    still = x if unsmoothed is None else unsmoothed[a : p + 1]
+    still_noise = _robust_sd(still[base_idx][np.isfinite(still[base_idx])])
+    still_noise = max(noise, still_noise) if np.isfinite(still_noise) else noise
+    if not _quiet_before(t, still, onset, float(np.nanmedian(still[base_idx])), still_noise):
+        return Onset(None, baseline, noise, "none", "there is no still standing just before the lowering")
     onset = min(onset, float(t[min(i_half, t.shape[0] - 1)]))
     return Onset(onset, baseline, noise, method)
+
+
+def agreement_s(fps: float) -> float:
+    """The least lag that can be called: two frame periods, and never under 60 ms (seconds)."""
+    frame = 1.0 / fps if fps > 0 else 0.0
+    return max(2.0 * frame, INITIATION_MARGIN_MS / 1000.0)
+
+
+def _quiet_before(t: FloatArray, x: FloatArray, onset: float, baseline: float, noise: float) -> bool:
+    """Whether the joint held still at its standing level for ``QUIET_S`` just before ``onset``.
+
+    "Still" is within max(3 noise SD, 2 deg) of the standing baseline: a weight shift, arm swing moving
+    the shoulders, or the tail of the previous rise all break it, and then no onset is claimed.
+    """
+    window = (t >= onset - QUIET_S - QUIET_GAP_S) & (t <= onset - QUIET_GAP_S)
+    values = x[window]
+    values = values[np.isfinite(values)]
+    if values.size < 3:
+        return False
+    span = float(t[window][-1] - t[window][0]) if window.any() else 0.0
+    if span < QUIET_S * 0.6:
+        return False
+    band = max(3.0 * noise, QUIET_BAND_DEG)
+    return bool(np.mean(np.abs(values - baseline) <= band) >= QUIET_SHARE)
 
 
 def _velocity_line_onset(
@@ -269,7 +318,10 @@ def _threshold_onset(
 
 
 def classify_initiation(lag_ms: float | None, margin_ms: float = INITIATION_MARGIN_MS) -> Initiation:
-    """``hips`` when the knees follow by at least the margin, ``knees`` when they lead by it."""
+    """``hips`` when the knees follow by at least the margin, ``knees`` when they lead by it.
+
+    Callers pass ``agreement_s(fps) * 1000`` as the margin: below two frame periods a lead is not seen.
+    """
     if lag_ms is None or not np.isfinite(lag_ms):
         return "unknown"
     if lag_ms >= margin_ms:

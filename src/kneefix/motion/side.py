@@ -20,6 +20,7 @@ two legs whenever visibility flickers), so every decision here pools evidence ov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -182,3 +183,45 @@ def detect_facing(xy: FloatArray) -> int:
     if np.isfinite(nose) and nose != 0:
         return 1 if nose > 0 else -1
     return 1
+
+
+VIEW_WINDOW_S = 2.0  # the view is judged over this much of the clip around each moment ...
+VIEW_STEP_S = 0.25  # ... every this often
+MIN_SEGMENT_S = 3.0  # a stretch of one view shorter than this is not a view change
+
+
+def view_segments(time_s: FloatArray, xy: FloatArray, z: FloatArray | None) -> list[tuple[int, int, View]]:
+    """Stretches of frames ``[start, stop)`` filmed from one view, for a clip where the view changes.
+
+    The view is judged as in :func:`detect_view`, over a sliding window; stretches shorter than
+    ``MIN_SEGMENT_S`` join their longer neighbour. One stretch means one view for the whole clip.
+    """
+    n = time_s.shape[0]
+    if n < 2:
+        return [(0, n, detect_view(xy, z).view)]
+    labels: list[View] = []
+    centres = np.arange(float(time_s[0]), float(time_s[-1]) + 1e-9, VIEW_STEP_S)
+    for centre in centres:
+        inside = np.abs(time_s - centre) <= VIEW_WINDOW_S / 2
+        labels.append(detect_view(xy[inside], None if z is None else z[inside]).view)
+    per_frame = [labels[min(round((t - time_s[0]) / VIEW_STEP_S), len(labels) - 1)] for t in time_s]
+    runs: list[list[Any]] = []
+    for i, view in enumerate(per_frame):
+        if view == "unknown" and runs:
+            view = runs[-1][2]
+        if runs and runs[-1][2] == view:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([i, i + 1, view])
+    changed = True
+    while changed and len(runs) > 1:
+        changed = False
+        lengths = [float(time_s[r[1] - 1] - time_s[r[0]]) for r in runs]
+        k = int(np.argmin(lengths))
+        if lengths[k] < MIN_SEGMENT_S:
+            neighbour = k - 1 if k == len(runs) - 1 or (k > 0 and lengths[k - 1] >= lengths[k + 1]) else k + 1
+            lo, hi = min(k, neighbour), max(k, neighbour)
+            runs[lo] = [runs[lo][0], runs[hi][1], runs[neighbour][2]]
+            del runs[hi]
+            changed = True
+    return [(int(a), int(b), v) for a, b, v in runs]

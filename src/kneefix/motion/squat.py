@@ -14,7 +14,13 @@ deadlifts (a hinge: the knees may bend only a little). Per rep:
   bottom (distance between the knees / distance between the toes), the measure the Exercise-Correction
   project calibrated on correct squats (0.7-1.1 at the bottom in its shared data): below 0.7 the
   knees have caved in;
-* from the front the onsets are estimates, so the initiation call is left ``unknown`` there.
+* from the front the onsets are estimates, so the initiation call is left ``unknown`` there;
+* ``quality`` of the rep's pose track (:mod:`.quality`): a poor rep gets no initiation call, and
+  ``initiation_note`` says in words why a call is unknown;
+* a rep that ends in flight (both feet leave the floor: a jump squat) is not a squat rep and is left
+  out; its landing is what a landing analysis measures;
+* single-leg squats: the stance leg is decided per rep (the foot lower in the picture over the rep), so
+  a clip that changes legs is measured on the standing leg throughout.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from kneefix.motion.kinematics import Kinematics
+from kneefix.motion.kinematics import Kinematics, for_side
+from kneefix.motion.quality import TrackChecks, value_reasons, window_quality
 from kneefix.motion.reps import (
     Onset,
     RepWindow,
+    agreement_s,
     classify_initiation,
     find_onset,
     find_reps,
@@ -33,11 +41,19 @@ from kneefix.motion.reps import (
     onset_cutoff,
     smooth_for_onsets,
 )
-from kneefix.motion.types import LANDMARK_INDEX, RepResult
+from kneefix.motion.side import mean_of, point
+from kneefix.motion.types import LANDMARK_INDEX, Quality, RepResult, Side
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 EARLY_FRACTION = 0.25
+FLIGHT_LEGS = 0.10  # both feet this far (leg lengths) above the floor: the person is in the air
+HIP_RISE_LEGS = 0.05  # ... and the hips this far above their standing height
+STANDING_KNEE_DEG = 20.0
+FLOOR_WINDOW_S = 0.3  # the floor level is taken this close to the rep's bottom
+FLIGHT_AFTER_S = 0.5  # how long after a rep's end a take-off still belongs to it
+STANCE_SMOOTH_S = 1.0
 
 
 def main_signal(kin: Kinematics) -> FloatArray:
@@ -101,10 +117,24 @@ def _early_ratio(
 def _onset(t: FloatArray, angle: FloatArray, window: RepWindow, fps: float) -> Onset:
     """One joint's onset, after smoothing scaled to that joint's own lowering time."""
     cutoff = onset_cutoff(lowering_time(t, angle, window), fps)
-    return find_onset(t, smooth_for_onsets(t, angle, window, cutoff), window)
+    return find_onset(t, smooth_for_onsets(t, angle, window, cutoff), window, angle)
 
 
-def rep_result(number: int, window: RepWindow, kin: Kinematics) -> RepResult:
+def _initiation(kin: Kinematics, hip: Onset, knee: Onset, lag: float | None, poor: bool) -> tuple[str, str]:
+    """The call and, where it is unknown, why."""
+    if kin.view == "front":
+        return "unknown", "initiation needs a side view"
+    if poor:
+        return "unknown", "the pose track is not trustworthy in this rep"
+    for joint, onset in (("hip", hip), ("knee", knee)):
+        if onset.time_s is None:
+            return "unknown", f"{joint} onset unknown: {onset.reason or 'not timed'}"
+    return classify_initiation(lag, agreement_s(kin.fps) * 1000.0), ""
+
+
+def rep_result(
+    number: int, window: RepWindow, kin: Kinematics, checks: TrackChecks | None = None
+) -> RepResult:
     """Measure one rep."""
     t = kin.time_s
     signal = main_signal(kin)
@@ -121,6 +151,21 @@ def rep_result(number: int, window: RepWindow, kin: Kinematics) -> RepResult:
     main_onset = hip if kin.movement == "deadlift" else knee
     base = main_onset.baseline_deg
     depth = float(signal[window.bottom]) - base if np.isfinite(base) else None
+    peak_hip, peak_knee = _nanmax(kin.hip_flexion[span]), _nanmax(kin.knee_flexion[span])
+    side_view = kin.view == "side"
+    impossible = value_reasons(
+        knee.baseline_deg if side_view else None,
+        hip.baseline_deg if side_view else None,
+        peak_knee,
+        peak_hip,
+        depth,
+    )
+    if checks is not None:
+        quality = window_quality(checks, float(t[window.search_start]), end_s, impossible)
+    else:
+        quality = window_quality_from_values(impossible)
+    poor = quality.level == "poor"
+    initiation, note = _initiation(kin, hip, knee, lag, poor)
     valgus_left = _at(t, kin.valgus_left, bottom_s)
     valgus_right = _at(t, kin.valgus_right, bottom_s)
     valgus = valgus_left if kin.side == "left" else valgus_right
@@ -131,29 +176,141 @@ def rep_result(number: int, window: RepWindow, kin: Kinematics) -> RepResult:
         end_s=round(end_s, 3),
         hip_onset_s=_round(hip.time_s, 3),
         knee_onset_s=_round(knee.time_s, 3),
-        lag_ms=_round(lag, 0),
-        initiation=classify_initiation(lag),
-        peak_hip_flexion_deg=round(_nanmax(kin.hip_flexion[span]), 1),
-        peak_knee_flexion_deg=round(_nanmax(kin.knee_flexion[span]), 1),
-        depth_deg=_round(depth),
+        lag_ms=None if poor else _round(lag, 0),
+        initiation=initiation,
+        initiation_note=note,
+        peak_hip_flexion_deg=round(peak_hip, 1),
+        peak_knee_flexion_deg=round(peak_knee, 1),
+        depth_deg=None if poor else _round(depth),
         lowering_s=_round(bottom_s - start_s if onsets else None, 3),
         rising_s=None if window.partial_end else _round(end_s - bottom_s, 3),
         early_hip_knee_ratio=_round(_early_ratio(t, kin, start_s, bottom_s, hip, knee), 2)
-        if onsets
+        if onsets and not poor
         else None,
-        valgus_deg=_round(valgus),
-        valgus_left_deg=_round(valgus_left),
-        valgus_right_deg=_round(valgus_right),
+        valgus_deg=None if poor else _round(valgus),
+        valgus_left_deg=None if poor else _round(valgus_left),
+        valgus_right_deg=None if poor else _round(valgus_right),
         knee_feet_width_ratio=(
             _round(knee_feet_width_ratio(kin, bottom_s), 2)
-            if kin.view == "front" and kin.movement != "single-leg-squat"
+            if kin.view == "front" and kin.movement != "single-leg-squat" and not poor
             else None
         ),
         partial=window.partial_start or window.partial_end,
+        quality=quality,
+        view=kin.view,
     )
 
 
-def analyze_reps(kin: Kinematics) -> list[RepResult]:
-    """All reps of a squat, deadlift or single-leg squat clip."""
-    windows = find_reps(kin.time_s, main_signal(kin))
-    return [rep_result(i + 1, w, kin) for i, w in enumerate(windows)]
+def window_quality_from_values(impossible: list[str]) -> Quality:
+    """Quality from impossible values alone (no per-frame checks: landmarks fed in directly)."""
+    return Quality(level="poor" if impossible else "good", reasons=impossible)
+
+
+def _feet_and_leg(kin: Kinematics, hidden: dict[Side, BoolArray] | None) -> tuple[FloatArray, float]:
+    """Per-frame height of the lower foot (image y, down positive; heel and toe) and a leg length: only
+    when even the lower foot is off the floor is the person in the air.
+
+    Frames where a leg is hidden or out of the picture (``hidden``, from the track checks) use the
+    other foot alone: the model guesses a hidden foot, and a guess cannot show a flight. That is why
+    :func:`ends_in_flight` also needs the hips to rise above standing: a step lifts one foot, not the
+    hips."""
+    sides: tuple[Side, ...] = ("left", "right")
+    feet = []
+    for s in sides:
+        foot = mean_of([point(kin.xy, f"{s}_heel")[:, 1], point(kin.xy, f"{s}_foot_index")[:, 1]])
+        if hidden is not None and s in hidden:
+            foot = np.where(hidden[s], np.nan, foot)
+        feet.append(foot)
+    both = np.vstack(feet)
+    seen = np.isfinite(both)
+    lower = np.where(seen.any(axis=0), np.max(np.where(seen, both, -np.inf), axis=0), np.nan)
+    hip, ankle = point(kin.xy, f"{kin.side}_hip"), point(kin.xy, f"{kin.side}_ankle")
+    legs = np.linalg.norm(hip - ankle, axis=1)
+    finite_legs = legs[np.isfinite(legs)]
+    return lower, float(np.median(finite_legs)) if finite_legs.size else float("nan")
+
+
+def ends_in_flight(
+    kin: Kinematics, window: RepWindow, next_bottom: int | None, feet: tuple[FloatArray, float]
+) -> bool:
+    """Whether both feet leave the floor during this rep's rise or just after it (a jump squat).
+
+    The floor is where the feet are at the rep's bottom (both are planted there); ``feet`` is
+    :func:`_feet_and_leg` of the clip. Two frames with both feet above it by ``FLIGHT_LEGS`` make a
+    flight."""
+    lower, leg = feet
+    t = kin.time_s
+    near_bottom = np.abs(t - t[window.bottom]) <= FLOOR_WINDOW_S
+    planted = lower[near_bottom]
+    planted = planted[np.isfinite(planted)]
+    if planted.size == 0 or not np.isfinite(leg) or leg <= 0:
+        return False
+    floor = float(np.median(planted))
+    stop = float(t[window.end]) + FLIGHT_AFTER_S
+    if next_bottom is not None:
+        stop = min(stop, float(t[next_bottom]))
+    inside = (t >= t[window.bottom]) & (t <= stop)
+    hip = point(kin.xy, f"{kin.side}_hip")[:, 1]
+    standing = inside & (kin.knee_flexion < STANDING_KNEE_DEG)
+    if not np.isfinite(hip[standing]).any():
+        return False
+    standing_hip = float(np.nanmedian(hip[standing]))
+    with np.errstate(invalid="ignore"):
+        up = inside & (lower < floor - FLIGHT_LEGS * leg) & (hip < standing_hip - HIP_RISE_LEGS * leg)
+    return bool(np.any(up[1:] & up[:-1]))
+
+
+def _stance_per_frame(kin: Kinematics) -> NDArray[np.str_]:
+    """The lower foot in each frame ("left"/"right"), held over ``STANCE_SMOOTH_S`` to ignore flicker."""
+    heights = [
+        mean_of([point(kin.xy, f"{s}_{p}")[:, 1] for p in ("ankle", "heel", "foot_index")])
+        for s in ("left", "right")
+    ]
+    diff = heights[0] - heights[1]  # positive: the left foot is lower in the picture
+    n = diff.shape[0]
+    half = max(1, round(STANCE_SMOOTH_S * kin.fps / 2)) if kin.fps > 0 else 15
+    smoothed = np.array(
+        [
+            np.nanmedian(diff[max(0, i - half) : i + half + 1])
+            if np.isfinite(diff[max(0, i - half) : i + half + 1]).any()
+            else np.nan
+            for i in range(n)
+        ]
+    )
+    fallback = "left" if kin.side == "left" else "right"
+    return np.where(np.isfinite(smoothed), np.where(smoothed > 0, "left", "right"), fallback)
+
+
+def analyze_reps(
+    kin: Kinematics, checks: dict[Side, TrackChecks] | None = None
+) -> tuple[list[RepResult], int]:
+    """All reps of a squat, deadlift or single-leg squat clip, and how many jumps were left out.
+
+    ``checks`` are the pose-track checks per leg (:func:`.quality.check_track`); without them only
+    impossible values can make a rep poor."""
+    per_side: dict[Side, Kinematics] = {kin.side: kin}
+    stance = None
+    if kin.movement == "single-leg-squat" and not kin.side_reason.startswith("chosen"):
+        per_side = {s: (kin if s == kin.side else for_side(kin, s)) for s in ("left", "right")}
+        stance = _stance_per_frame(kin)
+        signal = np.where(stance == "left", main_signal(per_side["left"]), main_signal(per_side["right"]))
+    else:
+        signal = main_signal(kin)
+    windows = find_reps(kin.time_s, signal)
+    reps: list[RepResult] = []
+    jumps = 0
+    feet = _feet_and_leg(kin, None if checks is None else {s: c.hidden for s, c in checks.items()})
+    for k, window in enumerate(windows):
+        next_bottom = windows[k + 1].bottom if k + 1 < len(windows) else None
+        if kin.movement == "squat" and ends_in_flight(kin, window, next_bottom, feet):
+            jumps += 1
+            continue
+        leg: Side = kin.side
+        if stance is not None:
+            part = stance[window.search_start : window.end + 1]
+            leg = "left" if int(np.sum(part == "left")) * 2 >= part.size else "right"
+        result = rep_result(len(reps) + 1, window, per_side[leg], None if checks is None else checks.get(leg))
+        if stance is not None:
+            result.stance = leg
+        reps.append(result)
+    return reps, jumps

@@ -72,6 +72,13 @@ class LessItem(BaseModel):
     note: str = ""
 
 
+class Quality(BaseModel):
+    """How far one rep's or landing's pose track can be trusted (see :mod:`kneefix.motion.quality`)."""
+
+    level: Literal["good", "fair", "poor"] = "good"
+    reasons: list[str] = Field(default_factory=list)
+
+
 class RepResult(BaseModel):
     rep: int
     start_s: float
@@ -94,6 +101,10 @@ class RepResult(BaseModel):
         default=None, description="front view: knee distance / toe distance at the bottom (< 0.7: knees in)"
     )
     partial: bool = Field(default=False, description="the clip cuts into this rep (starts/ends mid-rep)")
+    quality: Quality = Field(default_factory=Quality)
+    stance: Side | None = Field(default=None, description="single-leg squat: the leg standing in this rep")
+    view: View = "unknown"
+    initiation_note: str = Field(default="", description="why the initiation is unknown, in words")
 
 
 class LandingResult(BaseModel):
@@ -118,6 +129,16 @@ class LandingResult(BaseModel):
     initial_contact_right_s: float | None = None
     less: list[LessItem] = Field(default_factory=list)
     less_total_measured: int | None = None
+    quality: Quality = Field(default_factory=Quality)
+    view: View = "unknown"
+
+
+class ViewSegment(BaseModel):
+    """A stretch of the clip filmed from one view; a clip where the camera or person turns has several."""
+
+    start_s: float
+    end_s: float
+    view: View
 
 
 class Report(BaseModel):
@@ -136,3 +157,6 @@ class Report(BaseModel):
     reps: list[RepResult] = Field(default_factory=list)
     landings: list[LandingResult] = Field(default_factory=list)
     summary: dict[str, float | int | str | None] = Field(default_factory=dict)
+    segments: list[ViewSegment] = Field(
+        default_factory=list, description="views per stretch when the view changes; empty when it does not"
+    )

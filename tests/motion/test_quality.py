@@ -1,0 +1,98 @@
+"""Track quality: the failures seen on real clips, planted in synthetic ones, make reps poor and silence
+their technique calls; clean clips stay good and keep their calls."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kneefix.motion.analyze import analyze_series
+from kneefix.motion.quality import check_track, value_reasons, window_quality
+from kneefix.motion.types import LANDMARK_INDEX, LandmarkSeries
+from tests.motion.synthetic import QUIET, RepSpec, squat_clip
+
+
+def _reps() -> list[RepSpec]:
+    return [
+        RepSpec(hip_onset=1.0, knee_onset=1.2, bottom=2.2, hold=0.1, rise=1.0, hip_peak=95, knee_peak=100),
+        RepSpec(hip_onset=4.4, knee_onset=4.6, bottom=5.6, hold=0.1, rise=1.0, hip_peak=95, knee_peak=100),
+    ]
+
+
+def _clip() -> LandmarkSeries:
+    return squat_clip(_reps(), np.random.default_rng(3), noise=QUIET).series
+
+
+def _during(series: LandmarkSeries, start: float, end: float) -> np.ndarray:
+    return np.flatnonzero((series.time_s >= start) & (series.time_s <= end))
+
+
+def test_a_clean_clip_is_good_and_keeps_its_calls() -> None:
+    report, _ = analyze_series(_clip(), "squat")
+    assert [r.quality.level for r in report.reps] == ["good", "good"]
+    assert [r.initiation for r in report.reps] == ["hips", "hips"]
+
+
+def test_a_joint_pulled_a_whole_segment_away_makes_that_rep_poor() -> None:
+    """Like a barbell plate read as the knee: the knee sits far above where it is, for one rep."""
+    series = _clip()
+    frames = _during(series, 4.0, 7.0)
+    for side in ("left", "right"):
+        series.xy[frames, LANDMARK_INDEX[f"{side}_knee"], 1] -= 160.0
+    report, _ = analyze_series(series, "squat")
+    first, second = report.reps
+    assert first.quality.level == "good" and first.initiation == "hips"
+    assert second.quality.level == "poor"
+    assert any("wrong length" in reason for reason in second.quality.reasons)
+    assert second.initiation == "unknown" and second.lag_ms is None and second.depth_deg is None
+    assert second.initiation_note == "the pose track is not trustworthy in this rep"
+    assert any(line.startswith("Rep 2: the pose track was not trustworthy") for line in report.feedback)
+    assert not any("Rep 2" in line and "started the lowering" in line for line in report.feedback)
+
+
+def test_left_and_right_legs_swapping_is_seen() -> None:
+    series = _clip()
+    parts = ("knee", "ankle", "heel", "foot_index")
+    left = [LANDMARK_INDEX[f"left_{p}"] for p in parts]
+    right = [LANDMARK_INDEX[f"right_{p}"] for p in parts]
+    series.xy[:, left, 0] += 90.0  # the legs a stride apart
+    frames = _during(series, 5.0, 5.3)
+    swapped = series.xy[frames][:, right + left]
+    series.xy[frames[:, None], left + right] = swapped  # the model exchanges their labels
+    checks = check_track(series, "right", "side")
+    assert checks.swap[frames[0]] and checks.swap[frames[-1] + 1]
+    assert not checks.swap[: frames[0]].any() and not checks.swap[frames[-1] + 2 :].any()
+    report, _ = analyze_series(series, "squat")
+    assert report.reps[1].quality.level == "poor"
+    assert any("swapped" in r for r in report.reps[1].quality.reasons)
+
+
+def test_impossible_numbers_are_named() -> None:
+    reasons = value_reasons(standing_knee=-36.0, standing_hip=30.0, peak_knee=192.0, peak_hip=90.0, depth=-5)
+    assert any("bent backwards" in r for r in reasons)
+    assert any("192 deg" in r for r in reasons)
+    assert any("not below the standing position" in r for r in reasons)
+    assert (
+        value_reasons(standing_knee=3.0, standing_hip=5.0, peak_knee=120.0, peak_hip=100.0, depth=110) == []
+    )
+
+
+def test_quality_levels_follow_the_share_of_bad_frames() -> None:
+    series = _clip()
+    checks = check_track(series, "right", "side")
+    assert window_quality(checks, 0.0, 3.0, []).level == "good"
+    few = _during(series, 1.0, 1.15)  # 5 of ~91 frames hidden: fair
+    checks.hidden[few] = True
+    assert window_quality(checks, 0.0, 3.0, []).level == "fair"
+    checks.hidden[_during(series, 1.0, 2.0)] = True
+    assert window_quality(checks, 0.0, 3.0, []).level == "poor"
+    assert window_quality(check_track(series, "right", "side"), 0.0, 3.0, ["impossible"]).level == "poor"
+
+
+def test_a_jump_squat_rep_is_not_a_squat_rep() -> None:
+    """Both feet and the hips rise well above standing after a rep: that rep is a jump, left out."""
+    series = _clip()
+    flight = _during(series, 6.7, 6.95)
+    series.xy[flight, :, 1] -= 120.0  # the whole body in the air
+    report, _ = analyze_series(series, "squat")
+    assert len(report.reps) == 1
+    assert any("ended in a jump" in w for w in report.warnings)
