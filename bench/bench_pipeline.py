@@ -5,7 +5,9 @@ Variants, each a fresh process (so imports and model loading count, as they do f
 * ``decode``     - PyAV decode to RGB arrays, nothing else;
 * ``bare``       - the plainest MediaPipe loop: decode, ``Pose.process`` each frame, one process;
 * ``analyze-1``  - ``run_analysis`` forced to one pose worker, no annotated video (compare with bare);
-* ``analyze``    - ``kneefix analyze --no-video`` as a person runs it (two workers on long clips);
+* ``analyze``    - ``kneefix analyze --no-video`` as a person runs it (two workers on long clips, with
+  the handoff of ``kneefix.motion.pipeline``); its output is compared with ``analyze-1``'s (one
+  continuous pass): where the handoff fell, landmark differences, reps, calls and onset shifts;
 * ``analyze+video`` - ``kneefix analyze`` writing annotated.mp4 too.
 
 Variants are interleaved and repeated; medians are reported, and ratios are taken within a round, since
@@ -185,6 +187,35 @@ def variants(clip: Path, out_dir: Path) -> dict[str, list[str]]:
     }
 
 
+def same_results(one: Path, two: Path) -> str:
+    """How the two-worker output compares with the one-worker (one continuous pass) output."""
+    import numpy as np
+
+    from kneefix.motion.landmarks_csv import read_landmarks_csv
+
+    a = json.loads((one / "report.json").read_text())
+    b = json.loads((two / "report.json").read_text())
+    la, lb = read_landmarks_csv(one / "landmarks.csv"), read_landmarks_csv(two / "landmarks.csv")
+    body = [11, 12, *range(23, 33)]
+    distance = np.linalg.norm(la.xy[:, body] - lb.xy[:, body], axis=2)
+    differs = np.flatnonzero(~np.all((la.xy == lb.xy) | (np.isnan(la.xy) & np.isnan(lb.xy)), axis=(1, 2)))
+    calls_a = [r["initiation"] for r in a["reps"]]
+    calls_b = [r["initiation"] for r in b["reps"]]
+    shifts = [
+        abs(x[k] - y[k])
+        for x, y in zip(a["reps"], b["reps"], strict=False)
+        for k in ("hip_onset_s", "knee_onset_s")
+        if x[k] is not None and y[k] is not None
+    ]
+    handoff = f"frame {int(differs[0])}" if differs.size else "none (one continuous pass throughout)"
+    return (
+        f"two workers vs one: handoff at {handoff}; body landmarks differ by median "
+        f"{np.nanmedian(distance):.2f} px, 95th percentile {np.nanpercentile(distance, 95):.2f} px; "
+        f"reps {len(calls_b)} vs {len(calls_a)}; calls {'identical' if calls_a == calls_b else 'DIFFER'} "
+        f"({', '.join(calls_b)}); largest onset shift {max(shifts, default=0.0) * 1000:.0f} ms"
+    )
+
+
 def median_run(runs: list[Run]) -> Run:
     first = runs[0]
     return Run(
@@ -235,6 +266,7 @@ def main() -> None:
                 ratios[name].append(run.wall_s / results["bare"].wall_s)
             print(f"round {repeat + 1}: " + ", ".join(f"{n} {r.wall_s:.1f}s" for n, r in results.items()))
 
+        comparison = same_results(tmp / "one", tmp / "a")
         long_clip = looped_copy(args.clip, args.loops, tmp / "long.mp4")
         long_frames = count_frames(long_clip)
         long_commands = variants(long_clip, tmp / "long")
@@ -252,6 +284,8 @@ def main() -> None:
     for name, values in ratios.items():
         print(f"  {name:14s} {statistics.median(values):.2f}")
     print()
+    print(f"Same results: {comparison}")
+    print()
     print(f"Long clip: the same clip looped {args.loops}x = {long_frames} frames, one run each.")
     print(table(long_runs, long_runs[0].wall_s))
     short_analyze = rows[3]
@@ -266,6 +300,7 @@ def main() -> None:
             "rows": [asdict(r) | {"fps": r.fps, "cores": r.cores} for r in rows],
             "ratios_to_bare": {n: statistics.median(v) for n, v in ratios.items()},
             "long": [asdict(r) | {"fps": r.fps, "cores": r.cores} for r in long_runs],
+            "same_results": comparison,
         }
         args.json_out.write_text(json.dumps(payload, indent=2))
 

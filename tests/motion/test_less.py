@@ -84,3 +84,28 @@ def test_front_view_thresholds_and_stance_exclusivity() -> None:
     knees_in = _front(medial_ic=0.05, medial_peak=0.08, lateral_trunk_ic=9.0)
     assert (knees_in[5], knees_in[15], knees_in[6]) == (1, 1, 1)
     assert _front()[11] is None  # both feet must be seen landing
+
+
+def _item4(heel_after_toe_ms: float | None, frame_ms: float) -> tuple[int | None, bool, str]:
+    items, _ = score_less(LessInputs(view="side", frame_ms=frame_ms, heel_after_toe_ms=heel_after_toe_ms))
+    item = items[3]
+    assert item.number == 4
+    return item.error, item.measurable, item.note
+
+
+def test_toe_first_needs_the_heel_a_frame_behind() -> None:
+    """Item 4 credits toe-first only when the heel lags by at least max(15 ms, one frame)."""
+    assert _item4(25.0, 33.3)[0] == 1  # under a frame at 30 fps: cannot be told from flat-footed
+    assert _item4(40.0, 33.3)[0] == 0  # the heel a frame behind: some frame shows toes down, heel up
+    assert _item4(25.0, 16.7)[0] == 0  # the same lag is more than a frame at 60 fps
+    assert _item4(12.0, 16.7)[0] == 1  # ... but the 15 ms floor still holds
+    assert _item4(-20.0, 16.7)[0] == 1  # heel first
+    assert _item4(60.0, 50.0)[:2] == (0, True)  # 20 frames/s: still measurable
+
+
+def test_toe_first_not_measured_when_frames_are_too_long() -> None:
+    """Below 20 frames/s an ordinary toe-first landing can fall between two frames: not scored."""
+    error, measurable, note = _item4(80.0, 66.7)
+    assert error is None and not measurable
+    assert "67 ms per frame" in note and "20 frames/s" in note
+    assert _item4(None, 33.3)[1] is False  # no heel or toe: not measured either

@@ -125,18 +125,21 @@ def _rep_table(reps: list[RepResult], with_valgus: bool) -> Table:
         "started\nby",
         "peak\nhip",
         "peak\nknee",
+        "pose\ntrack",
     ]
     table = _table("Reps", headers + (["valgus"] if with_valgus else []))
     for rep in reps:
         style = {"knees": "yellow", "hips": "green"}.get(rep.initiation, "")
+        poor = rep.quality.level == "poor"
         row = [
             str(rep.rep) + ("*" if rep.partial else ""),
             f"{rep.start_s:.2f}",
             f"{rep.bottom_s:.2f}",
             _num(rep.lag_ms),
             f"[{style}]{rep.initiation}[/]" if style else rep.initiation,
-            _num(rep.peak_hip_flexion_deg, 0, "°"),
-            _num(rep.peak_knee_flexion_deg, 0, "°"),
+            "-" if poor else _num(rep.peak_hip_flexion_deg, 0, "°"),
+            "-" if poor else _num(rep.peak_knee_flexion_deg, 0, "°"),
+            "[red]poor[/]" if poor else rep.quality.level,
         ]
         if with_valgus:
             row.append(_num(rep.valgus_deg, 0, "°"))

@@ -1,15 +1,33 @@
 """Jump landings: initial contact, absorption, "hips back", and the LESS items the view allows.
 
-**Initial contact (IC)** is when the foot stops falling. The foot's downward image velocity is taken
-from landmarks low-passed at 12 Hz (landings are fast; the cut-off is capped below Nyquist for the
-clip). Each fall is a peak of that velocity above 0.5 leg lengths per second (a 30 cm drop reaches ~3;
-a 10 cm hop filmed at 20 fps still shows ~0.7) from at least 5% of a leg length up, at least 0.3 s
-from the next. For the toe and for the heel separately, IC is where the velocity drops
-through half of its peak just before: a zero-lag filter smears the abrupt stop symmetrically, so the
-half-way crossing sits on the true stop, and it is interpolated between frames. The foot's IC is the
-earlier of toe and heel (which one came first also scores LESS item 4). In a front view both feet are
-followed and paired, giving IC per foot (LESS item 11); the landing's IC is the first foot's, and a
-"landing" of one foot while the other, in view, never left the floor is a tracking glitch, not a landing.
+**Falls.** The foot's height is the mean image height of its toe (``foot_index``), heel and ankle. A
+fall is a peak of its downward image velocity above 0.5 leg lengths per second (a 30 cm drop reaches
+~3; a 10 cm hop filmed at 20 fps still shows ~0.7) from at least 5% of a leg length up, at least 0.3 s
+from the next peak. The peak only says that a landing is near; it is not the contact.
+
+**Initial contact (IC)** is the first moment the toe or the heel reaches the floor. For each of the two
+markers separately:
+
+* its floor level is the median of its image height over the stance 0.1-0.3 s after the fall's peak
+  (each marker rests at its own height in the image, so each gets its own level). A marker still
+  moving at falling speed there has no stance and gives no contact (a speed peak in mid-flight);
+* "on the floor" means within a tolerance of that level: three robust SDs of the marker's scatter in
+  the same stance (pose jitter and the slow drift of a loaded foot), never less than 1.5% of a leg
+  length nor more than 5% (about 1.3-4.5 cm for an adult);
+* the marker must be above that tolerance at some frame in the 0.1 s up to the fall's peak; the first
+  frame after that within the tolerance is its first frame on the floor, and the touch-down time is
+  interpolated linearly between the last frame above and that frame, where the height crosses the
+  tolerance. A contact between two frames is therefore reported between them, not at the next frame.
+
+The foot's IC is the earlier of toe and heel; the heel's lag behind the toe scores LESS item 4. The
+heights come from the analysis landmarks (:mod:`kneefix.motion.smoothing`: spike and Hampel filters,
+then a zero-lag low-pass at 12 Hz capped at 0.8 x Nyquist, so barely any at 24-30 fps). That filter
+rounds the corner where a marker stops, but symmetrically and over about a frame, so it moves the
+tolerance crossing by a fraction of a frame; unfiltered landmarks were no better on synthetic landings
+(their jitter costs more than the rounding). In a front view both feet are followed and paired,
+giving IC per foot (LESS item 11); the landing's IC is the first foot's, and a "landing" of one foot
+while the other, in view, never left the floor is a tracking glitch, not a landing. A landing also
+needs every foot in view off the floor at one moment just before it (a step always has one down).
 
 **Absorption** runs from IC to the next contact or 1 s, whichever is first: peak knee flexion in it,
 hip flexion and trunk lean at IC and at that peak, displacements, and the hip:knee ratio = hip flexion
@@ -41,10 +59,20 @@ MIN_FALL_SPACING_S = 0.3
 PAIR_WINDOW_S = 0.25
 ABSORPTION_WINDOW_S = 1.0
 MIN_KNEE_DISPLACEMENT_FOR_RATIO = 5.0
+STANCE_FROM_S = 0.1  # the stance that sets a marker's floor level, after the foot's fastest descent
+STANCE_TO_S = 0.3
+MIN_STANCE_SAMPLES = 3
+TOUCH_SIGMAS = 3.0  # "on the floor": within this many robust SDs of the marker's stance scatter ...
+TOUCH_MIN_LEGS = 0.015  # ... never closer than this share of a leg length (landmark noise) ...
+TOUCH_MAX_LEGS = 0.05  # ... and never further (about 4-5 cm for an adult)
+FALLING_AT_PEAK_S = 0.1  # a marker must be clearly above its floor this close before the fastest descent
 
 
 @dataclass(frozen=True)
 class FootContact:
+    """One foot's touch-down: ``time_s`` is the earlier of its toe and heel touch-downs (seconds,
+    interpolated between frames); either of those is None when that marker gave no touch-down."""
+
     side: Side
     time_s: float
     toe_s: float | None
@@ -53,6 +81,8 @@ class FootContact:
 
 @dataclass(frozen=True)
 class LandingEvent:
+    """One landing: its initial contact (the first foot's) and the contact of each foot seen landing."""
+
     initial_contact_s: float
     contacts: dict[Side, FootContact]
 
@@ -68,37 +98,67 @@ def _velocity(t: FloatArray, y: FloatArray) -> FloatArray:
     return v
 
 
-def _stop_time(t: FloatArray, v: FloatArray, centre: int, fps: float) -> float | None:
-    """Where this marker's downward velocity falls through half of its peak near ``centre``.
+def _floor_and_tolerance(
+    t: FloatArray, y: FloatArray, peak: int, stop: int, length: float
+) -> tuple[float, float] | None:
+    """This marker's floor level (image y, px) and how close to it counts as touching it.
 
-    The peak is the second-fastest sample (one outlier frame cannot set it) and the drop must hold
-    for two samples (the rebound of a one-frame outlier does not count as a stop).
+    The floor is the median of the marker's height over the stance 0.1-0.3 s after the foot's fastest
+    descent: late enough for a toe-first foot to have put its heel down, early enough to end before a
+    rebound, and measured per marker because the toe and heel landmarks rest at different heights.
+    The tolerance is three robust SDs of the marker's scatter about that level in the same stance (pose
+    jitter plus the slow drift of a loaded foot), kept between 1.5% and 5% of a leg length: never
+    finer than the landmark noise, never so coarse that a foot still well up counts as down.
+
+    None when there is no stance to measure: too few samples, or the marker still travelling at a
+    falling speed (a peak of speed in mid-flight, not at a landing).
     """
-    reach = max(2, round(0.12 * fps))
-    lo, hi = max(0, centre - reach), min(v.shape[0], centre + reach + 1)
-    local = v[lo:hi]
-    finite = np.flatnonzero(np.isfinite(local))
-    if finite.size < 2:
+    window = (t >= t[peak] + STANCE_FROM_S) & (t <= t[peak] + STANCE_TO_S) & np.isfinite(y)
+    window[stop:] = False
+    if window.sum() < MIN_STANCE_SAMPLES:
         return None
-    order = finite[np.argsort(local[finite])]
-    j = lo + int(order[-1])
-    peak = float(local[order[-2]])
-    if peak <= 0:
+    stance, times = y[window], t[window]
+    half = stance.shape[0] // 2
+    drift = abs(float(np.median(stance[-half:]) - np.median(stance[:half])))
+    span = float(np.median(times[-half:]) - np.median(times[:half]))
+    if span <= 0 or drift / span > FALL_SPEED_LEGS_PER_S * length:
         return None
-    half = 0.5 * peak
-    n = v.shape[0]
-    for k in range(j + 1, min(n, j + 4 * reach)):
-        if not np.isfinite(v[k]) or not np.isfinite(v[k - 1]):
-            continue
-        sustained = k + 1 >= n or not np.isfinite(v[k + 1]) or v[k + 1] <= half
-        if v[k] <= half < v[k - 1] and sustained:
-            frac = (v[k - 1] - half) / (v[k - 1] - v[k])
-            return float(t[k - 1] + np.clip(frac, 0.0, 1.0) * (t[k] - t[k - 1]))
-    return None
+    floor = float(np.median(stance))
+    scatter = 1.4826 * float(np.median(np.abs(stance - floor)))
+    tolerance = float(np.clip(TOUCH_SIGMAS * scatter, TOUCH_MIN_LEGS * length, TOUCH_MAX_LEGS * length))
+    return floor, tolerance
+
+
+def _touch_time(t: FloatArray, y: FloatArray, peak: int, stop: int, length: float) -> float | None:
+    """The first moment after a fall that this marker (image y, down positive) reaches its floor.
+
+    The marker must be clearly above its floor (by more than the tolerance) at some sample in the
+    0.1 s up to the foot's fastest descent; the first later sample within the tolerance is its first
+    frame on the floor. The touch time is interpolated linearly between that sample and the one
+    before, where the height above the floor crosses the tolerance, so a touch that happened between
+    two frames is reported between them rather than at the next frame. None when the marker was
+    never clearly above its floor there (it did not fall) or never came down before ``stop``.
+    """
+    found = _floor_and_tolerance(t, y, peak, stop, length)
+    if found is None:
+        return None
+    floor, tolerance = found
+    height = floor - y
+    idx = np.flatnonzero(np.isfinite(height[:stop]))
+    up = idx[(idx <= peak) & (t[idx] >= t[peak] - FALLING_AT_PEAK_S) & (height[idx] > tolerance)]
+    if up.size == 0:
+        return None
+    down = idx[(idx > up[-1]) & (height[idx] <= tolerance)]
+    if down.size == 0:
+        return None
+    b = int(down[0])
+    a = int(idx[np.searchsorted(idx, b) - 1])  # the last sample above the tolerance
+    frac = (height[a] - tolerance) / (height[a] - height[b])
+    return float(t[a] + np.clip(frac, 0.0, 1.0) * (t[b] - t[a]))
 
 
 def foot_contacts(t: FloatArray, xy: FloatArray, side: Side) -> list[FootContact]:
-    """Every landing of one foot in the clip."""
+    """Every landing of one foot in the clip, with its toe and heel touch-down times."""
     toe_y, heel_y = point(xy, f"{side}_foot_index")[:, 1], point(xy, f"{side}_heel")[:, 1]
     ankle_y = point(xy, f"{side}_ankle")[:, 1]
     foot_y = mean_of([toe_y, heel_y, ankle_y])
@@ -112,19 +172,19 @@ def foot_contacts(t: FloatArray, xy: FloatArray, side: Side) -> list[FootContact
     peaks, _ = find_peaks(
         search, height=FALL_SPEED_LEGS_PER_S * length, distance=max(1, round(MIN_FALL_SPACING_S * fps))
     )
-    v_toe, v_heel = _velocity(t, toe_y), _velocity(t, heel_y)
     contacts: list[FootContact] = []
     lookback = max(1, round(FALL_LOOKBACK_S * fps))
     ahead = max(1, round(0.15 * fps))
-    for j in peaks:
+    for i, j in enumerate(peaks):
         before = foot_y[max(0, j - lookback) : j + 1]
         after = foot_y[j : j + ahead + 1]
         if not (np.isfinite(before).any() and np.isfinite(after).any()):
             continue
         if float(np.nanmax(after) - np.nanmin(before)) < MIN_FALL_LEGS * length:
             continue
-        toe = _stop_time(t, v_toe, int(j), fps)
-        heel = _stop_time(t, v_heel, int(j), fps)
+        stop = int(peaks[i + 1]) if i + 1 < len(peaks) else n
+        toe = _touch_time(t, toe_y, int(j), stop, length)
+        heel = _touch_time(t, heel_y, int(j), stop, length)
         times = [x for x in (toe, heel) if x is not None]
         if not times:
             continue

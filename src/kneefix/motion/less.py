@@ -13,8 +13,9 @@ Thresholds turning 2-D measurements into the items' yes/no errors (our operation
  1  knee flexion at initial contact (IC)  error if < 30 deg (the LESS threshold)
  2  hip flexion at IC                     error if < 10 deg ("thigh in line with trunk")
  3  trunk flexion at IC                   error if <= 5 deg forward (vertical or leaning back)
- 4  ankle plantar flexion at IC           error if the heel stops falling no later than the toe + 15 ms
-                                          (flat-foot or heel-first), approximate
+ 4  ankle plantar flexion at IC           error if the heel touches down less than max(15 ms, one frame)
+                                          after the toes (flat-foot or heel-first); not measured when a
+                                          frame lasts longer than 50 ms (see below)
  5  medial knee position at IC            error if a knee is > 2% of leg length inside its midfoot
  6  lateral trunk flexion at IC           error if the trunk leans > 7 deg sideways
  7  stance width wide                     error if foot distance > 1.25 x shoulder distance
@@ -32,6 +33,21 @@ Thresholds turning 2-D measurements into the items' yes/no errors (our operation
 Items 9-10 (toe-in/out) need the foot seen from above or in 3-D; item 17 (overall impression) needs an
 expert's judgement; neither is scored. The tolerance bands (2% of leg length, 2 deg, 7 deg, 0.75-1.25)
 allow for 2-D measurement noise.
+
+The two timing items never claim a finer resolution than the clip has: touch-downs are interpolated
+between frames (:mod:`kneefix.motion.landing`), but toe and heel, or left and right foot, can only be
+told apart when their touch-downs are at least a frame apart. They differ in which way the doubt goes:
+
+* Item 4 credits a toe-first landing only when the heel follows the toes by at least a frame (and at
+  least 15 ms): that is when some frame shows the toes down and the heel still up, which is also what a
+  rater scoring from video needs to see. A shorter lag cannot be told from a flat-footed landing, so it
+  counts as the error. We take 50 ms as the lag an ordinary toe-first landing can be relied on to show
+  (our working assumption, not a published norm; the heel of a soft landing follows within a few tens
+  of milliseconds): when one frame lasts longer than that (below 20 frames/s), such a landing would
+  often fall between two frames and score as an error it is not, so the item is reported as not
+  measurable.
+* Item 11 calls the feet asymmetric only when they land more than 40 ms and more than one frame apart:
+  a gap within one frame is within the timing error, so the feet get the benefit of the doubt.
 """
 
 from __future__ import annotations
@@ -71,11 +87,12 @@ NEVER_ITEMS = {
 KNEE_IC_MIN = 30.0
 HIP_IC_MIN = 10.0
 TRUNK_IC_MIN = 5.0
-HEEL_AFTER_TOE_MS = 15.0
+HEEL_AFTER_TOE_MS = 15.0  # item 4: least toe-to-heel lag credited as toe-first (raised to one frame)
+TOE_HEEL_LONGEST_FRAME_MS = 50.0  # item 4: beyond this frame period a toe-first landing cannot be seen
 LATERAL_TRUNK_MAX = 7.0
 STANCE_WIDE = 1.25
 STANCE_NARROW = 0.75
-ASYMMETRY_MS = 40.0
+ASYMMETRY_MS = 40.0  # item 11: least left-right gap called asymmetric (raised to one frame)
 KNEE_DISPLACEMENT_MIN = 45.0
 MORE_THAN_IC = 2.0
 SOFT_TOTAL = 110.0
@@ -122,6 +139,26 @@ def _flag(condition: bool) -> int:
     return 1 if condition else 0
 
 
+def _toe_heel_item(m: LessInputs) -> LessItem:
+    """Item 4 from the toe-to-heel touch-down lag, judged no finer than one frame (module docstring)."""
+    if m.frame_ms > TOE_HEEL_LONGEST_FRAME_MS:
+        return _missing(
+            4,
+            f"not measured: at {m.frame_ms:.0f} ms per frame a toe-first landing cannot be told from a "
+            f"flat-footed one (film at {1000.0 / TOE_HEEL_LONGEST_FRAME_MS:.0f} frames/s or more)",
+        )
+    if m.heel_after_toe_ms is None:
+        return _missing(4, "the heel or toe was not tracked at contact")
+    limit = max(HEEL_AFTER_TOE_MS, m.frame_ms)
+    return _item(
+        4,
+        _flag(m.heel_after_toe_ms < limit),
+        m.heel_after_toe_ms,
+        f"ms from the toes touching down to the heel touching down; toe-first needs {limit:.0f} ms or more "
+        "(15 ms or one frame, whichever is longer)",
+    )
+
+
 def _side_items(m: LessInputs) -> list[LessItem]:
     items: list[LessItem] = []
     no_data = "not measured: the landmarks were missing at that moment"
@@ -140,16 +177,7 @@ def _side_items(m: LessInputs) -> list[LessItem]:
         if m.trunk_ic is not None
         else _missing(3, no_data)
     )
-    items.append(
-        _item(
-            4,
-            _flag(m.heel_after_toe_ms <= HEEL_AFTER_TOE_MS),
-            m.heel_after_toe_ms,
-            "ms from toe contact to heel contact; approximate from which part of the foot stops first",
-        )
-        if m.heel_after_toe_ms is not None
-        else _missing(4, "the heel or toe was not tracked at contact")
-    )
+    items.append(_toe_heel_item(m))
     items.append(
         _item(12, _flag(m.knee_displacement < KNEE_DISPLACEMENT_MIN), m.knee_displacement, "degrees")
         if m.knee_displacement is not None
