@@ -12,6 +12,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from kneefix.cli.app import app
@@ -22,6 +23,7 @@ from kneefix.motion.pipeline import TWO_WORKER_MIN_FRAMES
 from tests.conftest import SHARED_DATA
 from tests.video import media
 from tests.video.clips import MOVEMENTS, ClipResult, labels, manifest
+from tests.video.rater_scoring import score
 
 pytestmark = pytest.mark.slow
 
@@ -200,3 +202,26 @@ def test_landmarks_command_writes_the_public_csv(shared_data: Path, tmp_path: Pa
     assert len(series) == 26
     assert np.isfinite(series.xy[:, :, 0]).any(axis=1).all()
     assert "Wrote 26 frames" in result.stderr
+
+
+RATER_LABELS = Path(__file__).with_name("rater_labels.yaml")
+
+
+def test_calls_contacts_and_counts_against_two_independent_raters(
+    clip_landmarks: dict[str, ClipResult],
+) -> None:
+    """Scored only where both raters agree (``rater_scoring.py``). The floors are today's measured
+    figures (docs/motion-analysis.md), so a change that makes the analysis worse on real clips fails."""
+    labels = yaml.safe_load(RATER_LABELS.read_text())
+    movements = {name: MOVEMENTS[entry["movement"]] for name, entry in ENTRIES.items()}
+    scores = score(labels, lambda clip: clip_landmarks[clip].series, analyze_series, movements)
+    agreed = [r for r in scores.reps if r.agreed is not None]
+    assert len(agreed) >= 30
+    wrong = [r for r in agreed if r.analysis in ("hips", "knees") and r.analysis != r.agreed]
+    assert wrong == [], [(r.clip, r.sheet, r.analysis, r.agreed) for r in wrong]
+    assert sum(1 for r in agreed if r.analysis == r.agreed) >= 12
+    contacts = [c for c in scores.contacts if c.agreed and c.error_frames is not None]
+    assert len(contacts) >= 14
+    assert sum(1 for c in contacts if abs(c.error_frames or 0.0) <= 1.0) >= 9
+    counted = [(clip, a, n) for clip, a, b, n in scores.counts if a is not None and a == b]
+    assert sum(1 for _, a, n in counted if a == n) >= 30

@@ -392,7 +392,7 @@ def _analyze_one(series: LandmarkSeries, movement: Movement, side: SideChoice) -
     skipped = jumps = 0
     sides: tuple[Side, ...] = ("left", "right")
     paired = movement != "single-leg-squat"
-    checks = {s: check_track(series, s, kin.view, paired) for s in sides}
+    checks = {s: check_track(series, s, kin.view, paired, kin.oblique) for s in sides}
     if movement == "landing":
         landings, skipped = analyze_landings(kin)
         landings = [

@@ -8,7 +8,8 @@ leg out of the picture. These checks look for the signs of such failures in the 
   of the picture plane. From the side, each frame's length is compared with the clip's median for
   that segment: a shank or trunk outside 0.67-1.5x, or a thigh outside 0.5-1.5x (a thigh foreshortens
   when the knees point at the camera in a deep squat), means a misplaced joint. From the front every
-  segment shortens as it tilts towards the camera, so only what tilting cannot do counts: a shank or
+  segment (and from an oblique view, most) shortens as it tilts towards the camera, so only what
+  tilting cannot do counts: a shank or
   trunk over 1.5x its median, or (both legs moving alike) one leg's shank or thigh far longer than
   the other's.
 * **Left/right swaps.** Between two frames, the analysed knee and ankle landing where the other leg's
@@ -108,9 +109,12 @@ def _front_lengths_wrong(xy: FloatArray, shank: FloatArray, trunk: FloatArray, p
     return result
 
 
-def check_track(series: LandmarkSeries, side: Side, view: View, paired: bool = True) -> TrackChecks:
+def check_track(
+    series: LandmarkSeries, side: Side, view: View, paired: bool = True, oblique: bool = False
+) -> TrackChecks:
     """The per-frame checks for the analysed ``side``, on the raw (unsmoothed) landmarks; ``paired``
-    says both legs do the same movement (False for a single-leg squat)."""
+    says both legs do the same movement (False for a single-leg squat); an ``oblique`` view has its
+    segments tilting towards the camera as a front view does, and is checked like one."""
     xy = series.xy.copy()
     xy[series.visibility < VISIBILITY_MIN] = np.nan
     hip, knee, ankle = (point(xy, f"{side}_{n}") for n in ("hip", "knee", "ankle"))
@@ -118,7 +122,7 @@ def check_track(series: LandmarkSeries, side: Side, view: View, paired: bool = T
     thigh = _ratio_to_median(np.linalg.norm(knee - hip, axis=1))
     shank = _ratio_to_median(np.linalg.norm(ankle - knee, axis=1))
     trunk = _ratio_to_median(np.linalg.norm(shoulder - hip, axis=1))
-    if view == "front":
+    if view == "front" or oblique:
         bad = _front_lengths_wrong(xy, shank, trunk, paired)
     else:
         bad = _outside(shank, RIGID_RANGE) | _outside(trunk, RIGID_RANGE) | _outside(thigh, THIGH_RANGE)

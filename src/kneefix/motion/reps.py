@@ -28,8 +28,9 @@ that moves slowly, which biases the hip-knee lag. Instead, for each joint and re
    standing began (a clip that starts mid-way down), the onset is reported unknown, not guessed;
 6. **both** methods (3 and 4) are always run; where both give a time and they differ by more than the
    call margin below plus one frame period (on synthetic clips the line method is ~20 ms late and the
-   threshold one ~20 ms early, so they sit about a frame apart), the onset is unknown: the frames do not
-   pin it down well enough to call a lead;
+   threshold one ~20 ms early, so they sit about a frame apart) plus 10% of the lowering time (the
+   threshold method waits for a fixed 2 deg, which a slow joint reaches later), the onset is unknown:
+   the frames do not pin it down well enough to call a lead;
 7. the joint must have stood still for 0.25 s just before the onset (within max(3 SD, 2 deg) of its
    standing level): a weight shift, arms swinging the shoulders (which moves a hip angle built from the
    shoulder), or the tail of the previous rep's rise would otherwise be timed as an onset.
@@ -66,6 +67,7 @@ ONSET_CUTOFF_RANGE_HZ = (0.7, 4.0)
 ONSET_PAD_S = 1.0
 MIN_BASELINE_S = 0.15  # standing needed before a lowering to time its onset
 MIN_JOINT_EXCURSION_DEG = 4.0
+AGREEMENT_LOWERING_FRACTION = 0.1  # of the lowering time, added to the methods' agreement tolerance
 QUIET_S = 0.25  # still standing needed just before an onset
 QUIET_GAP_S = 0.05  # ... ending this long before it (the first frames of a movement are within noise)
 QUIET_BAND_DEG = 2.0
@@ -238,7 +240,10 @@ def find_onset(
     onset, method = (line, "velocity-line") if line is not None else (crossing, "threshold")
     if onset is None:
         return Onset(None, baseline, noise, "none", "the start of the movement could not be timed")
-    tolerance = agreement_s(fps) + 1.0 / fps  # the two methods' typical biases are a frame apart
+    # The two methods' typical biases are about a frame apart, and the threshold one's grows with how
+    # slowly the joint leaves standing (it waits for a fixed 2 deg): allow for both.
+    lowering = float(t[-1] - t[i_low])
+    tolerance = agreement_s(fps) + 1.0 / fps + AGREEMENT_LOWERING_FRACTION * lowering
     if line is not None and crossing is not None and abs(line - crossing) > tolerance:
         return Onset(None, baseline, noise, "none", "two ways of timing the start disagree")
     if onset <= float(t[int(near_base[0])]):

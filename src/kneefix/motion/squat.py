@@ -124,6 +124,8 @@ def _initiation(kin: Kinematics, hip: Onset, knee: Onset, lag: float | None, poo
     """The call and, where it is unknown, why."""
     if kin.view == "front":
         return "unknown", "initiation needs a side view"
+    if kin.movement == "single-leg-squat":
+        return "unknown", "initiation is checked on squats and deadlifts, not single-leg squats"
     if poor:
         return "unknown", "the pose track is not trustworthy in this rep"
     for joint, onset in (("hip", hip), ("knee", knee)):

@@ -1,0 +1,217 @@
+"""Scoring the analysis against two independent raters' frame-by-frame labels of the shared clips.
+
+The labels (``rater_labels.yaml``) are frame numbers in decoded order, read by two raters from frame
+sheets made by ``bench/label_sheets.py``; each rater saw only the frames, never the analysis nor the
+other's answers. Here they become times (from the clip's own frame timestamps) and calls:
+
+* a rater's **call** for a rep: knee onset minus hip onset; "hips" or "knees" beyond the analysis'
+  own margin (max(two frame periods, 60 ms)), else "together"; none if either onset is null;
+* the raters **agree** on a rep when both gave a call and it is the same; on a contact when both gave a
+  frame and they are at most one frame apart;
+* the analysis is scored only where the raters agree: its call on the matching rep (the rep whose
+  lowering contains the raters' onsets), and its contact time against the raters' first frame on the
+  floor (the true contact lies in the frame period before that frame).
+
+``score`` returns the figures; ``lines`` prints them for ``bench/bench_accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from kneefix.motion.reps import agreement_s
+from kneefix.motion.types import LandmarkSeries, Report
+
+Analyze = Callable[[LandmarkSeries, Any], tuple[Report, Any]]
+
+
+@dataclass
+class RepScore:
+    clip: str
+    sheet: str
+    rater_calls: tuple[str | None, str | None]
+    frame_gaps: tuple[int | None, int | None]  # |a - b| in frames for hip and knee onsets
+    analysis: str | None = None  # the analysis' call on the matching rep (None: no rep matched)
+    onset_errors_ms: list[float] = field(default_factory=list)  # analysis minus raters' mean
+
+    @property
+    def agreed(self) -> str | None:
+        a, b = self.rater_calls
+        return a if a is not None and a == b else None
+
+
+@dataclass
+class ContactScore:
+    clip: str
+    sheet: str
+    frames: tuple[int | None, int | None]
+    error_frames: float | None = None  # analysis minus the raters' first frame on the floor
+    found: bool = False
+
+    @property
+    def agreed(self) -> bool:
+        a, b = self.frames
+        return a is not None and b is not None and abs(a - b) <= 1
+
+
+@dataclass
+class Scores:
+    reps: list[RepScore] = field(default_factory=list)
+    contacts: list[ContactScore] = field(default_factory=list)
+    counts: list[tuple[str, int | None, int | None, int]] = field(default_factory=list)
+
+
+def _call(lead_ms: float, margin_ms: float) -> str:
+    if lead_ms >= margin_ms:
+        return "hips"
+    if lead_ms <= -margin_ms:
+        return "knees"
+    return "together"
+
+
+def _rater_call(answer: dict[str, Any] | None, t: np.ndarray, margin_ms: float) -> str | None:
+    if not answer or answer.get("hip") is None or answer.get("knee") is None:
+        return None
+    hip, knee = int(answer["hip"]), int(answer["knee"])
+    if not (0 <= hip < t.shape[0] and 0 <= knee < t.shape[0]):
+        return None
+    return _call((t[knee] - t[hip]) * 1000.0, margin_ms)
+
+
+def _gap(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> int | None:
+    if not a or not b or a.get(key) is None or b.get(key) is None:
+        return None
+    return abs(int(a[key]) - int(b[key]))
+
+
+def score(
+    labels: dict[str, Any],
+    landmarks: Callable[[str], LandmarkSeries | None],
+    analyze: Analyze,
+    movements: dict[str, str],
+) -> Scores:
+    """Score every labelled clip; ``landmarks`` gives a clip's pose track by name (None: not here),
+    ``movements`` its movement as ``analyze_series`` names it."""
+    scores = Scores()
+    by_clip: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for kind in ("onsets", "contacts", "overviews"):
+        for entry in labels.get(kind, []):
+            by_clip.setdefault(entry["clip"], {}).setdefault(kind, []).append(entry)
+    for clip, entries in sorted(by_clip.items()):
+        series = landmarks(clip)
+        if series is None or clip not in movements:
+            continue
+        t = series.time_s
+        margin_ms = agreement_s(series.fps) * 1000.0
+        movement = movements[clip]
+        report, _ = analyze(series, movement)
+        for entry in entries.get("onsets", []):
+            a, b = entry.get("a"), entry.get("b")
+            rep = RepScore(
+                clip,
+                entry["sheet"],
+                (_rater_call(a, t, margin_ms), _rater_call(b, t, margin_ms)),
+                (_gap(a, b, "hip"), _gap(a, b, "knee")),
+            )
+            frames = [int(x[k]) for x in (a, b) if x for k in ("hip", "knee") if x.get(k) is not None]
+            if frames:
+                when = float(np.median(t[np.clip(frames, 0, t.shape[0] - 1)]))
+                match = [r for r in report.reps if r.start_s - 1.0 <= when <= r.bottom_s]
+                if match:
+                    found = match[0]
+                    rep.analysis = found.initiation
+                    for key, onset in (("hip", found.hip_onset_s), ("knee", found.knee_onset_s)):
+                        marks = [int(x[key]) for x in (a, b) if x and x.get(key) is not None]
+                        if onset is not None and len(marks) == 2:
+                            rep.onset_errors_ms.append((onset - float(np.mean(t[marks]))) * 1000.0)
+            scores.reps.append(rep)
+        frame_s = 1.0 / series.fps if series.fps > 0 else 1 / 30
+        landed = report if movement == "landing" else analyze(series, "landing")[0]  # jump squats land
+        contacts = [x.initial_contact_s for x in landed.landings if x.quality.level != "poor"]
+        for entry in entries.get("contacts", []):
+            a, b = entry.get("a"), entry.get("b")
+            contact = ContactScore(clip, entry["sheet"], (a, b))
+            if contact.agreed:
+                assert a is not None and b is not None
+                first = (float(t[a]) + float(t[b])) / 2  # the raters' median of two
+                near = [c for c in contacts if abs(c - first) <= 0.25]
+                if near:
+                    contact.found = True
+                    contact.error_frames = (min(near, key=lambda c: abs(c - first)) - first) / frame_s
+            scores.contacts.append(contact)
+        for entry in entries.get("overviews", []):
+            key = "landings" if movement == "landing" else "reps"
+            if movement == "landing":
+                count = len(report.landings)
+            else:
+                count = sum(1 for r in report.reps if not r.partial)
+            a, b = (entry.get(x) or {} for x in ("a", "b"))
+            scores.counts.append((clip, a.get(key), b.get(key), count))
+    return scores
+
+
+def lines(scores: Scores) -> list[str]:
+    """The figures in words, for the benchmark's printout and docs/motion-analysis.md."""
+    out = ["Real clips against two independent raters (frame sheets; each rater saw only the frames):"]
+    reps = scores.reps
+    both = [r for r in reps if r.rater_calls[0] is not None and r.rater_calls[1] is not None]
+    agreed = [r for r in both if r.agreed]
+    gaps = [g for r in reps for g in r.frame_gaps if g is not None]
+    out.append(
+        f"- onsets: {len(reps)} rep sheets; both raters timed both onsets on {len(both)}; "
+        f"they made the same call on {len(agreed)} of those"
+        + (
+            f"; onset frames within one frame of each other {np.mean(np.array(gaps) <= 1):.0%} of the time "
+            f"(median gap {statistics.median(gaps):.0f} frames)"
+            if gaps
+            else ""
+        )
+    )
+    for call in ("hips", "knees", "together"):
+        group = [r for r in agreed if r.agreed == call]
+        if not group:
+            continue
+        said = {k: sum(1 for r in group if r.analysis == k) for k in ("hips", "knees", "together", "unknown")}
+        unmatched = sum(1 for r in group if r.analysis is None)
+        out.append(
+            f"  - raters agree '{call}' on {len(group)}: the analysis said hips {said['hips']}, knees "
+            f"{said['knees']}, together {said['together']}, unknown {said['unknown']}"
+            + (f", no rep found {unmatched}" if unmatched else "")
+        )
+    errors = [abs(e) for r in agreed for e in r.onset_errors_ms]
+    if errors:
+        out.append(
+            f"  - onset time, analysis vs the raters' mean, where both raters timed it: median "
+            f"{statistics.median(errors):.0f} ms, 90th percentile {np.percentile(errors, 90):.0f} ms"
+        )
+    contacts = scores.contacts
+    agreed_contacts = [c for c in contacts if c.agreed]
+    found = [c for c in agreed_contacts if c.found and c.error_frames is not None]
+    out.append(
+        f"- contacts: {len(contacts)} landing sheets; both raters gave a frame within one frame of each "
+        f"other on {len(agreed_contacts)}; the analysis found {len(found)} of those"
+    )
+    if found:
+        errors_f = [c.error_frames for c in found if c.error_frames is not None]
+        inside = sum(1 for e in errors_f if -1.0 <= e <= 0.0)
+        within = sum(1 for e in errors_f if abs(e) <= 1.0)
+        out.append(
+            f"  - analysis minus the raters' first frame on the floor: median "
+            f"{statistics.median(errors_f):+.2f} frames; within the frame period before it "
+            f"{inside} of {len(errors_f)}; within one frame {within} of {len(errors_f)}"
+        )
+    counted = [(clip, a, b, n) for clip, a, b, n in scores.counts if a is not None and a == b]
+    if scores.counts:
+        exact = [clip for clip, a, _, n in counted if a == n]
+        off = [f"{clip} ({n} vs {a})" for clip, a, _, n in counted if a != n]
+        out.append(
+            f"- counts (full reps, or landings for landing clips): raters agree on {len(counted)} of "
+            f"{len(scores.counts)} clips; the analysis matches them on {len(exact)} of those"
+            + (f"; differs on {', '.join(off)}" if off else "")
+        )
+    return out
