@@ -77,12 +77,14 @@ def sample_report(movement: str = "squat") -> Report:
 Progress = Callable[[float], None]
 
 
-def fake_analysis(video: bytes) -> Callable[[Path, str, str, Path, Progress], Report]:
+def fake_analysis(
+    video: bytes, report_of: Callable[[str], Report] | None = None
+) -> Callable[[Path, str, str, Path, Progress], Report]:
     """A stand-in for the pipeline: reports progress and writes the usual output files."""
 
     def analyse(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
         progress(0.4)
-        report = sample_report(movement)
+        report = (report_of or sample_report)(movement)
         (out_dir / "annotated.mp4").write_bytes(video)
         (out_dir / "angles.png").write_bytes(tiny_png())
         (out_dir / "report.json").write_text(report.model_dump_json(), encoding="utf-8")

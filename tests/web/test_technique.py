@@ -15,12 +15,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kneefix.motion.types import Quality, Report
 from kneefix.services.worker import Worker
 from kneefix.storage import checks as check_store
 from kneefix.web.app import create_app
 from kneefix.web.config import WebSettings
 from tests.web.helpers import api_token, bearer, csrf_of, notices, person_with_plan, sign_up
-from tests.web.technique_media import failing_analysis, fake_analysis, tiny_mp4, tiny_png
+from tests.web.technique_media import failing_analysis, fake_analysis, sample_report, tiny_mp4, tiny_png
 
 VIDEO = tiny_mp4()
 REQUEST_ID = re.compile(r'name="request_id" value="([^"]+)"')
@@ -192,6 +193,29 @@ def test_a_finished_check_shows_video_chart_table_and_cues(
     assert "sending the hips back" in page.text
     listing = person.get("/technique")
     assert "Squat: 1 rep, hips led 1 of 1" in listing.text
+
+
+def test_a_rep_on_an_untrustworthy_track_shows_no_call_and_no_numbers(
+    person: TestClient, app: FastAPI, web_settings: WebSettings
+) -> None:
+    def poor(movement: str) -> Report:
+        report = sample_report(movement)
+        rep = report.reps[0].model_copy(
+            update={
+                "initiation": "unknown",
+                "lag_ms": None,
+                "peak_knee_flexion_deg": 192.0,
+                "initiation_note": "the pose track is not trustworthy in this rep",
+                "quality": Quality(level="poor", reasons=["the knee reads 192 deg of flexion"]),
+            }
+        )
+        return report.model_copy(update={"reps": [rep]})
+
+    check_url = upload(person).url.path
+    assert run_worker(app, web_settings, fake_analysis(VIDEO, poor)) == 1
+    page = person.get(check_url)
+    assert "Poor: no call" in page.text and "the knee reads 192 deg of flexion" in page.text
+    assert "192°" not in page.text and "Unclear" in page.text
 
 
 def test_the_annotated_video_is_served_with_range_support(
