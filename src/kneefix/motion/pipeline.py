@@ -239,23 +239,39 @@ def _cut_s(info: VideoInfo) -> float:
     return min(info.duration_s / 2 + WARM_UP_S / 4, info.duration_s)
 
 
-@dataclass
 class _Track:
-    """One worker's landmarks so far, in frame order."""
+    """One worker's landmarks so far, in frame order, in buffers that grow by doubling: chunks arrive
+    every few frames and the handoff search reads the whole track, so nothing is re-concatenated."""
 
-    times: list[NDArray[np.float64]] = field(default_factory=list)
-    points: list[NDArray[np.float32]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    finished: bool = False
+    def __init__(self) -> None:
+        self._times = np.empty(0, dtype=np.float64)
+        self._points = np.empty((0, N_LANDMARKS, 4), dtype=np.float32)
+        self.count = 0
+        self.warnings: list[str] = []
+        self.finished = False
 
     def add(self, times: NDArray[np.float64], points: NDArray[np.float32]) -> None:
-        self.times.append(times)
-        self.points.append(points)
+        end = self.count + len(times)
+        if end > len(self._times):
+            size = max(end, 2 * len(self._times), 256)
+            self._times = np.resize(self._times, size)
+            grown = np.empty((size, N_LANDMARKS, 4), dtype=np.float32)
+            grown[: self.count] = self._points[: self.count]
+            self._points = grown
+        self._times[self.count : end] = times
+        self._points[self.count : end] = points
+        self.count = end
+
+    @property
+    def times(self) -> NDArray[np.float64]:
+        return self._times[: self.count]
+
+    @property
+    def points(self) -> NDArray[np.float32]:
+        return self._points[: self.count]
 
     def segment(self) -> _Segment:
-        if not self.times:
-            return _Segment(np.empty(0), np.empty((0, N_LANDMARKS, 4), dtype=np.float32), self.warnings)
-        return _Segment(np.concatenate(self.times), np.concatenate(self.points), self.warnings)
+        return _Segment(self.times.copy(), self.points.copy(), self.warnings)
 
 
 def agreeing_frames(
@@ -299,8 +315,8 @@ class _Handoff:
             self._search()
 
     def _search(self) -> None:
-        first, second = self.first.segment(), self.second.segment()
-        if not len(first.times) or not len(second.times):
+        first, second = self.first, self.second
+        if not first.count or not second.count:
             return
         if self._offset is None:
             offset = int(np.searchsorted(first.times, second.times[0]))
@@ -333,12 +349,11 @@ class _Handoff:
 
     def covered(self) -> int:
         """Frames of the clip with landmarks so far (for progress)."""
-        first = sum(len(t) for t in self.first.times)
-        if not self.second.times or not self.first.times:
-            return first + sum(len(t) for t in self.second.times)
-        last = self.first.times[-1][-1]
-        beyond = sum(int(np.count_nonzero(t > last)) for t in self.second.times)
-        return first + beyond
+        first, second = self.first, self.second
+        if not first.count or not second.count:
+            return first.count + second.count
+        beyond = second.count - int(np.searchsorted(second.times, first.times[-1], side="right"))
+        return first.count + beyond
 
     def merged(self) -> list[_Segment]:
         first = self.first.segment()

@@ -175,6 +175,11 @@ def window_quality(checks: TrackChecks, start_s: float, end_s: float, extra: lis
     return Quality(level=level, reasons=reasons)
 
 
+def values_quality(impossible: list[str]) -> Quality:
+    """Quality from impossible values alone, where there are no per-frame checks."""
+    return Quality(level="poor" if impossible else "good", reasons=impossible)
+
+
 def value_reasons(
     standing_knee: float | None,
     standing_hip: float | None,

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kneefix.motion.kinematics import Kinematics, for_side
-from kneefix.motion.quality import TrackChecks, value_reasons, window_quality
+from kneefix.motion.quality import TrackChecks, value_reasons, values_quality, window_quality
 from kneefix.motion.reps import (
     Onset,
     RepWindow,
@@ -42,7 +42,7 @@ from kneefix.motion.reps import (
     smooth_for_onsets,
 )
 from kneefix.motion.side import mean_of, point
-from kneefix.motion.types import LANDMARK_INDEX, Quality, RepResult, Side
+from kneefix.motion.types import LANDMARK_INDEX, RepResult, Side
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -165,7 +165,7 @@ def rep_result(
     if checks is not None:
         quality = window_quality(checks, float(t[window.search_start]), end_s, impossible)
     else:
-        quality = window_quality_from_values(impossible)
+        quality = values_quality(impossible)
     poor = quality.level == "poor"
     initiation, note = _initiation(kin, hip, knee, lag, poor)
     valgus_left = _at(t, kin.valgus_left, bottom_s)
@@ -201,11 +201,6 @@ def rep_result(
         quality=quality,
         view=kin.view,
     )
-
-
-def window_quality_from_values(impossible: list[str]) -> Quality:
-    """Quality from impossible values alone (no per-frame checks: landmarks fed in directly)."""
-    return Quality(level="poor" if impossible else "good", reasons=impossible)
 
 
 def _feet_and_leg(kin: Kinematics, hidden: dict[Side, BoolArray] | None) -> tuple[FloatArray, float]:
