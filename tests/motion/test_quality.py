@@ -8,7 +8,7 @@ import numpy as np
 from kneefix.motion.analyze import analyze_series
 from kneefix.motion.quality import check_track, value_reasons, window_quality
 from kneefix.motion.types import LANDMARK_INDEX, LandmarkSeries
-from tests.motion.synthetic import QUIET, RepSpec, squat_clip
+from tests.motion.synthetic import QUIET, LandingSpec, RepSpec, landing_clip, squat_clip
 
 
 def _reps() -> list[RepSpec]:
@@ -96,3 +96,34 @@ def test_a_jump_squat_rep_is_not_a_squat_rep() -> None:
     report, _ = analyze_series(series, "squat")
     assert len(report.reps) == 1
     assert any("ended in a jump" in w for w in report.warnings)
+
+
+def _picture_cut_at(series: LandmarkSeries, bottom: float) -> LandmarkSeries:
+    """The same landmarks in a picture whose bottom edge is at image height ``bottom``."""
+    series.height = int(bottom)
+    return series
+
+
+def test_a_landing_with_the_feet_cut_by_the_picture_edge_is_poor() -> None:
+    """Like a tall phone clip whose bottom edge cuts the shoes at touch-down: the moment of contact is
+    out of sight, so the landing gets no numbers; the same landing with the feet in view is good."""
+    spec = LandingSpec(rebound_height=None)
+    clear = landing_clip(spec, np.random.default_rng(4), noise=QUIET).series
+    (landing,) = analyze_series(clear, "landing")[0].landings
+    assert landing.quality.level == "good"
+    feet = [LANDMARK_INDEX[f"{side}_{p}"] for side in ("left", "right") for p in ("foot_index", "heel")]
+    lowest = float(np.nanmax(clear.xy[:, feet, 1]))
+    cut = _picture_cut_at(landing_clip(spec, np.random.default_rng(4), noise=QUIET).series, lowest - 2.0)
+    (landing,) = analyze_series(cut, "landing")[0].landings
+    assert landing.quality.level == "poor"
+    assert any("edge of the picture at touch-down" in reason for reason in landing.quality.reasons)
+
+
+def test_feet_near_but_inside_the_edge_do_not_spoil_a_landing() -> None:
+    spec = LandingSpec(rebound_height=None)
+    series = landing_clip(spec, np.random.default_rng(4), noise=QUIET).series
+    feet = [LANDMARK_INDEX[f"{side}_{p}"] for side in ("left", "right") for p in ("foot_index", "heel")]
+    lowest = float(np.nanmax(series.xy[:, feet, 1]))
+    margin = 0.01 * max(series.width, series.height)
+    (landing,) = analyze_series(_picture_cut_at(series, lowest + margin + 40.0), "landing")[0].landings
+    assert landing.quality.level == "good"

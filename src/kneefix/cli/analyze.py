@@ -32,7 +32,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.errors import InputError
 from kneefix.motion.landmarks_csv import ImageSize, parse_image_size
 from kneefix.motion.types import LandingResult, Report, RepResult

@@ -1,136 +1,48 @@
-"""The ``kneefix`` command: a thin Typer layer over the services.
+"""The ``kneefix`` command with every sub-command registered: a thin Typer layer over the services.
 
 Each command parses flags, calls one service function and renders its result with Rich (or JSON with
 ``--json``). Errors derived from :class:`kneefix.errors.KneefixError` become a one-line message and a
-non-zero exit code.
+non-zero exit code. The app and its global options live in :mod:`kneefix.cli.base`; importing this
+module registers every command module on it (tests and ``python -m`` use this; the console script uses
+:mod:`kneefix.cli.entry`, which loads only the module a command needs).
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated, Any
-
-import typer
-from rich.console import Console
-from typer.core import TyperGroup
-
-from kneefix.cli.context import CliState
-from kneefix.errors import KneefixError
-
-err_console = Console(stderr=True)
-
-
-def report_error(error: KneefixError) -> None:
-    """The one line a person sees for a problem they can act on."""
-    err_console.print(f"[bold red]Error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
-
-
-COMMAND_ORDER = (
-    "start",
-    "today",
-    "session",
-    "log",
-    "plan",
-    "progress",
-    "score",
-    "settings",
-    "profiles",
-    "export",
-    "import",
-    "education",
-    "exercises",
-    "content",
-)
-"""Help lists commands in the order a person meets them; commands not named here follow."""
-
-
-class KneefixGroup(TyperGroup):
-    """Turns a :class:`KneefixError` from any command into the same message and exit code as ``main``.
-
-    Handling it here, not only in :func:`main`, means Typer's test runner and any other caller of
-    ``app`` see exactly what a person at the terminal sees.
-    """
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        names: list[str] = list(super().list_commands(ctx))
-        rank = {name: index for index, name in enumerate(COMMAND_ORDER)}
-        return sorted(names, key=lambda name: (rank.get(name, len(rank)), names.index(name)))
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KneefixError as error:
-            report_error(error)
-            raise typer.Exit(error.exit_code) from error
-
-
-app = typer.Typer(
-    name="kneefix",
-    cls=KneefixGroup,
-    help="A coaching tool for runner's knee: screen, plan, do, prevent, see progress.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Whose programme: one database holds several people.")
-    ] = "default",
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            help="SQLAlchemy database URL (else KNEEFIX_DATABASE_URL, else SQLite in your data folder).",
-        ),
-    ] = None,
-) -> None:
-    """A coaching tool for runner's knee: screen, plan, do, prevent, see progress.
-
-    Not a diagnosis: if something feels wrong, see a clinician.
-    """
-    state = CliState(profile=profile, db_url=db)
-    ctx.obj = state
-    ctx.call_on_close(state.close)
-
-
-def main() -> None:
-    """Console entry point: run the app and turn known errors into a clear message."""
-    try:
-        app(standalone_mode=True)
-    except KneefixError as error:
-        report_error(error)
-        sys.exit(error.exit_code)
-
-
-# Commands register themselves on ``app`` when imported (keep these at the bottom: they import ``app``).
-from kneefix.cli import analyze as analyze_cmds  # noqa: E402,F401  (kneefix analyze / landmarks)
-from kneefix.cli import (  # noqa: E402
+from kneefix.cli import (
+    analyze,
     content_cmds,
     log_cmds,
     plan_cmds,
     profile_cmds,
     progress_cmds,
     score_cmds,
+    serve,
     session_cmds,
     start_cmds,
     transfer_cmds,
 )
-from kneefix.cli import serve as serve_cmds  # noqa: E402, F401  (kneefix serve, kneefix worker)
+from kneefix.cli.base import app, report_error, run
 
-__all__ = [
-    "app",
-    "content_cmds",
-    "log_cmds",
-    "main",
-    "plan_cmds",
-    "profile_cmds",
-    "progress_cmds",
-    "score_cmds",
-    "session_cmds",
-    "start_cmds",
-    "transfer_cmds",
-]
+COMMAND_MODULES = (
+    analyze,
+    content_cmds,
+    log_cmds,
+    plan_cmds,
+    profile_cmds,
+    progress_cmds,
+    score_cmds,
+    serve,
+    session_cmds,
+    start_cmds,
+    transfer_cmds,
+)
+"""Every module that registers commands on :data:`app` (each is imported for that side effect)."""
+
+
+def main() -> None:
+    """Run the full app (every command loaded)."""
+    run()
+
+
+__all__ = ["COMMAND_MODULES", "app", "main", "report_error"]

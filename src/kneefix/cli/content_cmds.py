@@ -10,7 +10,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import out_console
 from kneefix.cli.output import echo_json
 from kneefix.content.loader import load_content

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import out_console, state_of
 from kneefix.cli.output import echo_json
 from kneefix.cli.render import day_text

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import out_console, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.cli.render import day_text, print_changes

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import out_console, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.content.loader import load_content

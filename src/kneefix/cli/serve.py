@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from kneefix.cli.app import app, err_console
+from kneefix.cli.base import app, err_console
 from kneefix.errors import InputError
 
 HostOption = Annotated[

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import err_console, out_console, state_of, today
 from kneefix.cli.guided import GuidedSession, SessionProgress, StopRequestedError
 from kneefix.cli.log_cmds import describe

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import CliState, err_console, out_console, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.cli.prompts import ask_valid, ask_yes_no, parse_int_in_range, stdin_is_interactive

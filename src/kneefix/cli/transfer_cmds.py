@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kneefix.cli.app import app
+from kneefix.cli.base import app
 from kneefix.cli.context import err_console, out_console, state_of
 from kneefix.cli.output import echo_json
 from kneefix.errors import InputError

@@ -17,7 +17,7 @@ from kneefix.errors import InputError, VideoError
 from kneefix.motion.feedback import build_feedback
 from kneefix.motion.kinematics import Kinematics, compute_kinematics
 from kneefix.motion.landing import analyze_landings
-from kneefix.motion.quality import TrackChecks, check_track, value_reasons, window_quality
+from kneefix.motion.quality import TrackChecks, check_track, contact_reasons, value_reasons, window_quality
 from kneefix.motion.reps import agreement_s
 from kneefix.motion.side import point, view_segments
 from kneefix.motion.smoothing import VISIBILITY_MIN, is_irregular
@@ -183,8 +183,12 @@ LANDING_LEAD_S = 0.3  # a landing's quality covers the fall just before contact 
 LANDING_TAIL_S = 0.1  # ... and a little after the deepest knee bend
 
 
-def _landing_quality(landing: LandingResult, checks: TrackChecks, view: str) -> LandingResult:
-    impossible = value_reasons(
+def _landing_quality(
+    landing: LandingResult, checks: dict[Side, TrackChecks], side: Side, view: str
+) -> LandingResult:
+    """A landing's track quality; besides the checks of its frames, impossible values and feet at the
+    picture's edge at touch-down each make it poor on their own."""
+    reasons = value_reasons(
         landing.knee_flexion_ic_deg if view == "side" else None,
         None,
         landing.peak_knee_flexion_deg,
@@ -192,9 +196,15 @@ def _landing_quality(landing: LandingResult, checks: TrackChecks, view: str) -> 
         None,
     )
     if landing.knee_flexion_displacement_deg is not None and landing.knee_flexion_displacement_deg < 0:
-        impossible.append("the knee reads straighter at its deepest bend than at touch-down")
+        reasons.append("the knee reads straighter at its deepest bend than at touch-down")
+    timed: dict[Side, float | None] = {
+        "left": landing.initial_contact_left_s,
+        "right": landing.initial_contact_right_s,
+    }
+    feet = [foot for foot, at in timed.items() if at is not None] or [side]
+    reasons += contact_reasons(checks, feet, landing.initial_contact_s)
     start = landing.initial_contact_s - LANDING_LEAD_S
-    quality = window_quality(checks, start, landing.peak_knee_flexion_s + LANDING_TAIL_S, impossible)
+    quality = window_quality(checks[side], start, landing.peak_knee_flexion_s + LANDING_TAIL_S, reasons)
     return landing.model_copy(update={"quality": quality})
 
 
@@ -396,7 +406,7 @@ def _analyze_one(series: LandmarkSeries, movement: Movement, side: SideChoice) -
     if movement == "landing":
         landings, skipped = analyze_landings(kin)
         landings = [
-            _landing_quality(x, checks[kin.side], kin.view).model_copy(update={"view": kin.view})
+            _landing_quality(x, checks, kin.side, kin.view).model_copy(update={"view": kin.view})
             for x in landings
         ]
     else:

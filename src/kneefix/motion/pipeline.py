@@ -420,9 +420,13 @@ def _run_in_workers(
             else:
                 crashed = True
     finally:
-        for worker in workers:
+        for worker, track in zip(workers, (handoff.first, handoff.second), strict=False):
             if worker.pid is None:  # never started
                 continue
+            if track.finished:
+                # Its "done" was its last message, so everything it sent has arrived; what is left is
+                # MediaPipe's teardown (~0.4 s), which nobody needs to wait for.
+                worker.terminate()
             worker.join(timeout=5 if crashed else 0.5)
             if worker.is_alive():
                 worker.kill()

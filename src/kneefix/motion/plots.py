@@ -135,8 +135,11 @@ def _valgus_panel(ax: Axes, kin: Kinematics, report: Report) -> None:
 def plot_angles(kin: Kinematics, report: Report, out_path: Path) -> None:
     """Write the angle plot as a PNG (about 1400 x 800 pixels)."""
     with_valgus = kin.view == "front" and (_has(kin.valgus_left) or _has(kin.valgus_right))
-    fig = Figure(figsize=(11.5, 6.6 if with_valgus else 5.2), dpi=120, layout="constrained")
+    fig = Figure(figsize=(11.5, 6.6 if with_valgus else 5.2), dpi=120)
     FigureCanvasAgg(fig)
+    # Fixed margins (room on the right for the legend) rather than a constrained layout: the same
+    # picture, and a third of the plot's time saved, which counts in every analysis (bench/).
+    fig.subplots_adjust(left=0.075, right=0.835, top=0.93, bottom=0.1 if with_valgus else 0.11, hspace=0.12)
     if with_valgus:
         ax, ax_valgus = fig.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
     else:

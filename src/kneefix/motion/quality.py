@@ -16,6 +16,9 @@ leg out of the picture. These checks look for the signs of such failures in the 
   were (and the other's where the analysed one was) is a label swap, not a movement.
 * **Leaps** of the whole body to another place or size (:func:`.pose_checks.identity_jump_times`).
 * **Hidden joints.** The analysed leg's hip, knee or ankle invisible or outside the picture.
+* **Feet at the edge.** A toe or heel outside the picture or within 1% of its long side of the edge
+  (the sole lies below those landmarks). A touch-down cannot be seen there, so a landing whose feet are
+  at the edge around its initial contact is poor (:func:`contact_reasons`).
 * **Impossible values** (checked per rep by the caller with :func:`value_reasons`): a standing knee bent
   backwards beyond -15 deg, a standing hip flexed beyond 45 deg, flexion beyond 165 deg, a "bottom" that
   is not below the standing level.
@@ -44,6 +47,8 @@ THIGH_RANGE = (0.5, 1.5)
 RIGID_RANGE = (0.67, 1.5)  # shank and trunk
 POOR_SHARE = 0.20
 FAIR_SHARE = 0.05
+FOOT_EDGE_MARGIN = 0.01  # share of the picture's long side: a toe or heel this close to the edge is cut
+CONTACT_FRAMES = 2  # frames either side of a touch-down whose feet must be inside the picture
 SWAP_MARGIN_LEGS = 0.15  # a swap must explain the frame-to-frame change better by this many leg lengths
 
 STANDING_KNEE_MIN_DEG = -15.0
@@ -61,6 +66,7 @@ class TrackChecks:
     hidden: BoolArray
     swap: BoolArray
     leap: BoolArray
+    foot_at_edge: BoolArray  # this side's toe or heel outside the picture or at its edge
 
 
 def _ratio_to_median(length: FloatArray) -> FloatArray:
@@ -137,12 +143,42 @@ def check_track(
                 | (raw[..., 1] < 0)
                 | (raw[..., 1] > series.height)
             ).any(axis=1)
+    feet = series.xy[:, [LANDMARK_INDEX[f"{side}_{n}"] for n in ("foot_index", "heel")]]
+    foot_at_edge = np.zeros(len(series), dtype=bool)
+    if series.width > 0 and series.height > 0 and not series.size_inferred:
+        margin = FOOT_EDGE_MARGIN * max(series.width, series.height)
+        with np.errstate(invalid="ignore"):
+            foot_at_edge = (
+                (feet[..., 0] < margin)
+                | (feet[..., 0] > series.width - margin)
+                | (feet[..., 1] < margin)
+                | (feet[..., 1] > series.height - margin)
+            ).any(axis=1)
     legs = np.linalg.norm(knee - hip, axis=1) + np.linalg.norm(ankle - knee, axis=1)
     finite_legs = legs[np.isfinite(legs)]
     leg = float(np.median(finite_legs)) if finite_legs.size else float("nan")
     swap = _swaps(xy, side, leg) if view != "front" else np.zeros(len(series), dtype=bool)
     leap = np.isin(series.time_s, identity_jump_times(series))
-    return TrackChecks(series.time_s.astype(np.float64), bad, hidden, swap, leap)
+    return TrackChecks(series.time_s.astype(np.float64), bad, hidden, swap, leap, foot_at_edge)
+
+
+def contact_reasons(checks: dict[Side, TrackChecks], feet: list[Side], contact_s: float) -> list[str]:
+    """Why a touch-down at ``contact_s`` cannot be seen, in words (empty when it can): a landing foot's
+    toe or heel outside the picture or at its edge within :data:`CONTACT_FRAMES` frames of it. A foot
+    cut by the frame's edge lands out of sight, and its landmarks there are MediaPipe's guesses."""
+    reasons: list[str] = []
+    for side in feet:
+        flags = checks[side]
+        if flags.time_s.shape[0] < 2:
+            continue
+        nearest = int(np.argmin(np.abs(flags.time_s - contact_s)))
+        lo, hi = max(0, nearest - CONTACT_FRAMES), nearest + CONTACT_FRAMES + 1
+        if flags.foot_at_edge[lo:hi].any():
+            reasons.append(
+                f"the {side} foot is at or beyond the edge of the picture at touch-down, so the moment of "
+                "contact cannot be seen"
+            )
+    return reasons
 
 
 def window_quality(checks: TrackChecks, start_s: float, end_s: float, extra: list[str]) -> Quality:
