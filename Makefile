@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 
 setup: $(VENV)/.installed
 
-run: setup
+run: setup system-deps
 	$(VENV)/bin/kneefix serve
 
 # Debian's Chromium for the browser tests (Playwright never downloads a browser here).
@@ -25,6 +25,8 @@ run: setup
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "warning: could not install Debian's chromium; the browser tests will be skipped"
+	@ldconfig -p | grep -q libpangoft2 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; } \
+	  || echo "warning: could not install Pango; PDF handouts and reports need it (WeasyPrint)"
 
 test: setup system-deps
 	$(PY) -m pytest -n 2 -q

@@ -95,3 +95,88 @@ def test_the_installed_command_reports_errors_on_one_line(tmp_path: Path) -> Non
     assert "Missing answers" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_exercises_show_draws_the_demonstration(kneefix: Kneefix, tmp_path: Path) -> None:
+    from PIL import Image
+
+    png = tmp_path / "demo.png"
+    result = kneefix.ok("exercises", "show", "seated_leg_extension_12", "--out", str(png))
+    assert "How to" in flat(result.stdout)
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width > 600
+    svg = tmp_path / "demo.svg"
+    kneefix.ok("exercises", "seated_leg_extension_12", "--out", str(svg))  # "show" is optional
+    assert svg.read_text().startswith("<svg") and 'data-pose="2"' in svg.read_text()
+
+
+def test_exercises_show_refuses_what_it_cannot_draw_and_writes_nothing(
+    kneefix: Kneefix, tmp_path: Path
+) -> None:
+    assert_clean_error(
+        kneefix("exercises", "show", "bridge", "--out", str(tmp_path / "d.txt")), ".png or .svg"
+    )
+    assert_clean_error(
+        kneefix("exercises", "show", "bridge", "--out", str(tmp_path / "no/d.png")), "not a folder"
+    )
+    assert_clean_error(kneefix("exercises", "show", "bridge", "clamshell"), "one exercise")
+    assert_clean_error(kneefix("exercises", "--out", str(tmp_path / "d.png")), "draws one exercise")
+    assert_clean_error(kneefix("exercises", "show", "nope", "--out", str(tmp_path / "d.png")), "no exercise")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _content_with(tmp_path: Path, exercise_id: str, change: dict[str, object]) -> Path:
+    root = tmp_path / "content"
+    shutil.copytree(DATA_ROOT, root)
+    path = root / "exercises" / f"{exercise_id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if change.get("demo") is None and "demo" in change:
+        del data["demo"]
+    else:
+        data["demo"].update(change)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return root
+
+
+def test_content_check_requires_a_demonstration_in_anatomical_range(kneefix: Kneefix, tmp_path: Path) -> None:
+    missing = _content_with(tmp_path / "a", "bridge", {"demo": None})
+    result = kneefix("content", "check", "--root", str(missing))
+    assert (
+        result.exit_code == 1
+        and "exercises/bridge.yaml: demo: every exercise needs a demonstration" in flat(result.stdout)
+    )
+    bent = yaml.safe_load((DATA_ROOT / "exercises" / "squat_overhead_reach.yaml").read_text())["demo"][
+        "poses"
+    ]
+    bent[1]["knee"] = 200
+    wrong = _content_with(tmp_path / "b", "squat_overhead_reach", {"poses": bent})
+    out = flat(kneefix("content", "check", "--root", str(wrong)).stdout)
+    assert "demo.poses[1].knee: 200 deg is outside 0..160 for a side view" in out
+
+
+def test_content_check_wants_the_clock_exercises_seen_from_above(kneefix: Kneefix, tmp_path: Path) -> None:
+    hidden = _content_with(tmp_path / "a", "seated_leg_extension_2", {"foot_from_above": False})
+    out = flat(kneefix("content", "check", "--root", str(hidden)).stdout)
+    assert 'seated_leg_extension_2.yaml: demo.foot_from_above: the name says "two o\'clock"' in out
+    poses = yaml.safe_load((DATA_ROOT / "exercises" / "seated_leg_extension_2.yaml").read_text())["demo"][
+        "poses"
+    ]
+    for pose in poses:
+        pose["foot_rotation"] = 0
+    unturned = _content_with(tmp_path / "b", "seated_leg_extension_2", {"poses": poses})
+    out = flat(kneefix("content", "check", "--root", str(unturned)).stdout)
+    assert "some pose must turn the foot to 60 deg" in out
+
+
+def test_report_writes_the_progress_report_and_the_handout(kneefix: Kneefix, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    kneefix.start()
+    report = tmp_path / "report.pdf"
+    kneefix.ok("report", "--pdf", str(report))
+    text = " ".join(page.extract_text() or "" for page in PdfReader(report).pages)
+    assert "Progress report" in text
+    handout = tmp_path / "handout.pdf"
+    kneefix.ok("report", "--handout", "--pdf", str(handout))
+    assert "Your knee programme" in " ".join(page.extract_text() or "" for page in PdfReader(handout).pages)
+    assert_clean_error(kneefix("report", "--pdf", str(tmp_path / "r.txt")), "ending in .pdf")

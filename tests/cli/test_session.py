@@ -107,3 +107,33 @@ def test_ctrl_c_during_a_timer_stops_the_session_and_keeps_progress() -> None:
     assert runner.progress.done == {"a": 1}
     assert runner.progress.completed == 0.5
     assert runner.progress.exercises_done == ("a",)
+
+
+def test_plain_reps_each_side_are_asked_side_by_side_with_a_switch_between() -> None:
+    """Each side gets its own prompt, with the switch-sides countdown between; stopping on the second
+    side leaves that set undone."""
+    reps = Dose(sets=2, reps=8, rest_s=5, per_side=True)
+    session = PlannedSession(
+        date=dt.date(2025, 1, 6),
+        number=1,
+        week=1,
+        phase_index=0,
+        phase_id="p1",
+        phase_name="Phase one",
+        exercises=(PlannedExercise("a", "A", "activate", "article", reps, (), ("c",), "w"),),
+    )
+    out = io.StringIO()
+    waited: list[float] = []
+    # Enter starts A; set 1: left, right; set 2: left, then "s" stops on the right side.
+    runner = GuidedSession(
+        Console(file=out, width=200),
+        session,
+        Clock(scale=1.0, sleep=waited.append),
+        io.StringIO("\n\n\n\ns\n"),
+    )
+    progress = runner.run()
+    text = flat(out.getvalue())
+    assert "Set 1/2 Left side: do 8 reps" in text and "Set 1/2 Right side: do 8 reps" in text
+    assert "Set 2/2 Right side: do 8 reps" in text
+    assert text.count("Switch sides") >= 2
+    assert progress.done == {"a": 1}

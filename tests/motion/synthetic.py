@@ -20,21 +20,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from kneefix.motion.body import (
+    ANKLE_HEIGHT,
+    FOOT,
+    FOREARM,
+    HEEL_BACK,
+    HIP_WIDTH,
+    SHANK,
+    SHOULDER_WIDTH,
+    THIGH,
+    TRUNK,
+    UPPER_ARM,
+)
 from kneefix.motion.types import LANDMARK_INDEX, LANDMARK_NAMES, LandmarkSeries
 
 FloatArray = NDArray[np.float64]
 G = 9.81
 
-# Segment lengths (metres) of the stick figure.
-FOOT = 0.25
-ANKLE_OFFSET = np.array([0.055, 0.075])  # ankle relative to heel along / above a flat foot
-SHANK = 0.43
-THIGH = 0.44
-TRUNK = 0.50
-UPPER_ARM = 0.29
-FOREARM = 0.26
-HIP_WIDTH = 0.20
-SHOULDER_WIDTH = 0.36
+# Segment lengths (metres): the body model the exercise demonstrations draw (kneefix.motion.body).
+ANKLE_OFFSET = np.array([HEEL_BACK, ANKLE_HEIGHT])  # ankle relative to heel along / above a flat foot
 STANCE_WIDTH = 0.26
 
 

@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import logbook, plan, progress, screening
+from kneefix.services import calendar, logbook, plan, progress, screening
 from kneefix.services.profiles import update_settings
 from kneefix.storage import plans as plan_store
 from kneefix.storage.db import Database
@@ -123,7 +123,7 @@ def test_progress_summary_chart_and_calendar(
             logbook.log_session(session, content, profile_id, day=day, today=day, pain_during=3, pain_after=2)
         today = START + dt.timedelta(days=6)
         summary = progress.progress_summary(session, content, profile_id, today)
-        ics = plan.plan_ics(session, content, profile_id, today)
+        ics = calendar.calendar_ics(session, content, profile_id, today)
         upcoming = plan.plan_state(session, content, profile_id, today).plan.sessions
 
     assert summary.done_to_date == 3 and summary.adherence_pct == 100.0

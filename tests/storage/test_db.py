@@ -43,7 +43,7 @@ def test_opening_migrates_to_head_with_every_table(fresh_database_url: str) -> N
 
 
 def test_the_head_is_the_newest_migration_file() -> None:
-    assert head_revision() == "0002_runs_and_hurt"
+    assert head_revision() == "0003_calendar_feed"
 
 
 def test_migrations_match_the_models_exactly(db: Database) -> None:

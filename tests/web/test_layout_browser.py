@@ -111,10 +111,20 @@ def _shots(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture(autouse=True)
+def _close_pages(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Close every browser context a test opened: a page left open keeps running its scripts and
+    animations, and dozens of them slow the whole suite down."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()
+
+
 def _signed_in_page(
-    browser: Any, server: str, size: tuple[int, int], email: str = "alex@example.org"
+    browser: Any, server: str, size: tuple[int, int], email: str = "alex@example.org", **options: Any
 ) -> tuple[Any, list[str]]:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -221,10 +231,45 @@ def test_guided_session_counts_sets_and_rests(browser: Any, server: str, tmp_pat
     assert card.locator("[data-set-count]").inner_text() == "Set 1 of 3"
     card.locator("[data-set-done]").click()
     assert card.locator("[data-set-count]").inner_text() == "Set 2 of 3"
-    page.wait_for_function("el => el.textContent === 'Go'", arg=card.locator("[data-timer]").element_handle())
+    timer = card.locator("[data-timer]")
+    assert "Rest" in timer.inner_text()  # the rest starts by itself
+    page.wait_for_function("el => !el.classList.contains('resting')", arg=timer.element_handle())
     card.locator("[data-set-done]").click()
     card.locator("[data-set-done]").click()
     assert "All 3 sets done" in card.locator("[data-set-count]").inner_text()
     assert card.locator("[data-done]").is_checked()
     page.screenshot(path=str(_shots(tmp_path) / "phone-today-in-use.png"))
+    assert errors == []
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_every_exercise_today_shows_its_demonstration(
+    browser: Any, server: str, motion: str, tmp_path: Path
+) -> None:
+    """Every demonstration loads; the one on the screen plays and goes back to its still when it
+    scrolls away (so a page of them does not keep a phone busy); someone who asks for reduced motion
+    sees the key poses side by side. The page still fits a phone."""
+    page, errors = _signed_in_page(browser, server, SIZES["phone"], reduced_motion=motion)
+    page.goto(server + "/today")
+    cards = page.locator("article.exercise")
+    pictures = page.locator("article.exercise > figure.demo img")
+    assert cards.count() > 0 and pictures.count() == cards.count()
+    animated = 0
+    for picture in pictures.all():
+        picture.scroll_into_view_if_needed()
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=picture.element_handle())
+        source = str(picture.evaluate("i => i.currentSrc"))
+        if motion == "reduce":
+            assert source.endswith("/poses.svg"), source
+        elif source.endswith("/demo.svg"):
+            animated += 1
+    if motion == "no-preference":
+        assert animated == pictures.count()  # each played while it was on the screen
+        first = pictures.first
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_function(
+            "i => i.getAttribute('src').endsWith('/still.svg')", arg=first.element_handle()
+        )
+    page.screenshot(path=str(_shots(tmp_path) / f"phone-today-demos-{motion}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES["phone"][0]
     assert errors == []

@@ -21,7 +21,7 @@ from kneefix.web.app import create_app
 from kneefix.web.config import load_settings
 from tests.web.helpers import csrf_of, person_with_plan
 from tests.web.plan_states import START, pause_plan, profile_id_of, ready_to_run
-from tests.web.test_layout_browser import CHROMIUM, SIZES, _shots, _signed_in_page, serve
+from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _shots, _signed_in_page, serve  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -33,6 +33,7 @@ COMMAND_ORDER = (
     "log",
     "plan",
     "progress",
+    "report",
     "score",
     "settings",
     "profiles",

@@ -11,15 +11,17 @@ from rich.panel import Panel
 from rich.table import Table
 
 from kneefix.cli.base import app
-from kneefix.cli.context import out_console
+from kneefix.cli.context import err_console, out_console
 from kneefix.cli.output import echo_json
 from kneefix.content.loader import load_content
+from kneefix.errors import InputError
 from kneefix.services.library import (
     content_problems,
     education_pages,
     exercises_in_order,
     find_education,
     find_exercise,
+    write_demonstration,
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -85,14 +87,33 @@ def education(
 
 @app.command("exercises")
 def exercises(
-    exercise_id: Annotated[str | None, typer.Argument(help="Show one exercise in full.")] = None,
+    words: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[show] [ID]", help="Show one exercise in full (the word show is optional)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also draw its demonstration (key poses) to a .png or .svg file."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List the exercises by step, or show one with how-to, cues, mistakes and safety notes."""
+    """List the exercises by step, or show one with how-to, cues, mistakes, safety notes and its
+    demonstration (kneefix exercises show ID --out FILE.png)."""
     content = load_content()
     console = out_console()
+    given = list(words or [])
+    if given[:1] == ["show"]:
+        given = given[1:]
+    if len(given) > 1:
+        raise InputError(f"Name one exercise, not {len(given)}: kneefix exercises show ID --out FILE.png")
+    exercise_id = given[0] if given else None
+    if exercise_id is None and out is not None:
+        raise InputError("--out draws one exercise: kneefix exercises show ID --out FILE.png")
     if exercise_id is not None:
         exercise = find_exercise(content, exercise_id)
+        if out is not None:
+            written = write_demonstration(exercise, out)
+            err_console().print(f"Wrote the demonstration of {exercise.name} to {written}")
         if as_json:
             echo_json(exercise)
             return

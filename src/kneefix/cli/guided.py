@@ -132,16 +132,24 @@ class GuidedSession:
             prefix = f"Set {number}/{sets} " if sets > 1 else ""
             if dose.duration_s or dose.hold_s:
                 self._timed_set(prefix, dose, sides)
-            else:
-                each = " each side" if dose.per_side else ""
-                reps = f"{dose.reps} reps{each}" if dose.reps else "the movement"
-                question = f"{prefix or 'Now '}do {reps}, then press Enter (s = stop this exercise)"
-                if self._ask(question) == "skip":
-                    self.console.print(f"[yellow]Stopped {exercise.name} after {number - 1} set(s).[/]")
-                    return
+            elif not self._rep_set(prefix, dose, sides):
+                self.console.print(f"[yellow]Stopped {exercise.name} after {number - 1} set(s).[/]")
+                return
             self.progress.done[exercise.exercise_id] = number
             if number < sets and dose.rest_s:
                 countdown(self.console, "Rest", dose.rest_s, self.clock)
+
+    def _rep_set(self, prefix: str, dose: Dose, sides: tuple[str, ...]) -> bool:
+        """One set of plain reps, each side in turn with a switch between; False if the person stopped."""
+        reps = f"{dose.reps} reps" if dose.reps else "the movement"
+        for index, side in enumerate(sides):
+            if index > 0:
+                countdown(self.console, "Switch sides", SWITCH_SIDES_S, self.clock)
+            where = f"{side.capitalize()}: " if side else ""
+            lead = prefix or ("" if where else "Now ")
+            if self._ask(f"{lead}{where}do {reps}, then press Enter (s = stop this exercise)") == "skip":
+                return False
+        return True
 
     def _timed_set(self, prefix: str, dose: Dose, sides: tuple[str, ...]) -> None:
         """Rolling, a stretch hold or held repetitions, one side after the other with a short switch."""

@@ -15,7 +15,7 @@ from kneefix.cli.output import echo_json
 from kneefix.cli.render import day_text, print_changes, print_session
 from kneefix.content.loader import load_content
 from kneefix.programme.adapt import PlanState
-from kneefix.programme.ics import plan_to_ics
+from kneefix.services.calendar import calendar_ics
 from kneefix.services.plan import plan_dict, plan_state, protocol_for, today_view
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import write_bytes_file
@@ -90,8 +90,9 @@ def plan_cmd(
     with state.database().session() as session:
         profile = open_profile(session, state.profile)
         current = plan_state(session, content, profile.id, today())
+        calendar = calendar_ics(session, content, profile.id, today()) if ics is not None else b""
     if ics is not None:
-        written = write_bytes_file(ics, plan_to_ics(current.plan, profile.name))
+        written = write_bytes_file(ics, calendar)
     if as_json:
         echo_json(
             {"profile": profile.name, **plan_dict(current), "ics": str(ics) if ics is not None else None}

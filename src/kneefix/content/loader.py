@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from kneefix.content.schemas import Change, Equipment, Exercise, Protocol
+from kneefix.content.schemas import ANGLE_RANGES, Change, Equipment, Exercise, Protocol
 from kneefix.content.schemas_screening import (
     ArticleElement,
     EducationPage,
@@ -355,6 +355,43 @@ def _check_exercises(reader: _Reader, content: Content) -> None:
                 reader.problem(file, f"{where}.use", f"unknown exercise id {substitute.use!r}")
             elif substitute.use == exercise.id:
                 reader.problem(file, f"{where}.use", "an exercise cannot substitute for itself")
+        _check_demo(reader, file, exercise)
+
+
+_CLOCK_WORDS = {"twelve o'clock": 0.0, "two o'clock": 60.0}
+"""Exercise names that say where the foot points, and the outward turn (degrees) that position is."""
+
+
+def _check_demo(reader: _Reader, file: str, exercise: Exercise) -> None:
+    """Every exercise is demonstrated; the poses stay in anatomical range for their view; an exercise
+    named for where the foot points shows the foot from above, turned to that position."""
+    demo = exercise.demo
+    if demo is None:
+        reader.problem(file, "demo", "every exercise needs a demonstration (view, props and key poses)")
+        return
+    ranges = ANGLE_RANGES[demo.view]
+    for index, pose in enumerate(demo.poses):
+        for joint, (low, high) in ranges.items():
+            for name in (joint, f"other_{joint}"):
+                value = getattr(pose, name, None)
+                if value is not None and not low <= value <= high:
+                    reader.problem(
+                        file,
+                        f"demo.poses[{index}].{name}",
+                        f"{value:g} deg is outside {low:g}..{high:g} for a {demo.view} view",
+                    )
+    name = exercise.name.lower()
+    for words, turn in _CLOCK_WORDS.items():
+        if words not in name:
+            continue
+        if not demo.foot_from_above:
+            reader.problem(file, "demo.foot_from_above", f"the name says {words!r}: show the foot from above")
+        if not any(abs(pose.foot_rotation - turn) < 1e-6 for pose in demo.poses):
+            reader.problem(
+                file, "demo.poses", f"the name says {words!r}: some pose must turn the foot to {turn:g} deg"
+            )
+        if turn == 0.0 and any(pose.foot_rotation != 0.0 for pose in demo.poses):
+            reader.problem(file, "demo.poses", f"the name says {words!r}: the foot must not turn out")
 
 
 _DOSE_TARGETS = ("reps", "sets", "hold_s", "duration_s")

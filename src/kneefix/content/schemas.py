@@ -48,6 +48,88 @@ class Dose(Strict):
     per_side: bool = True
 
 
+DemoView = Literal["side", "front"]
+"""The plane a demonstration is drawn in: the side (bending) or the front (moving out to the side)."""
+
+Prop = Literal[
+    "chair",
+    "wall",
+    "floor_mat",
+    "foam_roller",
+    "lacrosse_ball",
+    "tennis_ball",
+    "stability_ball",
+    "bottles",
+    "band_knees",
+    "band_ankles",
+    "towel",
+    "towel_roll",
+    "step",
+    "ankle_weight",
+]
+"""What a demonstration draws besides the figure; each is placed by the body's own joints."""
+
+ANGLE_RANGES: dict[DemoView, dict[str, tuple[float, float]]] = {
+    "side": {
+        "trunk": (-130.0, 130.0),
+        "hip": (-30.0, 140.0),
+        "knee": (0.0, 160.0),
+        "ankle": (-50.0, 35.0),
+        "shoulder": (-60.0, 180.0),
+        "elbow": (0.0, 150.0),
+    },
+    "front": {
+        "trunk": (-130.0, 130.0),
+        "hip": (-20.0, 70.0),
+        "knee": (-30.0, 90.0),
+        "ankle": (0.0, 0.0),
+        "shoulder": (0.0, 180.0),
+        "elbow": (0.0, 150.0),
+    },
+}
+"""The anatomical range of each declared angle, by view (degrees; ``kneefix content check`` enforces them)."""
+
+
+class KeyPose(Strict):
+    """One key pose of a demonstration: planar joint angles (see :mod:`kneefix.motion.body`), how
+    long the figure takes to move into it and stays in it, and the cue shown meanwhile.
+
+    ``other_*`` angles are the other leg's (the far leg from the side, the left leg from the front);
+    left out, that leg copies the working leg. ``foot_rotation`` turns the working foot outwards from
+    twelve o'clock (0) as seen from above: 60 is two o'clock.
+    """
+
+    cue: str = Field(min_length=3, max_length=90)
+    move_s: float = Field(default=1.0, ge=0.2, le=10.0, description="seconds to move here from the last pose")
+    hold_s: float = Field(default=0.0, ge=0.0, le=60.0)
+    trunk: float = 0.0
+    hip: float = 0.0
+    knee: float = 0.0
+    ankle: float = 0.0
+    other_hip: float | None = None
+    other_knee: float | None = None
+    other_ankle: float | None = None
+    shoulder: float = 0.0
+    elbow: float = 0.0
+    foot_rotation: float = Field(default=0.0, ge=-30.0, le=90.0)
+
+
+class Demonstration(Strict):
+    """How to draw an exercise: the view, the props, and two or more key poses played in a loop."""
+
+    view: DemoView
+    anchor: Literal["feet", "hips", "hands", "shoulders", "back"] = Field(
+        default="feet",
+        description="what stays in place from pose to pose: the working heel (feet), the hips, the wrists, "
+        "the shoulders, or the back against a wall (back)",
+    )
+    props: list[Prop] = Field(default_factory=list)
+    foot_from_above: bool = Field(
+        default=False, description="add the working foot seen from above, on a clock face"
+    )
+    poses: list[KeyPose] = Field(min_length=2, max_length=8)
+
+
 class Substitute(Strict):
     """Use another exercise when a piece of equipment is missing."""
 
@@ -73,6 +155,9 @@ class Exercise(Strict):
     easier: str | None = Field(default=None, description="exercise id of the easier variant")
     harder: str | None = Field(default=None, description="exercise id of the harder variant")
     substitutes: list[Substitute] = Field(default_factory=list)
+    demo: Demonstration | None = Field(
+        default=None, description="the drawn demonstration (content check: required)"
+    )
 
 
 class SessionSlot(Strict):

@@ -7,11 +7,12 @@ additions hide with their module live here once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from kneefix.content.loader import Content, ContentProblem, check_content
 from kneefix.content.schemas import STEP_ORDER, Exercise
 from kneefix.content.schemas_screening import EducationPage
-from kneefix.errors import NotFoundError
+from kneefix.errors import InputError, NotFoundError
 
 
 def education_pages(content: Content, guideline_additions: bool = True) -> list[EducationPage]:
@@ -70,3 +71,46 @@ def content_problems(root: Path | None = None) -> list[ContentProblem]:
     if root is not None and not root.is_dir():
         return [ContentProblem(str(root), "", "is not a folder of content files")]
     return check_content(root)
+
+
+DEMO_FORMATS = (".png", ".svg")
+
+
+DemoKind = Literal["animated", "still", "poses"]
+
+
+def demonstration_svg(exercise: Exercise, kind: DemoKind = "animated") -> str:
+    """The exercise's demonstration as SVG: animated, a still of the animation (its first pose, the
+    same size), or its key poses side by side."""
+    from kneefix.motion.demo_render import animated_svg, strip_svg
+
+    if exercise.demo is None:  # content check requires one; a custom content folder may lack it
+        raise NotFoundError(f"{exercise.name} has no demonstration in its content file.")
+    if kind == "poses":
+        return strip_svg(exercise.demo, exercise.name)
+    return animated_svg(exercise.demo, exercise.name, moving=kind == "animated")
+
+
+def write_demonstration(exercise: Exercise, out_path: Path) -> Path:
+    """Write the key poses as a PNG strip or a (static, side by side) SVG, chosen by the file suffix;
+    written to a temporary name first, so a failed write leaves no half file."""
+    suffix = out_path.suffix.lower()
+    if suffix not in DEMO_FORMATS:
+        raise InputError(f"{out_path.name}: choose a .png or .svg file name for the demonstration.")
+    if exercise.demo is None:
+        raise NotFoundError(f"{exercise.name} has no demonstration in its content file.")
+    if not out_path.parent.is_dir():
+        raise InputError(f"{out_path.parent} is not a folder; create it first.")
+    partial = out_path.with_name(f".{out_path.name}.part")
+    try:
+        if suffix == ".png":
+            from kneefix.motion.demo_render import strip_png
+
+            strip_png(exercise.demo, exercise.name, partial)
+        else:
+            partial.write_text(demonstration_svg(exercise, "poses"), encoding="utf-8")
+        partial.replace(out_path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise InputError(f"Could not write {out_path}: {error.strerror or error}.") from error
+    return out_path

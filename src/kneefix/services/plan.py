@@ -18,7 +18,6 @@ from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import ContentError
 from kneefix.programme.adapt import PlanState, RunningState, current_state, is_planned_day
-from kneefix.programme.ics import plan_to_ics
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import PlannedSession
 from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
@@ -379,10 +378,3 @@ def session_for(session: Session, content: Content, profile_id: int, day: dt.dat
     None when the plan was paused on that day.
     """
     return replay(session, content, profile_id, day, before=day).next_session
-
-
-def plan_ics(session: Session, content: Content, profile_id: int, today: dt.date) -> bytes:
-    """The upcoming plan as an iCalendar file for the person's calendar app."""
-    profile = profile_store.get_profile(session, profile_id)
-    state = plan_state(session, content, profile_id, today)
-    return plan_to_ics(state.plan, profile.name)

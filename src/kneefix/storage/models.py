@@ -85,6 +85,14 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
+REMINDER_TIME_CHECK = (
+    "reminder_time IS NULL OR (length(reminder_time) = 5 AND substr(reminder_time, 3, 1) = ':' "
+    "AND substr(reminder_time, 1, 2) BETWEEN '00' AND '23' "
+    "AND substr(reminder_time, 4, 2) BETWEEN '00' AND '59')"
+)
+"""``HH:MM`` in 24-hour time (the migration repeats it as written, as migrations must)."""
+
+
 class Profile(Base):
     """A person being coached, with the settings the plan adapts to as plain columns."""
 
@@ -92,6 +100,7 @@ class Profile(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "name", name="uq_profiles_user_id_name"),
         CheckConstraint("days_per_week IS NULL OR (days_per_week BETWEEN 1 AND 7)", name="days_per_week"),
+        CheckConstraint(REMINDER_TIME_CHECK, name="reminder_time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -106,6 +115,14 @@ class Profile(Base):
     protocol_id: Mapped[str] = mapped_column(String(100), default="runners_knee")
     guideline_additions: Mapped[bool] = mapped_column(Boolean, default=True)
     start_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The subscribable calendar: the hash of its URL's secret (None: no feed) and the reminder time.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    reminder_time: Mapped[str | None] = mapped_column(String(5))
+    # What the calendar last handed out carried: its digest, and the SEQUENCE and DTSTAMP of its events.
+    calendar_digest: Mapped[str | None] = mapped_column(String(64))
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    calendar_stamp: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    calendar_events: Mapped[dict[str, str] | None] = mapped_column(JsonColumn)  # uid -> ISO date
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, onupdate=utc_now)
 

@@ -88,7 +88,17 @@ def create_app(settings: WebSettings | None = None, *, database: Database | None
 
 
 def _include_routers(app: FastAPI) -> None:
-    from kneefix.web.routes import account, api, auth, person, running, screening
+    from kneefix.web.routes import (
+        account,
+        api,
+        auth,
+        calendar,
+        exercises,
+        person,
+        printouts,
+        running,
+        screening,
+    )
 
     app.include_router(auth.router)
     app.include_router(account.router)
@@ -97,6 +107,10 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(screening.router)
     app.include_router(api.router)
     app.include_router(running.api_router)
+    app.include_router(exercises.router)
+    app.include_router(calendar.router)
+    app.include_router(printouts.router)
+    app.include_router(printouts.api_router)
     # Technique checks, clinician pages and their API (H8) are included below.
     from kneefix.web.routes import clinician, technique
 

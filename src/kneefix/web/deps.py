@@ -104,12 +104,14 @@ async def enforce_csrf(request: Request) -> None:
             "KNEEFIX_TRUSTED_ORIGINS (or KNEEFIX_PROXY_HEADERS turned on); see docs/web.md."
         )
     submitted = request.headers.get(CSRF_HEADER)
-    form_fields: dict[str, str] = {}
+    form_fields: list[tuple[str, str]] = []
     if submitted is None and not _is_json(request):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
-        form_fields = {key: item for key, item in form.multi_items() if isinstance(item, str)}
+        # Every (name, value) pair in order: a field sent more than once (the ticks of a checkbox list)
+        # keeps all its values, not only the last.
+        form_fields = [(key, item) for key, item in form.multi_items() if isinstance(item, str)]
     if csrf_matches(session.csrf, submitted):
         return
     if request.state.session_expired or (SESSION_COOKIE not in request.cookies and submitted):
@@ -121,10 +123,14 @@ async def enforce_csrf(request: Request) -> None:
     )
 
 
-def _keep_pending_form(request: Request, fields: dict[str, str]) -> None:
-    """Remember a form the person sent just after their session ran out, to offer it after sign-in."""
-    kept = {key: value for key, value in fields.items() if key not in NEVER_KEPT_FIELDS}
-    if not kept or sum(len(k) + len(v) for k, v in kept.items()) > PENDING_FORM_LIMIT:
+def _keep_pending_form(request: Request, fields: list[tuple[str, str]]) -> None:
+    """Remember a form the person sent just after their session ran out, to offer it after sign-in.
+
+    The fields are kept as ``[name, value]`` pairs, in the order they were sent, so repeated names
+    (several ticked checkboxes) all survive the trip through the cookie.
+    """
+    kept = [[key, value] for key, value in fields if key not in NEVER_KEPT_FIELDS]
+    if not kept or sum(len(k) + len(v) for k, v in kept) > PENDING_FORM_LIMIT:
         return
     root = str(request.scope.get("root_path", "")).rstrip("/")
     path = request.url.path

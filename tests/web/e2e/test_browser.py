@@ -112,6 +112,9 @@ def test_a_person_from_sign_up_to_a_technique_result(
         shoot(page, shots, "03-today-phone")
         # The README picture shows our own page, not a frame of the third-party test clip.
         readme_shot(shoot(page, shots, "readme-person-phone", full_page=False), "person-phone.png")
+        # "I did this exercise" starts unticked: tick each one, as a person who did the whole session.
+        for done in page.locator('input[name="done"]').all():
+            done.check(force=True)
         page.check('input[name="pain_during"][value="2"]', force=True)
         page.check('input[name="pain_after"][value="1"]', force=True)
         page.click('button[type="submit"]:has-text("Save this session")')

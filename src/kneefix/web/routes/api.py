@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.services import accounts, logbook
+from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
 from kneefix.services import scores as score_service
@@ -301,7 +302,7 @@ def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 )
 def api_plan_ics(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
     plan_required(me)
-    body = plan_service.plan_ics(db, content, me.profile_id, today)
+    body = calendar_service.calendar_ics(db, content, me.profile_id, today)
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.services import accounts
-from kneefix.web.deps import CurrentUser, DbSession, MaybeUser, Settings, client_ip
+from kneefix.web.deps import ContentDep, CurrentUser, DbSession, MaybeUser, Settings, client_ip
 from kneefix.web.security import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
@@ -192,15 +193,73 @@ def signout(request: Request) -> Response:
 # ----- a form sent after the session ran out --------------------------------------------------
 
 
+# Fields a form carries for the app's own bookkeeping: sent again with "Save it now", never shown.
+UNSHOWN_FIELDS = frozenset({"form_token", "request_id", "session_day", "kind", "next"})
+FIELD_LABELS = {
+    "done": "Exercises you did",
+    "hurt": "Exercises that hurt",
+    "pain_during": "Pain during (0 to 10)",
+    "pain_after": "Pain after (0 to 10)",
+    "pain": "Pain (0 to 10)",
+    "note": "Note",
+    "minutes": "Minutes",
+    "distance_km": "Distance in km",
+    "run_pain_during": "Pain during the run (0 to 10)",
+    "run_pain_after": "Pain after the run (0 to 10)",
+    "run_note": "Note on the run",
+    "walk_pain": "Pain on the brisk walk (0 to 10)",
+    "hop_pain": "Pain on the hops (0 to 10)",
+    "symptoms": "Symptoms",
+    "equipment": "Equipment",
+}
+
+
+def pending_pairs(raw_fields: object) -> list[tuple[str, str]] | None:
+    """The kept form as ``(name, value)`` pairs: a list of pairs, or a dict from a cookie set before
+    repeated fields were kept; ``None`` for anything else."""
+    if isinstance(raw_fields, dict):
+        return [(str(key), str(value)) for key, value in raw_fields.items()]
+    if not isinstance(raw_fields, list):
+        return None
+    pairs = [item for item in raw_fields if isinstance(item, list | tuple) and len(item) == 2]
+    return [(str(key), str(value)) for key, value in pairs] if len(pairs) == len(raw_fields) else None
+
+
+def readable_fields(pairs: list[tuple[str, str]], content: Content) -> list[tuple[str, list[str]]]:
+    """What the person typed, for people to read: one row per field (all the values of a repeated
+    one), labels in words, exercise, equipment and symptom ids as their names; bookkeeping and empty
+    answers left out (they are still sent again)."""
+    names: dict[str, str] = {key: item.name for key, item in content.exercises.items()}
+    names |= {key: item.name for key, item in content.equipment.items()}
+    names |= {item.id: item.label for item in content.symptoms}
+    flags = {"rf_" + flag.id: flag.title for flag in content.red_flags}
+    rows: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name in UNSHOWN_FIELDS or not value.strip():
+            continue
+        rows.setdefault(name, []).append(names.get(value, value))
+    readable: list[tuple[str, list[str]]] = []
+    for name, values in rows.items():
+        label = FIELD_LABELS.get(name) or flags.get(name)
+        if label is None and name.startswith("kujala_"):
+            label = "Knee score, question " + name.removeprefix("kujala_")
+        readable.append((label or name.replace("_", " ").capitalize(), values))
+    return readable
+
+
 @router.get("/resume", name="resume_form")
-def resume_form(request: Request, user: CurrentUser) -> Response:
+def resume_form(request: Request, user: CurrentUser, content: ContentDep) -> Response:
     pending = session_of(request).pending or {}
-    raw_fields, action = pending.get("fields"), pending.get("action")
-    if not isinstance(raw_fields, dict) or not isinstance(action, str):
+    fields, action = pending_pairs(pending.get("fields")), pending.get("action")
+    if fields is None or not isinstance(action, str):
         return redirect(request, home_for(user.role))
-    fields = [(str(k), str(v)) for k, v in raw_fields.items()]
     _drop_pending(request)  # the fields now live in the page; the cookie need not keep them
-    return render(request, "resume.html", {"fields": fields, "action": action}, title="Save your form")
+    return render(
+        request,
+        "resume.html",
+        {"fields": fields, "shown": readable_fields(fields, content), "action": action},
+        title="Save your form",
+    )
 
 
 @router.post("/resume/discard", name="resume_discard")

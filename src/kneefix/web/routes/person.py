@@ -21,6 +21,7 @@ from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.adapt import planned_dates_to
 from kneefix.services import accounts, library, logbook
+from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
 from kneefix.services import scores as score_service
@@ -123,7 +124,6 @@ def today_response(
     """
     view = plan_service.today_view(db, content, me.profile_id, today)
     todays_logs = [log for log in logbook.list_logs(db, me.profile_id) if log.date == today]
-    planned = [item.exercise_id for item in view.session.exercises] if view.session is not None else []
     return render(
         request,
         "today.html",
@@ -134,9 +134,11 @@ def today_response(
             "runs_logged": [log for log in todays_logs if log.is_run],
             "referred": referred(db, me.profile_id),
             "error": error,
-            "values": {"done": planned, "hurt": []} | (values or {}),
+            "values": {"done": [], "hurt": []} | (values or {}),
             "form_token": form_token or uuid.uuid4().hex,
             "timer_scale": getattr(request.app.state, "timer_scale", 1.0),
+            # where the browser keeps this session's progress (sets, side, reps) across a reload
+            "session_key": f"{me.profile_id}:{today}:{view.session.number if view.session else 0}",
         },
         status_code=422 if error else 200,
         nav="today",
@@ -361,6 +363,22 @@ def plan_page(
     needs = require_plan(request, me, db)
     if needs is not None:
         return needs
+    return plan_response(request, me, db, content, today, month)
+
+
+def plan_response(
+    request: Request,
+    me: Person,
+    db: Session,
+    content: Content,
+    today: dt.date,
+    month: str | None = None,
+    *,
+    feed_url: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """The plan page; ``feed_url`` is a calendar link just made (shown this once), ``error`` a problem
+    with the reminder time."""
     state = plan_service.plan_state(db, content, me.profile_id, today)
     year, number = parse_month(month, today)
     logs = logbook.list_logs(db, me.profile_id)
@@ -371,7 +389,17 @@ def plan_page(
     return render(
         request,
         "plan.html",
-        {"month": view, "state": state, "upcoming": upcoming, "runs": runs, "today": today},
+        {
+            "month": view,
+            "state": state,
+            "upcoming": upcoming,
+            "runs": runs,
+            "today": today,
+            "calendar": calendar_service.calendar_settings(db, me.profile_id),
+            "feed_url": feed_url,
+            "error": error,
+        },
+        status_code=422 if error else 200,
         nav="plan",
         title="Your plan",
     )
@@ -384,7 +412,7 @@ def plan_ics(
     needs = require_plan(request, me, db)
     if needs is not None:
         return needs
-    body = plan_service.plan_ics(db, content, me.profile_id, today)
+    body = calendar_service.calendar_ics(db, content, me.profile_id, today)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -1,0 +1,97 @@
+"""PDFs to print: the person's programme handout and progress report, for the person and for a linked
+clinician, on the web and in the API (:mod:`kneefix.services.printing` makes them)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kneefix.services import clinic, printing
+from kneefix.web.deps import ContentDep, CurrentClinician, CurrentPerson, DbSession, Settings, Today
+from kneefix.web.routes.person import require_plan
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
+
+
+def _pdf(body: bytes, filename: str) -> Response:
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/plan/handout.pdf", name="handout_pdf")
+def person_handout(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    needs = require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
+
+
+@router.get("/progress/report.pdf", name="report_pdf")
+def person_report(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: Settings
+) -> Response:
+    needs = require_plan(request, me, db)
+    if needs is not None:
+        return needs
+    body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
+    return _pdf(body, "kneefix-progress-report.pdf")
+
+
+@router.get("/clinician/people/{profile_id}/handout.pdf", name="clinician_handout_pdf")
+def clinician_handout(
+    profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+) -> Response:
+    clinic.linked_profile(db, me.id, profile_id)  # NotFoundError unless this person shares with me
+    return _pdf(printing.handout_pdf(db, content, profile_id, today), "kneefix-programme.pdf")
+
+
+@router.get("/clinician/people/{profile_id}/report.pdf", name="clinician_report_pdf")
+def clinician_report(
+    profile_id: int,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
+    settings: Settings,
+) -> Response:
+    clinic.linked_profile(db, me.id, profile_id)
+    body = printing.report_pdf(db, content, profile_id, today, settings.data_dir)
+    return _pdf(body, "kneefix-progress-report.pdf")
+
+
+@api_router.get("/handout.pdf", summary="The signed-in person's programme handout (PDF)")
+def api_handout(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
+    return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
+
+
+@api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
+def api_report(
+    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: Settings
+) -> Response:
+    body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
+    return _pdf(body, "kneefix-progress-report.pdf")
+
+
+@api_router.get(
+    "/clinician/people/{profile_id}/report.pdf", summary="A linked person's progress report (PDF)"
+)
+def api_clinician_report(
+    profile_id: int,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
+    settings: Settings,
+) -> Response:
+    clinic.linked_profile(db, me.id, profile_id)
+    body = printing.report_pdf(db, content, profile_id, today, settings.data_dir)
+    return _pdf(body, "kneefix-progress-report.pdf")
