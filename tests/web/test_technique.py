@@ -189,6 +189,7 @@ def test_a_finished_check_shows_video_chart_table_and_cues(
     page = person.get(check_url)
     assert "<video" in page.text and f'src="{check_url}/files/annotated.mp4"' in page.text
     assert f'src="{check_url}/files/angles.png"' in page.text
+    assert f'<a href="{check_url}/files/angles.png" target="_blank"' in page.text  # tap: full size on a phone
     assert "Rep by rep" in page.text and "Hips" in page.text and "95°" in page.text
     assert "sending the hips back" in page.text
     listing = person.get("/technique")
