@@ -46,9 +46,11 @@ def test_a_linked_clinician_prints_the_report_and_no_one_else_can(
     assert f"/clinician/people/{linked}/report.pdf" in page.text
     assert "Progress report" in _text(clinician.get(f"/clinician/people/{linked}/report.pdf"))
     assert "Your knee programme" in _text(clinician.get(f"/clinician/people/{linked}/handout.pdf"))
+    assert "Progress report" in _text(clinician.get(f"/api/v1/clinician/people/{linked}/report.pdf"))
     other = TestClient(app)
     sign_up(other, "otherdoc@example.org", role="clinician")
     assert other.get(f"/clinician/people/{linked}/report.pdf").status_code == 404
+    assert other.get(f"/api/v1/clinician/people/{linked}/report.pdf").status_code == 404
     assert client.get(f"/clinician/people/{linked}/report.pdf").status_code in (403, 404)
 
 

@@ -9,35 +9,14 @@ module registers every command module on it (tests and ``python -m`` use this; t
 
 from __future__ import annotations
 
-from kneefix.cli import (
-    analyze,
-    content_cmds,
-    log_cmds,
-    plan_cmds,
-    profile_cmds,
-    progress_cmds,
-    report_cmds,
-    score_cmds,
-    serve,
-    session_cmds,
-    start_cmds,
-    transfer_cmds,
-)
-from kneefix.cli.base import app, report_error, run
+import importlib
+from types import ModuleType
 
-COMMAND_MODULES = (
-    analyze,
-    content_cmds,
-    log_cmds,
-    plan_cmds,
-    profile_cmds,
-    progress_cmds,
-    report_cmds,
-    score_cmds,
-    serve,
-    session_cmds,
-    start_cmds,
-    transfer_cmds,
+from kneefix.cli.base import app, report_error, run
+from kneefix.cli.entry import COMMAND_MODULES as MODULE_OF_COMMAND
+
+COMMAND_MODULES: tuple[ModuleType, ...] = tuple(
+    importlib.import_module(f"kneefix.cli.{name}") for name in sorted(set(MODULE_OF_COMMAND.values()))
 )
 """Every module that registers commands on :data:`app` (each is imported for that side effect)."""
 

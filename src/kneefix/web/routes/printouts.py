@@ -81,17 +81,10 @@ def api_report(
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
-@api_router.get(
-    "/clinician/people/{profile_id}/report.pdf", summary="A linked person's progress report (PDF)"
+# The clinician's report in the API is the page's own handler (the same checks, the same PDF).
+api_router.add_api_route(
+    "/clinician/people/{profile_id}/report.pdf",
+    clinician_report,
+    methods=["GET"],
+    summary="A linked person's progress report (PDF)",
 )
-def api_clinician_report(
-    profile_id: int,
-    db: DbSession,
-    content: ContentDep,
-    me: CurrentClinician,
-    today: Today,
-    settings: Settings,
-) -> Response:
-    clinic.linked_profile(db, me.id, profile_id)
-    body = printing.report_pdf(db, content, profile_id, today, settings.data_dir)
-    return _pdf(body, "kneefix-progress-report.pdf")
