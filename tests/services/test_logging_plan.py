@@ -132,3 +132,24 @@ def test_progress_summary_chart_and_calendar(
     events = [c for c in Calendar.from_ical(ics).walk() if c.name == "VEVENT"]
     assert len(events) == len(upcoming)
     assert events[0].decoded("dtstart") == upcoming[0].date
+
+
+def test_the_same_progress_is_drawn_once_and_a_new_log_draws_it_again(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """The clinician's person page and the person's page ask for the chart on every visit: drawing it
+    takes seconds, so an unchanged summary is served from the drawn copy."""
+    with db.session() as session:
+        logbook.log_session(session, content, profile_id, day=START, today=START, pain_during=3, pain_after=2)
+        day = START + dt.timedelta(days=1)
+        before = progress.chart_counts()
+        first = progress.progress_chart(progress.progress_summary(session, content, profile_id, day))
+        again = progress.progress_chart(progress.progress_summary(session, content, profile_id, day))
+        middle = progress.chart_counts()
+        logbook.log_session(session, content, profile_id, day=day, today=day, pain_during=6, pain_after=5)
+        changed = progress.progress_chart(progress.progress_summary(session, content, profile_id, day))
+        after = progress.chart_counts()
+    assert (
+        again == first and middle["drawn"] == before["drawn"] + 1 and middle["served"] == before["served"] + 1
+    )
+    assert changed != first and after["drawn"] == middle["drawn"] + 1
