@@ -1,6 +1,8 @@
-"""Screening answers for the service tests."""
+"""Screening answers, and the day the service tests' person is screened, for the service tests."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from kneefix.content.loader import Content
 from kneefix.programme.screening import ScreeningAnswers, questions_for
@@ -24,3 +26,6 @@ def typical_answers(content: Content, yes: tuple[str, ...] = (), **changes: obje
     }
     values.update(changes)
     return ScreeningAnswers(**values)  # type: ignore[arg-type]
+
+
+START = dt.date(2025, 3, 3)  # a Monday: the plan's first session falls on it

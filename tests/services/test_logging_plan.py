@@ -10,22 +10,11 @@ from icalendar import Calendar
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import calendar, logbook, plan, progress, screening
+from kneefix.services import calendar, logbook, plan, progress
 from kneefix.services.profiles import update_settings
 from kneefix.storage import plans as plan_store
 from kneefix.storage.db import Database
-from tests.services.helpers import typical_answers
-
-START = dt.date(2025, 3, 3)  # a Monday
-
-
-@pytest.fixture
-def profile_id(db: Database, content: Content) -> int:
-    with db.session() as session:
-        outcome = screening.run_start(
-            session, content, "ana", screening.StartRequest(typical_answers(content)), today=START
-        )
-    return outcome.profile.id
+from tests.services.helpers import START
 
 
 def test_painful_session_stores_an_ease_change_once(db: Database, content: Content, profile_id: int) -> None:

@@ -10,20 +10,9 @@ from pypdf import PdfReader
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
-from kneefix.services import logbook, plan, printing, screening
+from kneefix.services import logbook, plan, printing
 from kneefix.storage.db import Database
-from tests.services.helpers import typical_answers
-
-START = dt.date(2025, 3, 3)  # a Monday
-
-
-@pytest.fixture
-def profile_id(db: Database, content: Content) -> int:
-    with db.session() as session:
-        outcome = screening.run_start(
-            session, content, "ana", screening.StartRequest(typical_answers(content)), today=START
-        )
-    return outcome.profile.id
+from tests.services.helpers import START
 
 
 def _pages(pdf: bytes) -> list[str]:

@@ -61,6 +61,12 @@ SEGMENTS: tuple[tuple[str, str, str], ...] = (
 """Body segments, back to front (the far limbs are drawn first, behind the trunk)."""
 
 
+FIXED_PROPS = frozenset(
+    {"prop_wall", "prop_chair_seat", "prop_chair_back", "prop_chair_leg", "prop_step", "prop_mat"}
+)
+"""Props that stand still and are drawn behind the figure."""
+
+
 @dataclass(frozen=True)
 class Shape:
     """One drawn element: a line (x1, y1, x2, y2), a circle (cx, cy, r) or a rect (x, y, w, h), in metres
@@ -219,16 +225,11 @@ def build_scenes(demo: Demonstration) -> list[PoseScene]:
     for pose in demo.poses:
         points = place(demo, pose, anchor_x)
         shapes = [Shape("rect", "floor", (-3.0, -0.03, 6.0, 0.03))]
-        shapes += [s for s in _props(demo, points, first) if s.name in FIXED_PROPS]
+        props = _props(demo, points, first)
+        shapes += [s for s in props if s.name in FIXED_PROPS]
         shapes += [Shape("line", name, (*points[a], *points[b])) for name, a, b in SEGMENTS[:5]]
-        shapes += [s for s in _props(demo, points, first) if s.name not in FIXED_PROPS]
+        shapes += [s for s in props if s.name not in FIXED_PROPS]
         shapes += [Shape("line", name, (*points[a], *points[b])) for name, a, b in SEGMENTS[5:]]
         shapes.append(Shape("circle", "head", (*points["head"], HEAD_RADIUS)))
         scenes.append(PoseScene(tuple(shapes), points, pose.foot_rotation))
     return scenes
-
-
-FIXED_PROPS = frozenset(
-    {"prop_wall", "prop_chair_seat", "prop_chair_back", "prop_chair_leg", "prop_step", "prop_mat"}
-)
-"""Props that stand still and are drawn behind the figure."""
