@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "login_attempts",
     "idempotency_keys",
     "run_checks",
+    "reminder_emails",
     "alembic_version",
 }
 
@@ -43,7 +44,7 @@ def test_opening_migrates_to_head_with_every_table(fresh_database_url: str) -> N
 
 
 def test_the_head_is_the_newest_migration_file() -> None:
-    assert head_revision() == "0003_calendar_feed"
+    assert head_revision() == "0004_time_zone_and_email"
 
 
 def test_migrations_match_the_models_exactly(db: Database) -> None:

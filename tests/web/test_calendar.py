@@ -70,7 +70,7 @@ def test_reminders_at_the_chosen_time_and_a_bad_time_is_refused(client: TestClie
     assert 'aria-invalid="true"' in refused.text
     assert all(e["alarms"] == ["PT7H30M"] for e in _events(client.get("/plan.ics").content).values())
     cleared = client.post("/plan/reminder", data={"csrf_token": csrf_of(page), "reminder": ""})
-    assert "No calendar reminders" in " ".join(notices(cleared))
+    assert "No reminders." in " ".join(notices(cleared))
     assert all(e["alarms"] == [] for e in _events(client.get("/plan.ics").content).values())
 
 

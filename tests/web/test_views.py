@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from kneefix.content.loader import load_content
 from kneefix.programme.planner import PlannedRun
 from kneefix.programme.records import LOG_KIND_RUN, SessionLog
+from kneefix.services.logbook import morning_subject
 from kneefix.web import charts
-from kneefix.web.views import month_view, morning_subject, parse_month, session_cards
+from kneefix.web.views import month_view, parse_month, session_cards
 
 
 def test_month_view_marks_done_partial_missed_and_planned() -> None:

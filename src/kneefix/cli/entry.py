@@ -26,6 +26,7 @@ COMMAND_MODULES: dict[str, str] = {
     "profiles": "profile_cmds",
     "settings": "profile_cmds",
     "progress": "progress_cmds",
+    "reminders": "reminder_cmds",
     "report": "report_cmds",
     "score": "score_cmds",
     "serve": "serve",

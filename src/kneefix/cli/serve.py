@@ -124,7 +124,8 @@ def worker_command(
         bool, typer.Option("--once", help="Run the jobs waiting now, then stop (for cron or tests).")
     ] = False,
 ) -> None:
-    """Analyse uploaded technique videos in this process, taking jobs from the shared database."""
+    """Analyse uploaded technique videos in this process, taking jobs from the shared database (and
+    send reminder emails when email is configured)."""
     from kneefix.services.worker import Worker
     from kneefix.storage.db import Database, default_data_dir
     from kneefix.web.config import load_settings
@@ -137,9 +138,19 @@ def worker_command(
         err_console.print(f"Analysed {done} video(s); no more are waiting.")
         return
     err_console.print(f"kneefix worker {runner.worker_id} is waiting for videos. Press Ctrl-C to stop.")
+    reminders = None
+    if settings.mail.enabled:  # reminder emails too; other processes doing the same is safe
+        from kneefix.content.loader import load_content
+        from kneefix.services.reminders import ReminderLoop
+
+        reminders = ReminderLoop(database, load_content(), settings.mail, settings.secret_key)
+        reminders.start()
+        err_console.print("It also sends the reminder emails that fall due.")
     stop = threading.Event()
     try:
         runner.run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
+        if reminders is not None:
+            reminders.stop()
         err_console.print("Stopped; a video being analysed will be taken up again by the next worker.")

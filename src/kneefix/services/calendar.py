@@ -23,6 +23,7 @@ from kneefix.services.plan import plan_state
 from kneefix.storage import calendars
 from kneefix.storage import profiles as profile_store
 from kneefix.storage.calendars import CalendarState
+from kneefix.storage.records import ProfileInfo
 
 FEED_TOKEN_BYTES = 32
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # a fixed stamp, for the digest of what the plan says
@@ -61,12 +62,6 @@ def parse_reminder(text: str) -> dt.time | None:
     return when
 
 
-def set_reminder(session: Session, profile_id: int, text: str) -> dt.time | None:
-    when = parse_reminder(text)
-    calendars.set_reminder(session, profile_id, when)
-    return when
-
-
 def calendar_ics(
     session: Session, content: Content, profile_id: int, today: dt.date, now: dt.datetime | None = None
 ) -> bytes:
@@ -88,9 +83,12 @@ def calendar_ics(
     )
 
 
-def feed_ics(session: Session, content: Content, token: str, today: dt.date) -> bytes:
-    """The calendar behind a feed URL; NotFoundError for a token that is wrong, revoked or replaced."""
+def feed_owner(session: Session, token: str) -> ProfileInfo:
+    """Whose calendar a feed URL is; NotFoundError for a token that is wrong, revoked or replaced.
+
+    The caller then asks :func:`calendar_ics` for it on the owner's own date (their time zone).
+    """
     profile_id = calendars.profile_for_feed(session, _hash(token)) if token else None
     if profile_id is None:
         raise NotFoundError("No calendar at this address: the link was turned off or replaced by a new one.")
-    return calendar_ics(session, content, profile_id, today)
+    return profile_store.get_profile(session, profile_id)

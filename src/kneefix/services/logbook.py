@@ -269,6 +269,23 @@ def log_run_check(
     return RunCheckResult(stored, passed, message, refreshed.new_changes)
 
 
+def first_missing_morning(logs: Sequence[SessionLog], today: dt.date) -> SessionLog | None:
+    """The latest session or run before today, when it still lacks its next-morning pain rating."""
+    earlier = [log for log in logs if log.date < today]
+    if not earlier:
+        return None
+    latest = earlier[-1]
+    return latest if latest.next_morning_pain is None and (today - latest.date).days <= 3 else None
+
+
+def morning_subject(logs: Sequence[SessionLog], day: dt.date) -> str:
+    """What a next-morning rating for ``day`` is about: "session", "run" or "session and run"."""
+    kinds = {log.is_run for log in logs if log.date == day}
+    if kinds == {True, False}:
+        return "session and run"
+    return "run" if kinds == {True} else "session"
+
+
 def latest_session_before(session: Session, profile_id: int, morning: dt.date) -> SessionLog:
     """The most recent logged session or run before ``morning``: what a next-morning rating is about."""
     earlier = [log for log in log_store.list_logs(session, profile_id) if log.date < morning]

@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.clock import check_time_zone
 from kneefix.programme.records import PersonSettings
 from kneefix.storage import profiles as profile_store
+from kneefix.storage import reminders as reminder_store
 from kneefix.storage.records import ProfileInfo
 
 
@@ -113,3 +115,18 @@ def update_settings(
         changes["start_date"] = start_date
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
     return profile_store.update_settings(session, profile_id, updated)
+
+
+def time_zone_of(session: Session, profile_id: int) -> str | None:
+    """The profile's IANA time zone, or None (the server's clock; also for a profile that is gone)."""
+    try:
+        return profile_store.get_profile(session, profile_id).time_zone
+    except NotFoundError:
+        return None
+
+
+def set_time_zone(session: Session, profile_id: int, name: str) -> str | None:
+    """Set the person's time zone from a name (checked against the zone database); empty clears it."""
+    zone = check_time_zone(name) if name.strip() else None
+    reminder_store.set_time_zone(session, profile_id, zone)
+    return zone

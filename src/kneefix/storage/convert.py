@@ -66,6 +66,7 @@ def profile_info(row: Profile) -> ProfileInfo:
         settings=settings_of(row),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        time_zone=row.time_zone,
     )
 
 

@@ -47,6 +47,7 @@ ROLES = ("person", "clinician")
 INSTRUMENTS = ("kujala", "nprs")
 CHANGE_SOURCES = ("rules", "clinician")
 CHECK_STATUSES = ("queued", "running", "done", "failed")
+REMINDER_STATUSES = ("sending", "sent", "failed")
 MAX_RUN_MINUTES = 600
 MAX_RUN_DISTANCE_KM = 100
 RUN_MINUTES_CHECK = f"run_minutes IS NULL OR (run_minutes > 0 AND run_minutes <= {MAX_RUN_MINUTES})"
@@ -123,6 +124,9 @@ class Profile(Base):
     calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     calendar_stamp: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     calendar_events: Mapped[dict[str, str] | None] = mapped_column(JsonColumn)  # uid -> ISO date
+    # The IANA zone "today" and reminders follow (None: the server's clock); reminder emails wanted.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now, onupdate=utc_now)
 
@@ -363,4 +367,26 @@ class IdempotencyKey(Base):
     # What the first submit led to (e.g. the page to redirect to), so a repeat can go there too.
     result: Mapped[str | None] = mapped_column(String(500))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class ReminderEmail(Base):
+    """A reminder email claimed (``sending``), sent, or given up on for one person's local date.
+
+    The unique (profile, date) pair is the claim that keeps two senders from sending the same email.
+    """
+
+    __tablename__ = "reminder_emails"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "local_date", name="uq_reminder_emails_profile_id_local_date"),
+        CheckConstraint(_in("status", REMINDER_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    topics: Mapped[list[str]] = mapped_column(JsonColumn)  # "session", "morning"
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)

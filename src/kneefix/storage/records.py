@@ -39,6 +39,7 @@ class ProfileInfo:
     settings: PersonSettings | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    time_zone: str | None = None  # IANA name; None: the server's local clock
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,15 @@ class KujalaIn(Body):
 
 
 JsonObject = dict[str, Any]
+
+
+class RemindersIn(Body):
+    """Any of the three; a field left out is left as it is."""
+
+    reminder_time: str | None = Field(default=None, max_length=5, description="HH:MM, or '' for none")
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="IANA zone, e.g. Europe/London; '' for the server's"
+    )
+    email_reminders: bool | None = Field(
+        default=None, description="reminder emails (needs email on the server)"
+    )

@@ -118,6 +118,9 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(router)
     app.include_router(clinician.sharing_api)
     technique.install(app)  # the embedded analysis worker starts and stops with the app
+    from kneefix.services.reminders import start_embedded_loop, stop_embedded_loop
+
+    on_lifecycle(app, start_embedded_loop, stop_embedded_loop)  # reminder emails, when email is set up
 
 
 def app_from_env() -> FastAPI:

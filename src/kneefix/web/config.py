@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from kneefix.errors import InputError
+from kneefix.services.mail import SECURITY_CHOICES, MailSettings, SmtpSecurity, check_sender
 
 SECRET_KEY_FILE = "secret_key"
 DEFAULT_MAX_UPLOAD_MB = 200
@@ -49,6 +50,7 @@ class WebSettings:
     signin_max_failures: int = 5
     signin_window_s: int = 15 * 60
     run_worker: bool = True
+    mail: MailSettings = field(default_factory=MailSettings)
 
     @property
     def uploads_dir(self) -> Path:
@@ -150,6 +152,43 @@ def _default_database_url(data_dir: Path, data_dir_was_given: bool) -> str:
     return default_database_url()
 
 
+def parse_public_url(raw: str | None) -> str | None:
+    """The public address (``https://knee.example.org`` or ``https://example.org/knee``) links in
+    emails point to; a path is allowed here (unlike an origin), a query is not."""
+    if not raw:
+        return None
+    text = raw.strip().rstrip("/")
+    split = urlsplit(text)
+    if split.scheme not in {"http", "https"} or not split.netloc or split.query or split.fragment:
+        raise InputError(
+            f"KNEEFIX_PUBLIC_URL {raw!r} is not a web address like https://knee.example.org "
+            "(scheme, host and an optional path)."
+        )
+    return text
+
+
+def load_mail_settings(env: Mapping[str, str]) -> MailSettings:
+    """Email settings from ``KNEEFIX_SMTP_*``, ``KNEEFIX_MAIL_FROM`` and ``KNEEFIX_PUBLIC_URL``."""
+    host = _env(env, "SMTP_HOST")
+    raw_security = (_env(env, "SMTP_SECURITY") or "starttls").lower()
+    if raw_security not in SECURITY_CHOICES:
+        raise InputError(f"KNEEFIX_SMTP_SECURITY must be one of starttls, ssl or none, got {raw_security!r}.")
+    security: SmtpSecurity = raw_security
+    raw_port = _env(env, "SMTP_PORT")
+    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
+    port = _parse_int(raw_port, "KNEEFIX_SMTP_PORT", 1, 65535) if raw_port else default_port
+    sender = _env(env, "MAIL_FROM")
+    return MailSettings(
+        host=host,
+        port=port,
+        security=security,
+        username=_env(env, "SMTP_USERNAME"),
+        password=env.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
+        sender=check_sender(sender) if sender else MailSettings.sender,
+        public_url=parse_public_url(_env(env, "PUBLIC_URL")),
+    )
+
+
 def load_settings(
     *,
     host: str | None = None,
@@ -169,7 +208,9 @@ def load_settings(
     ``KNEEFIX_DATA_DIR``, ``KNEEFIX_TRUSTED_ORIGINS`` (comma-separated), ``KNEEFIX_PROXY_HEADERS``,
     ``KNEEFIX_FORWARDED_ALLOW_IPS``, ``KNEEFIX_ROOT_PATH``, ``KNEEFIX_SECURE_COOKIES`` (true, false or
     auto), ``KNEEFIX_MAX_UPLOAD_MB``, ``KNEEFIX_SECRET_KEY``, ``KNEEFIX_SESSION_DAYS``,
-    ``KNEEFIX_SIGNIN_MAX_FAILURES``, ``KNEEFIX_SIGNIN_WINDOW_MINUTES``. Bad values raise
+    ``KNEEFIX_SIGNIN_MAX_FAILURES``, ``KNEEFIX_SIGNIN_WINDOW_MINUTES``, and for email
+    ``KNEEFIX_SMTP_HOST``, ``_PORT``, ``_SECURITY`` (starttls, ssl or none), ``_USERNAME``, ``_PASSWORD``,
+    ``KNEEFIX_MAIL_FROM`` and ``KNEEFIX_PUBLIC_URL`` (see :func:`load_mail_settings`). Bad values raise
     :class:`InputError` naming the variable.
     """
     env = os.environ if environ is None else environ
@@ -242,4 +283,5 @@ def load_settings(
         session_max_age_s=session_days * 24 * 3600,
         signin_max_failures=failures,
         signin_window_s=window_min * 60,
+        mail=load_mail_settings(env),
     )

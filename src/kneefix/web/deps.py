@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kneefix.content.loader import Content, load_content
+from kneefix.programme.clock import local_today
 from kneefix.storage.db import Database
 from kneefix.storage.records import ProfileInfo, UserInfo
 from kneefix.web.config import WebSettings
@@ -35,6 +36,9 @@ from kneefix.web.security import (
 from kneefix.web.templating import session_of, set_session
 
 PENDING_FORM_LIMIT = 3000  # characters of a posted form kept in the cookie to offer again after sign-in
+CSRF_EXEMPT_ROUTES = frozenset({"unsubscribe"})
+"""Routes a mail app posts to with no cookie and no form token (RFC 8058 one-click unsubscribe); the
+secret in their URL is the proof, and all they can do is turn reminder emails off."""
 NEVER_KEPT_FIELDS = frozenset({CSRF_FIELD, "password", "current_password", "new_password", "confirm"})
 
 
@@ -59,10 +63,38 @@ def get_content() -> Content:
     return load_content()
 
 
-def get_today(request: Request) -> dt.date:
-    """The person's "today": the server's local date, unless a test or the demo pinned one on app.state."""
+def get_now(request: Request) -> dt.datetime:
+    """The current instant (UTC); a test may pin one on ``app.state.now``."""
+    pinned = getattr(request.app.state, "now", None)
+    return pinned if isinstance(pinned, dt.datetime) else dt.datetime.now(dt.UTC)
+
+
+def today_in(request: Request, zone: str | None) -> dt.date:
+    """The date in ``zone`` (None: the server's clock), unless a test or the demo pinned one."""
     pinned = getattr(request.app.state, "today", None)
-    return pinned if isinstance(pinned, dt.date) else dt.date.today()
+    return pinned if isinstance(pinned, dt.date) else local_today(get_now(request), zone)
+
+
+def _zone_of_request(request: Request, db: Session, user: UserInfo | None) -> str | None:
+    """Whose clock a page runs on: the person a clinician's page is about (``profile_id`` in the
+    path), else the signed-in person's own; None (the server's clock) for anyone else."""
+    from kneefix.services import accounts, profiles
+
+    raw_id = str(request.path_params.get("profile_id", ""))
+    if raw_id.isdigit() and len(raw_id) < 12:  # a missing profile: None here; the route answers 404
+        return profiles.time_zone_of(db, int(raw_id))
+    if user is not None and user.role == "person":
+        return accounts.person_profile(db, user.id).time_zone
+    return None
+
+
+def get_today(request: Request, db: DbSession, user: MaybeUser) -> dt.date:
+    """The person's "today": the date in their time zone (the profile's; the server's clock when it has
+    none), so the session due, the morning check and the calendar follow where they live."""
+    pinned = getattr(request.app.state, "today", None)
+    if isinstance(pinned, dt.date):
+        return pinned
+    return today_in(request, _zone_of_request(request, db, user))
 
 
 async def get_form(request: Request) -> FormData:
@@ -72,7 +104,6 @@ async def get_form(request: Request) -> FormData:
 
 Settings = Annotated[WebSettings, Depends(get_settings)]
 PostedForm = Annotated[FormData, Depends(get_form)]
-Today = Annotated[dt.date, Depends(get_today)]
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 ContentDep = Annotated[Content, Depends(get_content)]
 
@@ -87,11 +118,15 @@ def _is_json(request: Request) -> bool:
 async def enforce_csrf(request: Request) -> None:
     """Refuse an unsafe request that rides on the session cookie without proving it came from our page.
 
-    Exempt: requests with a Bearer token (a browser never adds one on its own), and API calls made
-    without a signed-in cookie (nothing ambient to abuse, and the API never sets a cookie, so there is no
-    login to forge). Everything else - every form - needs the token, and its Origin must be ours or trusted.
+    Exempt: :data:`CSRF_EXEMPT_ROUTES`, requests with a Bearer token (a browser never adds one on its
+    own), and API calls made without a signed-in cookie (nothing ambient to abuse, and the API never
+    sets a cookie, so there is no login to forge). Everything else - every form - needs the token, and
+    its Origin must be ours or trusted.
     """
     if request.method in SAFE_METHODS or bearer_token(request) is not None:
+        return
+    route = request.scope.get("route")
+    if getattr(route, "name", None) in CSRF_EXEMPT_ROUTES:
         return
     session = session_of(request)
     if is_api_path(request.scope) and session.user_id is None and not request.state.session_expired:
@@ -190,6 +225,7 @@ def require_user(request: Request, user: Annotated[UserInfo | None, Depends(mayb
 
 MaybeUser = Annotated[UserInfo | None, Depends(maybe_user)]
 CurrentUser = Annotated[UserInfo, Depends(require_user)]
+Today = Annotated[dt.date, Depends(get_today)]
 
 
 def require_person(user: CurrentUser, db: DbSession) -> Person:

@@ -284,22 +284,5 @@ def pain_text(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def first_missing_morning(logs: Sequence[SessionLog], today: dt.date) -> SessionLog | None:
-    """The latest session or run before today, when it still lacks its next-morning pain rating."""
-    earlier = [log for log in logs if log.date < today]
-    if not earlier:
-        return None
-    latest = earlier[-1]
-    return latest if latest.next_morning_pain is None and (today - latest.date).days <= 3 else None
-
-
-def morning_subject(logs: Sequence[SessionLog], day: dt.date) -> str:
-    """What a next-morning rating for ``day`` is about: "session", "run" or "session and run"."""
-    kinds = {log.is_run for log in logs if log.date == day}
-    if kinds == {True, False}:
-        return "session and run"
-    return "run" if kinds == {True} else "session"
-
-
 def logs_by_id(logs: Iterable[SessionLog]) -> Mapping[int, SessionLog]:
     return {log.id: log for log in logs if log.id is not None}

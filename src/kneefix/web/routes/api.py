@@ -18,6 +18,7 @@ from kneefix.services import accounts, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
+from kneefix.services import reminders as reminder_service
 from kneefix.services import scores as score_service
 from kneefix.services import screening as screening_service
 from kneefix.storage import plans as plan_store
@@ -34,6 +35,7 @@ from kneefix.web.api_models import (
     NewToken,
     NewTokenOut,
     PasswordChange,
+    RemindersIn,
     ScreeningIn,
     SignUpIn,
     SignUpOut,
@@ -455,3 +457,26 @@ def api_kujala(
 @router.get("/export", tags=["account"], summary="Everything kept about this account, as JSON")
 def api_export(user: CurrentUser, db: DbSession) -> JsonObject:
     return accounts.export_account(db, user.id)
+
+
+# ----- reminders -----------------------------------------------------------------------------
+
+
+@router.get("/me/reminders", tags=["account"], summary="Reminder time, time zone and reminder emails")
+def api_reminders(me: CurrentPerson, db: DbSession, settings: Settings) -> JsonObject:
+    return reminder_service.reminder_settings(db, me.profile_id, settings.mail).to_dict()
+
+
+@router.put("/me/reminders", tags=["account"], summary="Change the reminder time, time zone or emails")
+def api_reminders_update(
+    body: RemindersIn, me: CurrentPerson, db: DbSession, settings: Settings
+) -> JsonObject:
+    saved = reminder_service.update_reminders(
+        db,
+        me.profile_id,
+        settings.mail,
+        reminder=body.reminder_time,
+        time_zone=body.time_zone,
+        email_reminders=body.email_reminders,
+    )
+    return saved.to_dict()

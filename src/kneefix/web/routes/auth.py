@@ -16,7 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
-from kneefix.services import accounts
+from kneefix.programme.clock import check_time_zone, time_zone_choices
+from kneefix.services import accounts, profiles
 from kneefix.web.deps import ContentDep, CurrentUser, DbSession, MaybeUser, Settings, client_ip
 from kneefix.web.security import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.templating import flash, href, render, session_of, set_session
@@ -90,6 +91,7 @@ def _signup_page(
             "error": error,
             "min_password": MIN_PASSWORD_LENGTH,
             "next": safe_next(next) or "",
+            "time_zones": time_zone_choices(),
         },
         status_code=status_code,
         nav="signup",
@@ -130,13 +132,17 @@ def signup(
     confirm: Annotated[str, Form()] = "",
     display_name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = "person",
+    time_zone: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    values = {"email": email, "display_name": display_name, "role": role}
+    values = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
+        zone = check_time_zone(time_zone) if time_zone.strip() else None
         user = accounts.sign_up(db, email=email, password=password, display_name=display_name, role=role)
+        if user.role == "person" and zone is not None:
+            profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
     except InputError as error:
         if password == confirm and accounts.find_account(db, email) is not None:
             # Most often the same form sent twice: the first made the account. The right password

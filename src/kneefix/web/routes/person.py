@@ -20,22 +20,32 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.adapt import planned_dates_to
+from kneefix.programme.clock import time_zone_choices
 from kneefix.services import accounts, library, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
+from kneefix.services import reminders as reminder_service
 from kneefix.services import scores as score_service
+from kneefix.services.logbook import first_missing_morning, morning_subject
 from kneefix.storage import plans as plan_store
 from kneefix.storage import screenings as screening_store
-from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, MaybeUser, Person, PostedForm, Today
+from kneefix.web.deps import (
+    ContentDep,
+    CurrentPerson,
+    DbSession,
+    MaybeUser,
+    Person,
+    PostedForm,
+    Today,
+    get_settings,
+)
 from kneefix.web.forms import changes_message, field_list, field_text, optional_pain
 from kneefix.web.routes.auth import home_for, redirect
 from kneefix.web.templating import flash, render
 from kneefix.web.views import (
-    first_missing_morning,
     has_runs,
     month_view,
-    morning_subject,
     parse_month,
     progress_charts,
     session_cards,
@@ -376,6 +386,7 @@ def plan_response(
     *,
     feed_url: str | None = None,
     error: str | None = None,
+    error_field: str = "reminder",
 ) -> Response:
     """The plan page; ``feed_url`` is a calendar link just made (shown this once), ``error`` a problem
     with the reminder time."""
@@ -396,8 +407,11 @@ def plan_response(
             "runs": runs,
             "today": today,
             "calendar": calendar_service.calendar_settings(db, me.profile_id),
+            "reminders": reminder_service.reminder_settings(db, me.profile_id, get_settings(request).mail),
+            "time_zones": time_zone_choices(),
             "feed_url": feed_url,
             "error": error,
+            "error_field": error_field,
         },
         status_code=422 if error else 200,
         nav="plan",

@@ -1,0 +1,116 @@
+"""Sending email over SMTP, for reminder emails (and, later, account emails).
+
+The standard library's ``smtplib`` and ``email.message`` do the work: they speak SMTP with STARTTLS or
+implicit TLS and build correct MIME, and nothing more is needed for a handful of messages a day. What
+this module adds is one settings record and one error that says which part went wrong, so a
+misconfigured server shows "cannot reach smtp.example.org:587 (connection refused)" and not a traceback.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Literal
+
+from kneefix.errors import InputError
+
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+SECURITY_CHOICES: tuple[SmtpSecurity, ...] = ("starttls", "ssl", "none")
+
+
+class MailError(Exception):
+    """An email could not be handed to the mail server; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where email goes out. ``host`` None means this server sends no email at all.
+
+    ``public_url`` is the address people reach kneefix at (``https://knee.example.org``): links in an
+    email cannot be relative, so email stays off until it is set.
+    """
+
+    host: str | None = None
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "kneefix <kneefix@localhost>"
+    public_url: str | None = None
+    timeout_s: float = 20.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.public_url)
+
+    def masked(self) -> dict[str, object]:
+        """The settings to show an administrator, with the password hidden."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "security": self.security,
+            "username": self.username,
+            "password": "***" if self.password else None,
+            "sender": self.sender,
+            "public_url": self.public_url,
+        }
+
+
+def check_sender(address: str) -> str:
+    """A From address with an ``@`` in it (``Name <a@b>`` or ``a@b``), or an InputError."""
+    _, email = parseaddr(address)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise InputError(f"the email sender {address!r} is not an address like kneefix@example.org.")
+    return address.strip()
+
+
+def new_message(settings: MailSettings, to: str, subject: str) -> EmailMessage:
+    """A message with From, To, Subject, Date and a Message-ID; the caller adds the body and headers."""
+    message = EmailMessage()
+    message["From"] = settings.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    return message
+
+
+def send(settings: MailSettings, message: EmailMessage) -> None:
+    """Hand the message to the configured SMTP server, or raise :class:`MailError` saying why not."""
+    if not settings.host:
+        raise MailError("no mail server is configured (KNEEFIX_SMTP_HOST).")
+    where = f"{settings.host}:{settings.port}"
+    try:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if settings.security == "ssl":
+            client = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout_s, context=context
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+            client.send_message(message)
+    except smtplib.SMTPAuthenticationError:
+        raise MailError(f"the mail server {where} refused the user name or password.") from None
+    except smtplib.SMTPNotSupportedError:
+        raise MailError(
+            f"the mail server {where} does not offer STARTTLS; set KNEEFIX_SMTP_SECURITY to ssl or none."
+        ) from None
+    except smtplib.SMTPRecipientsRefused:
+        raise MailError(f"the mail server {where} refused the address {message['To']}.") from None
+    except smtplib.SMTPException as error:
+        raise MailError(f"the mail server {where} did not take the message ({error}).") from None
+    except ssl.SSLError as error:
+        raise MailError(f"the secure connection to {where} failed ({error.reason or error}).") from None
+    except (TimeoutError, OSError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise MailError(f"cannot reach the mail server {where} ({reason}).") from None
