@@ -212,3 +212,8 @@ def good_runs(number: int) -> Report:
 def hurt_once(number: int) -> Report:
     """Steady, but the twelve o'clock leg extension hurt in the third session."""
     return Report(2, 2, 1, hurt=("seated_leg_extension_12",) if number == 2 else ())
+
+
+def roller_hurt_once(number: int) -> Report:
+    """Steady, but rolling the hamstrings on the foam roller hurt in the third session."""
+    return Report(2, 2, 1, hurt=("hamstring_roll_foam_roller",) if number == 2 else ())

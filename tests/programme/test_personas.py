@@ -24,6 +24,7 @@ from tests.programme.personas import (
     missed_weeks,
     never_rates_mornings,
     noise,
+    roller_hurt_once,
     simulate,
     skips_optional,
     slow_creep,
@@ -164,6 +165,19 @@ def test_an_exercise_that_hurt_moves_to_its_easier_version_then_back() -> None:
     back = [item.exercise_id for item in states[1].next_session.exercises]  # type: ignore[union-attr]
     assert "seated_leg_extension_12" in back
     assert any("full version" in c.explanation for c in sim.final().changes if c.kind == "progress")
+
+
+def test_rolling_that_hurt_moves_to_the_gentler_version_then_back() -> None:
+    """Rolling and stretching are never made harder by the rules, but one that hurt eases like any
+    exercise (the Today page says "Next time: <easier version>") and comes back once sessions settle."""
+    sim = simulate(Persona("roller", 3, roller_hurt_once), 4)
+    first_week = [item.exercise_id for item in sim.weekly[0].next_session.exercises]  # type: ignore[union-attr]
+    assert "hamstring_self_massage" in first_week and "hamstring_roll_foam_roller" not in first_week
+    eased = [c for c in sim.final().changes if c.rule_id == "exercise_hurt"]
+    assert [c.kind for c in eased] == ["ease"]
+    back = [item.exercise_id for item in sim.weekly[1].next_session.exercises]  # type: ignore[union-attr]
+    assert "hamstring_roll_foam_roller" in back
+    assert any("full version of Hamstring roll" in c.explanation for c in sim.final().changes)
 
 
 def test_a_red_flag_on_re_screening_pauses_until_a_clear_screening() -> None:

@@ -395,12 +395,18 @@ def _rooms(
     content: ContentLike,
     settings: PersonSettings,
     ceiling: float | None,
+    *,
+    every_step: bool = False,
 ) -> dict[str, VariantRoom]:
-    """How far each load-bearing exercise can move between versions; harder only at the reps ceiling."""
+    """How far each load-bearing exercise can move between versions; harder only at the reps ceiling.
+
+    ``every_step`` includes rolling and stretching too: the rules never make those harder, but one
+    that hurt moves to its easier version (the Today page promises it) and later comes back.
+    """
     available = available_equipment(settings, content.equipment)
     rooms: dict[str, VariantRoom] = {}
     for item in planned:
-        if not item.load_bearing or item.slot_id not in content.exercises:
+        if not (item.load_bearing or every_step) or item.slot_id not in content.exercises:
             continue
         easier, harder = variant_chain(content.exercises[item.slot_id], content.exercises, available)
         reps = item.dose.reps
@@ -558,9 +564,10 @@ def _changed_state(
     rooms = _rooms(planned, content, settings, reps_ceiling)
     steps = [rule.change, *(rule.then if rule.kind == "progress" else [])]
     back = [step for step in steps if step.target == "variant" and step.op == "harder"]
-    easier_now = sorted(slot for slot in rooms if prescribed.variant(slot) < 0)
+    every = _rooms(planned, content, settings, None, every_step=True)
+    easier_now = sorted(slot for slot in every if prescribed.variant(slot) < 0)
     if back and easier_now:
-        ready = {slot: replace(room, ready_for_harder=True) for slot, room in rooms.items()}
+        ready = {slot: replace(room, ready_for_harder=True) for slot, room in every.items()}
         change = back[0].model_copy(update={"exercises": [easier_now[0]]})
         after = apply_change(prescribed, change, doses, len(protocol.phases), ready)
         if after != prescribed:
@@ -612,7 +619,7 @@ def _apply_hurt(
     if not log.hurt:
         return
     hurt = set(log.hurt)
-    rooms = _rooms(planned, content, settings, None)
+    rooms = _rooms(planned, content, settings, None, every_step=True)
     for item in planned:
         if item.exercise_id not in hurt and item.slot_id not in hurt:
             continue

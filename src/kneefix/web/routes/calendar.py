@@ -85,7 +85,7 @@ def calendar_reminder(
         by_email = " by email and" if saved.email_reminders else ""
         message = f"Reminders at {saved.reminder:%H:%M}{where} on training days,{by_email} in your calendar."
     flash(request, message + " A subscribed calendar picks it up at its next refresh.", "ok")
-    return redirect(request, "/plan#reminders")
+    return redirect(request, "/plan")
 
 
 # ----- one-click unsubscribe from reminder emails (RFC 8058) --------------------------------------

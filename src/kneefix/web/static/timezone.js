@@ -15,6 +15,8 @@
       if (select.options[i].value === zone) {
         select.value = zone;
         select.removeAttribute("data-zone-unset");
+        var note = select.parentNode.querySelector("[data-zone-note]");
+        if (note) note.hidden = false;
         return;
       }
     }
