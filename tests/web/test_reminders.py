@@ -155,3 +155,48 @@ def test_a_forged_unsubscribe_link_changes_nothing_and_says_the_same(mail_app: F
     forged = TestClient(mail_app).post(f"/email/unsubscribe/{profile_id}-AAAAAAAAAAAAAAAAAAAAAAAA")
     assert forged.status_code == 200 and "no more reminder emails" in forged.text
     assert client.get("/api/v1/me/reminders").json()["email_reminders"] is True
+
+
+def test_the_web_app_runs_the_reminder_loop_with_its_own_settings(
+    web_settings: WebSettings, smtp_server: SmtpServer
+) -> None:
+    """``kneefix serve`` sends reminders itself: the loop starts with the app (when it runs its worker
+    and email is set up), sends with the app's settings, and stops with it."""
+    mail = MailSettings(
+        host=smtp_server.host, port=smtp_server.port, security="none", public_url="https://k.org"
+    )
+    application = create_app(replace(web_settings, mail=mail, run_worker=True))
+    with TestClient(application, follow_redirects=True) as client:
+        loop = application.state.reminder_loop
+        assert isinstance(loop, reminders.ReminderLoop) and loop.running
+        person_with_plan(client, "loop@example.org")
+        now = dt.datetime.now(dt.UTC)
+        yesterday = (now - dt.timedelta(days=1)).date()
+        logged = client.post(
+            "/api/v1/logs",
+            json={"date": yesterday.isoformat(), "completed": 1, "pain_during": 2},
+            headers=_api_csrf(client),
+        )
+        assert logged.status_code == 201
+        save_reminders(
+            client, reminder=f"{now:%H:%M}", time_zone="UTC", email_shown="1", email_reminders="on"
+        )
+        result = loop.run_once()
+        assert result is not None and result.sent == 1
+        assert smtp_server.messages[0]["Subject"] in {
+            "How is your knee this morning?",
+            "Today's session, and this morning's knee check",
+        }
+    assert not loop.running
+    application.state.database.close()
+
+
+def test_without_email_or_worker_no_loop_runs(web_settings: WebSettings) -> None:
+    for settings in (
+        replace(web_settings, run_worker=True),
+        replace(web_settings, mail=MailSettings("x", public_url="https://k.org")),
+    ):
+        application = create_app(settings)
+        with TestClient(application):
+            assert application.state.reminder_loop is None
+        application.state.database.close()

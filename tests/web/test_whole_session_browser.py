@@ -101,7 +101,10 @@ def test_a_whole_training_day_on_a_phone(browser: Any, day_server: tuple[str, An
     easier = with_easier.locator("details.easier")
     easier_id = easier.get_attribute("data-easier")
     easier.locator("summary").click()
-    assert easier.locator("img, svg").first.is_visible()
+    page.wait_for_function("el => el.open", arg=easier.element_handle())
+    picture = easier.locator("img").first
+    picture.wait_for(state="visible")  # its own drawn demonstration, not only its name
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle())
     page.screenshot(path=str(tmp_path / "easier.png"))
 
     # 3. Every other exercise through the guided controls; "this hurt" on the one with the easier version.

@@ -342,6 +342,10 @@ class ReminderLoop:
             self.run_once()
             stopper.wait(self.interval_s)
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="kneefix-reminders", daemon=True)
         self._thread.start()
