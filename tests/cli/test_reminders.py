@@ -9,7 +9,7 @@ import pytest
 
 from kneefix.content.loader import load_content
 from kneefix.services import accounts, reminders, screening
-from kneefix.services.mail import MailSettings
+from kneefix.settings import MailSettings
 from kneefix.storage.db import Database
 from tests.cli.helpers import TYPICAL_FLAGS, Kneefix
 from tests.mail_server import SmtpServer
@@ -65,3 +65,17 @@ def test_send_delivers_what_is_due_and_needs_email_configured(
     assert "Sent 0 reminder email(s)" in again.stdout
     naive = kneefix("reminders", "send", "--now", "2025-03-03T06:45")
     assert naive.exit_code != 0 and "UTC offset" in naive.output
+
+
+def test_serve_prints_its_configuration_with_secrets_masked(
+    kneefix: Kneefix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KNEEFIX_SMTP_PASSWORD", "hunter2-hunter2")
+    monkeypatch.setenv("KNEEFIX_SECRET_KEY", "q" * 40)
+    shown = kneefix.ok("serve", "--print-config", "--port", "8123", "--no-worker").stdout
+    lines = dict(line.split("=", 1) for line in shown.splitlines())
+    assert lines["KNEEFIX_PORT"] == "8123" and lines["KNEEFIX_RUN_WORKER"] == "false"
+    assert lines["KNEEFIX_DATABASE_URL"] == kneefix.url  # the global --db the helper passes
+    assert (
+        lines["KNEEFIX_SMTP_PASSWORD"] == "(set, hidden)" and "hunter2" not in shown and "q" * 40 not in shown
+    )

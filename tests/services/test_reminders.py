@@ -13,7 +13,8 @@ import pytest
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.services import accounts, logbook, reminders, screening
-from kneefix.services.mail import MailError, MailSettings, new_message, send
+from kneefix.services.mail import MailError, new_message, send
+from kneefix.settings import MailSettings
 from kneefix.storage import reminders as reminder_store
 from kneefix.storage.db import Database
 from tests.mail_server import SmtpServer, free_port

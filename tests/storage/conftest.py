@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from kneefix.settings import sqlite_url
 from kneefix.storage import Database
-from kneefix.storage.db import sqlite_url
 from kneefix.storage.models import Base
 from tests.pg import create_database, fresh_postgres_url, postgres_url
 

@@ -12,8 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from kneefix.errors import InputError, StorageError
-from kneefix.storage import Database, default_data_dir, default_database_url
-from kneefix.storage.db import alembic_config, head_revision, sqlite_url
+from kneefix.settings import load_settings, sqlite_url
+from kneefix.storage import Database
+from kneefix.storage.db import alembic_config, head_revision
 from kneefix.storage.models import Base
 
 EXPECTED_TABLES = {
@@ -79,15 +80,15 @@ def test_reopening_keeps_data_and_does_not_migrate_twice(database_url: str) -> N
 def test_default_locations_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KNEEFIX_DATABASE_URL", raising=False)
     monkeypatch.setenv("KNEEFIX_DATA_DIR", str(tmp_path / "data"))
-    assert default_data_dir() == tmp_path / "data"
-    assert default_database_url() == f"sqlite:///{(tmp_path / 'data' / 'kneefix.db').resolve()}"
+    assert load_settings().data_dir == tmp_path / "data"
+    assert load_settings().database_url == f"sqlite:///{(tmp_path / 'data' / 'kneefix.db').resolve()}"
     monkeypatch.setenv("KNEEFIX_DATABASE_URL", "sqlite:///elsewhere.db")
-    assert default_database_url() == "sqlite:///elsewhere.db"
+    assert load_settings().database_url == "sqlite:///elsewhere.db"
 
 
 def test_default_data_dir_without_override_is_the_platform_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KNEEFIX_DATA_DIR", raising=False)
-    assert default_data_dir().name == "kneefix"
+    assert load_settings().data_dir.name == "kneefix"
 
 
 def test_database_without_url_uses_the_data_dir_and_creates_it(

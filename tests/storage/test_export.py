@@ -13,9 +13,9 @@ import pytest
 
 from kneefix.errors import InputError
 from kneefix.programme.records import ScoreRecord
+from kneefix.settings import sqlite_url
 from kneefix.storage import Database
 from kneefix.storage import repository as repo
-from kneefix.storage.db import sqlite_url
 from kneefix.storage.export import (
     FORMAT_VERSION,
     dump_export,

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from kneefix.errors import InputError, StorageError
+from kneefix.settings import sqlite_url
 from kneefix.storage import Database
 from kneefix.storage import repository as repo
-from kneefix.storage.db import sqlite_url
 from tests.pg import _free_port
 from tests.storage.samples import log
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.records import SessionLog
+from kneefix.settings import sqlite_url
 from kneefix.storage import Database
 from kneefix.storage import repository as repo
-from kneefix.storage.db import sqlite_url
 from tests.storage.samples import START, log, run
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +15,23 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kneefix.settings import Settings, load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import WebSettings, load_settings
+from tests.web.helpers import pin
 
 FIXED_TODAY = dt.date(2025, 3, 3)  # a Monday: the plan's first session falls on it
 
 
 @pytest.fixture
-def web_settings(tmp_path: Path) -> WebSettings:
+def web_settings(tmp_path: Path) -> Settings:
     settings = load_settings(data_dir=tmp_path / "data", environ={}, secret_key="s" * 40)
-    return replace(settings, run_worker=False)
+    return settings.with_changes(run_worker=False)
 
 
 @pytest.fixture
-def app(web_settings: WebSettings) -> Iterator[FastAPI]:
+def app(web_settings: Settings) -> Iterator[FastAPI]:
     application = create_app(web_settings)
-    application.state.today = FIXED_TODAY
+    pin(application, today=FIXED_TODAY)
     yield application
     application.state.database.close()
 

@@ -147,3 +147,8 @@ def api_screening_body() -> dict[str, Any]:
         "runs": True,
         "start_date": "2025-03-03",
     }
+
+
+def pin(app: Any, **changes: Any) -> None:
+    """Change the app's settings in a test: pin ``today`` or ``now``, scale the timers (None unpins)."""
+    app.state.settings = app.state.settings.with_changes(**changes)

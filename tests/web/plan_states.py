@@ -5,7 +5,7 @@
 * :func:`ready_to_run`: five weeks of easy, settled sessions, so the running criteria are met and only
   the readiness check is left (§6).
 
-Each returns the day the state is reached; set ``app.state.today`` to it to look at the pages.
+Each returns the day the state is reached; set ``app.state.settings.today`` to it to look at the pages.
 """
 
 from __future__ import annotations

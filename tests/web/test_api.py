@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import FIXED_TODAY
-from tests.web.helpers import PASSWORD, api_screening_body, api_token, bearer, csrf_of, sign_up
+from tests.web.helpers import PASSWORD, api_screening_body, api_token, bearer, csrf_of, pin, sign_up
 
 
 def person(client: TestClient, email: str = "api@example.org", *, screened: bool = True) -> dict[str, str]:
@@ -204,7 +204,7 @@ def test_logs_crud_and_morning(client: TestClient, app: FastAPI) -> None:
     assert future.status_code == 422 and "future" in future.json()["detail"]
     patched = client.patch(f"/api/v1/logs/{log_id}", json={"pain_after": 2, "note": "ok"}, headers=headers)
     assert patched.json()["log"]["pain_after"] == 2 and patched.json()["log"]["pain_during"] == 3
-    app.state.today = FIXED_TODAY.replace(day=4)
+    pin(app, today=FIXED_TODAY.replace(day=4))
     morning = client.post("/api/v1/logs/morning", json={"pain": 1}, headers=headers)
     assert morning.status_code == 200 and morning.json()["log"]["next_morning_pain"] == 1
     assert client.delete(f"/api/v1/logs/{log_id}", headers=headers).status_code == 204

@@ -105,7 +105,7 @@ def test_form_from_a_foreign_site_is_refused(client: TestClient, app: FastAPI) -
 
 
 def test_trusted_origin_is_accepted(app: FastAPI) -> None:
-    app.state.settings = replace(app.state.settings, trusted_origins=("https://knee.example.org",))
+    app.state.settings = app.state.settings.with_changes(trusted_origins=("https://knee.example.org",))
     browser = TestClient(app)
     page = browser.get("/signup")
     response = browser.post(
@@ -212,7 +212,7 @@ def test_wrong_current_password_changes_nothing(client: TestClient) -> None:
 def _expire_session(client: TestClient, app: FastAPI) -> None:
     """Rewrite the browser's cookie as a sign-in that began longer ago than sessions last."""
     settings = app.state.settings
-    codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
+    codec = SessionCodec(settings.signing_key, settings.session_max_age_s)
     session, _ = codec.loads(client.cookies[SESSION_COOKIE])
     assert session is not None
     old = replace(session, issued_at=int(time.time()) - settings.session_max_age_s - 60)

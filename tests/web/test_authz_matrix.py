@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,10 +21,10 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
 from kneefix.web.routes import account, api, auth, person, running, screening
-from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, sign_up
+from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, pin, sign_up
 
 MARKER = "OWNER-PRIVATE-NOTE-7731"
 OWNER_EMAIL = "owner@example.org"
@@ -140,9 +140,9 @@ def _caller(app_client: TestClient, name: str, email: str, role: str) -> Caller:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     data_dir: Path = tmp_path_factory.mktemp("matrix")
-    settings = replace(load_settings(data_dir=data_dir, environ={}, secret_key="m" * 40), run_worker=False)
+    settings = load_settings(data_dir=data_dir, environ={}, secret_key="m" * 40, run_worker=False)
     app = create_app(settings)
-    app.state.today = dt.date(2025, 3, 5)
+    pin(app, today=dt.date(2025, 3, 5))
     owner = _caller(TestClient(app), "owner", OWNER_EMAIL, "person")
     other = _caller(TestClient(app), "other", "other@example.org", "person")
     clinician = _caller(TestClient(app), "clinician", "clinic@example.org", "clinician")

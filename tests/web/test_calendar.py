@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 
 from tests.web.conftest import FIXED_TODAY
-from tests.web.helpers import csrf_of, notices, person_with_plan
+from tests.web.helpers import csrf_of, notices, person_with_plan, pin
 
 
 def _make_link(client: TestClient) -> str:
@@ -47,12 +47,12 @@ def test_the_feed_follows_the_plan_and_cancels_moved_sessions(app: FastAPI, clie
     assert before and all(e["sequence"] == 0 and e["status"] == "" for e in before.values())
     assert _events(anonymous.get(path).content) == before  # nothing moved: the same calendar
     # Ten days pass with nothing logged: the plan moves the missed sessions forward.
-    app.state.today = FIXED_TODAY + dt.timedelta(days=10)
+    pin(app, today=FIXED_TODAY + dt.timedelta(days=10))
     after = _events(anonymous.get(path).content)
     live = {uid: e for uid, e in after.items() if e["status"] != "CANCELLED"}
     cancelled = {uid: e for uid, e in after.items() if e["status"] == "CANCELLED"}
     assert all(e["sequence"] == 1 for e in after.values())
-    assert all(e["date"] >= app.state.today for e in live.values())
+    assert all(e["date"] >= app.state.settings.today for e in live.values())
     gone = set(before) - set(live)
     assert gone and gone <= set(cancelled)  # each session that moved away is cancelled, not left behind
 

@@ -19,7 +19,7 @@ from kneefix.cli.app import app as cli_app
 from kneefix.storage import profiles
 from kneefix.storage.models import Profile
 from kneefix.storage.users import local_user_id
-from tests.web.helpers import csrf_of, person_with_plan
+from tests.web.helpers import csrf_of, person_with_plan, pin
 from tests.web.plan_states import pause_plan, profile_id_of, ready_to_run
 
 
@@ -29,7 +29,7 @@ def _cli_today(app: FastAPI, profile_id: int, monkeypatch: pytest.MonkeyPatch) -
         row = db.get(Profile, profile_id)
         assert row is not None
         row.user_id = local_user_id(db)
-    monkeypatch.setattr(plan_cmds, "today", lambda: app.state.today)
+    monkeypatch.setattr(plan_cmds, "today", lambda: app.state.settings.today)
     url = app.state.settings.database_url
     result = CliRunner().invoke(cli_app, ["--db", url, "--profile", name, "today", "--json"])
     assert result.exit_code == 0, result.output
@@ -42,7 +42,7 @@ def test_a_paused_today_is_the_same_on_the_web_and_the_cli(
 ) -> None:
     person_with_plan(client, "sam@example.org")
     profile_id = profile_id_of(client)
-    app.state.today = pause_plan(app, profile_id)
+    pin(app, today=pause_plan(app, profile_id))
     web = client.get("/api/v1/today").json()
     assert web["status"] == "paused"
     assert web == _cli_today(app, profile_id, monkeypatch)
@@ -53,7 +53,7 @@ def test_a_run_day_is_the_same_on_the_web_and_the_cli(
 ) -> None:
     person_with_plan(client, "sam@example.org")
     profile_id = profile_id_of(client)
-    app.state.today = ready_to_run(app, profile_id)
+    pin(app, today=ready_to_run(app, profile_id))
     headers = {"X-CSRF-Token": csrf_of(client.get("/home"))}
     client.post("/api/v1/run-check", json={"walk_pain": 0, "hop_pain": 0}, headers=headers)
     web = client.get("/api/v1/today").json()

@@ -7,15 +7,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from kneefix.settings import Settings
 from kneefix.web.app import create_app
-from kneefix.web.config import WebSettings
 from kneefix.web.demo import CLINICIAN_EMAIL, PERSON_EMAIL, seed_demo
 from tests.web.helpers import sign_in
 
 
-def test_the_demo_gives_a_living_product_and_seeds_only_once(
-    web_settings: WebSettings, tmp_path: Path
-) -> None:
+def test_the_demo_gives_a_living_product_and_seeds_only_once(web_settings: Settings, tmp_path: Path) -> None:
     app = create_app(web_settings)
     database = app.state.database
     today = dt.date.today()

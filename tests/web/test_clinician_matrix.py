@@ -101,7 +101,13 @@ def world(app: FastAPI) -> World:
         clinic.accept_invite(session, invite.code, profile_id)
         spare_invite = clinic.create_invite(session, doc.id)
         adjustment = clinic.adjust_plan(
-            session, load_content(), doc.id, profile_id, "phase", {"phase": "build"}, today=app.state.today
+            session,
+            load_content(),
+            doc.id,
+            profile_id,
+            "phase",
+            {"phase": "build"},
+            today=app.state.settings.today,
         )
         check_id = check_store.list_checks(session, profile_id)[0].id
     ids = {

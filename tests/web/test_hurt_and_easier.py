@@ -16,6 +16,7 @@ from tests.web.helpers import (
     form_token_of,
     notices,
     person_with_plan,
+    pin,
 )
 
 EXERCISE = "seated_leg_extension_12"
@@ -60,7 +61,7 @@ def test_ticking_this_hurt_swaps_to_the_easier_version_next_time(client: TestCli
     assert any(text.startswith("Session saved") and "hurt" in text for text in notices(saved))
     [log] = client.get("/api/v1/logs").json()
     assert log["hurt"] == [EXERCISE]
-    app.state.today += dt.timedelta(days=2)
+    pin(app, today=app.state.settings.today + dt.timedelta(days=2))
     ids = _session_ids(client)
     assert easier in ids and EXERCISE not in ids
     assert "easier version</span>" in client.get("/today").text

@@ -15,7 +15,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
-from tests.web.helpers import PASSWORD, api_screening_body, bearer
+from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin
 
 pytestmark = pytest.mark.browser
 
@@ -91,13 +90,12 @@ def serve(app: Any) -> Iterator[str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if CHROMIUM is None:
         pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
-    settings = replace(
-        load_settings(data_dir=tmp_path_factory.mktemp("browser"), environ={}, secret_key="b" * 40),
-        run_worker=False,
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("browser"), environ={}, secret_key="b" * 40, run_worker=False
     )
     app = create_app(settings)
-    app.state.today = TODAY
-    app.state.timer_scale = 0.05  # rest timers of 30 s run in 1.5 s here
+    pin(app, today=TODAY)
+    pin(app, timer_scale=0.05)  # rest timers of 30 s run in 1.5 s here
     client = TestClient(app)
     _seed(client)
     # The wizard tests re-screen (with warning signs, which pause a plan): they use their own account.

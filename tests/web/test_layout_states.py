@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
-from tests.web.helpers import csrf_of, person_with_plan
+from tests.web.helpers import csrf_of, person_with_plan, pin
 from tests.web.plan_states import START, pause_plan, profile_id_of, ready_to_run
 from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _shots, _signed_in_page, serve  # noqa: F401  (fixture)
 
@@ -39,17 +39,17 @@ class States:
 def states(tmp_path_factory: pytest.TempPathFactory) -> Iterator[States]:
     if CHROMIUM is None:
         pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
-    settings = replace(
-        load_settings(data_dir=tmp_path_factory.mktemp("states"), environ={}, secret_key="p" * 40),
-        run_worker=False,
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("states"), environ={}, secret_key="p" * 40, run_worker=False
     )
     app = create_app(settings)
     days: dict[str, dt.date] = {}
     for email, reach in ((PAUSED, pause_plan), (RUNNER, ready_to_run)):
-        app.state.today = START
+        pin(app, today=START)
         client = TestClient(app, follow_redirects=True)
         person_with_plan(client, email)
-        days[email] = app.state.today = reach(app, profile_id_of(client))
+        days[email] = reach(app, profile_id_of(client))
+        pin(app, today=days[email])
         if email == RUNNER:
             headers = {"X-CSRF-Token": csrf_of(client.get("/home"))}
             checked = client.post("/api/v1/run-check", json={"walk_pain": 1, "hop_pain": 1}, headers=headers)
@@ -60,7 +60,7 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> Iterator[States]:
 
 @pytest.mark.parametrize("size_name", list(SIZES))
 def test_the_paused_today_page(browser: Any, states: States, size_name: str, tmp_path: Path) -> None:
-    states.app.state.today = states.days[PAUSED]
+    pin(states.app, today=states.days[PAUSED])
     width, height = SIZES[size_name]
     page, errors = _signed_in_page(browser, states.url, (width, height), PAUSED)
     page.goto(states.url + "/today")
@@ -73,7 +73,7 @@ def test_the_paused_today_page(browser: Any, states: States, size_name: str, tmp
 
 @pytest.mark.parametrize("size_name", list(SIZES))
 def test_the_run_form_on_today(browser: Any, states: States, size_name: str, tmp_path: Path) -> None:
-    states.app.state.today = states.days[RUNNER]
+    pin(states.app, today=states.days[RUNNER])
     width, height = SIZES[size_name]
     page, errors = _signed_in_page(browser, states.url, (width, height), RUNNER)
     page.goto(states.url + "/today#run")

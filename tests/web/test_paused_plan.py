@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from kneefix.content.loader import load_content
 from kneefix.services import plan as plan_service
-from tests.web.helpers import csrf_of, form_token_of, notices, person_with_plan, sign_up
+from tests.web.helpers import csrf_of, form_token_of, notices, person_with_plan, pin, sign_up
 from tests.web.plan_states import pause_plan, profile_id_of
 
 REASON = "2 or more points above your starting 3/10"
@@ -26,7 +26,7 @@ def paused(client: TestClient, app: FastAPI) -> int:
     """A signed-in person whose plan is paused today; returns their profile id."""
     person_with_plan(client, "sam@example.org")
     profile_id = profile_id_of(client)
-    app.state.today = pause_plan(app, profile_id)
+    pin(app, today=pause_plan(app, profile_id))
     return profile_id
 
 
@@ -77,7 +77,7 @@ def test_home_plan_progress_and_calendar_file_while_paused(client: TestClient, p
 def test_the_api_shows_the_same_pause(client: TestClient, app: FastAPI, paused: int) -> None:
     today = client.get("/api/v1/today").json()
     with app.state.database.session() as db:
-        expected = plan_service.today_view(db, load_content(), paused, app.state.today).to_dict()
+        expected = plan_service.today_view(db, load_content(), paused, app.state.settings.today).to_dict()
     assert today == expected
     assert today["status"] == "paused" and REASON in today["paused_reason"] and today["session"] is None
     plan = client.get("/api/v1/plan").json()
@@ -125,7 +125,7 @@ def test_a_clinician_sees_the_pause_first_and_resumes_the_plan(
     assert any("The plan is resumed" in text for text in notices(resumed))
     assert "Resume plan" not in resumed.text
 
-    app.state.today += dt.timedelta(days=1)
+    pin(app, today=app.state.settings.today + dt.timedelta(days=1))
     today = client.get("/api/v1/today").json()
     assert today["status"] != "paused" and today["session"] is not None
     assert "Your plan is paused" not in client.get("/today").text

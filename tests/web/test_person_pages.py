@@ -18,6 +18,7 @@ from tests.web.helpers import (
     log_today,
     notices,
     person_with_plan,
+    pin,
     screening_answers,
     sign_up,
     take_screening,
@@ -128,7 +129,7 @@ def test_log_needs_pain_and_keeps_the_ticks(client: TestClient, app: FastAPI) ->
 def test_morning_check_and_why_the_plan_changed(client: TestClient, app: FastAPI) -> None:
     person_with_plan(client, "sam@example.org")
     log_today(client)
-    app.state.today = FIXED_TODAY.replace(day=4)
+    pin(app, today=FIXED_TODAY.replace(day=4))
     home = client.get("/home")
     assert "Morning check" in home.text
     page = client.get("/morning")

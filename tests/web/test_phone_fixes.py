@@ -25,6 +25,7 @@ from tests.web.helpers import (
     log_today,
     notices,
     person_with_plan,
+    pin,
     screening_answers,
     sign_up,
 )
@@ -36,7 +37,7 @@ DONE_BOX = re.compile(r'<input type="checkbox" name="done" value="([^"]+)"[^>]*>
 def _expire_session(client: TestClient, app: FastAPI) -> None:
     """Rewrite the browser's cookie as a sign-in that began longer ago than sessions last."""
     settings = app.state.settings
-    codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
+    codec = SessionCodec(settings.signing_key, settings.session_max_age_s)
     session, _ = codec.loads(client.cookies[SESSION_COOKIE])
     assert session is not None
     old = replace(session, issued_at=int(time.time()) - settings.session_max_age_s - 60)
@@ -145,7 +146,7 @@ def test_a_form_kept_by_an_older_cookie_is_still_offered(client: TestClient, app
     """A cookie written before repeated fields were kept held a dict: it still works after the update."""
     person_with_plan(client, "sam@example.org")
     settings = app.state.settings
-    codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
+    codec = SessionCodec(settings.signing_key, settings.session_max_age_s)
     session, _ = codec.loads(client.cookies[SESSION_COOKIE])
     assert session is not None
     pending = {"action": "/today/log", "fields": {"pain_during": "3", "note": "old cookie"}}
@@ -202,7 +203,7 @@ def test_a_morning_check_without_a_number_marks_the_scale(client: TestClient, ap
     scale is marked invalid, described by the message, and its first button takes the focus."""
     person_with_plan(client, "sam@example.org")
     log_today(client)
-    app.state.today = FIXED_TODAY.replace(day=4)
+    pin(app, today=FIXED_TODAY.replace(day=4))
     page = client.get("/morning")
     response = client.post("/morning", data={"csrf_token": csrf_of(page), "session_day": "2025-03-03"})
     assert response.status_code == 422

@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 
 from kneefix.motion.types import LandingResult, LessItem, Report
 from kneefix.services.worker import Worker
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
 from kneefix.web.security import SESSION_COOKIE, SessionCodec
-from tests.web.helpers import PASSWORD, api_screening_body, bearer
+from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin
 from tests.web.technique_media import fake_analysis, sample_report, tiny_mp4
 from tests.web.test_layout_browser import (
     CHROMIUM,
@@ -80,10 +80,10 @@ def phone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phone]:
     if CHROMIUM is None:
         pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
     data_dir = tmp_path_factory.mktemp("phone")
-    settings = replace(load_settings(data_dir=data_dir, environ={}, secret_key=SECRET), run_worker=False)
+    settings = load_settings(data_dir=data_dir, environ={}, secret_key=SECRET, run_worker=False)
     app = create_app(settings)
-    app.state.today = TODAY
-    app.state.timer_scale = 0.05
+    pin(app, today=TODAY)
+    pin(app, timer_scale=0.05)
     client = TestClient(app)
     _seed(client)
     token = client.post("/api/v1/auth/token", json={"email": "alex@example.org", "password": PASSWORD})

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from kneefix.web.config import WebSettings
+from kneefix.settings import Settings
 from tests.web.helpers import api_token, bearer, person_with_plan, sign_up
 from tests.web.test_clinician import clinician, linked  # noqa: F401  (fixtures)
 
@@ -66,7 +66,7 @@ def test_the_api_gives_the_same_pdfs(app: FastAPI) -> None:
 
 
 def test_the_report_shows_each_finished_technique_check_with_its_chart(
-    app: FastAPI, client: TestClient, web_settings: WebSettings
+    app: FastAPI, client: TestClient, web_settings: Settings
 ) -> None:
     from tests.web.test_technique import run_worker, upload
 

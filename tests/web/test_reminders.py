@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,29 +14,28 @@ from fastapi.testclient import TestClient
 
 from kneefix.content.loader import load_content
 from kneefix.services import reminders
-from kneefix.services.mail import MailSettings
+from kneefix.settings import Settings
 from kneefix.web.app import create_app
-from kneefix.web.config import WebSettings
 from tests.mail_server import SmtpServer
-from tests.web.helpers import PASSWORD, csrf_of, notices, person_with_plan, sign_in
+from tests.web.helpers import PASSWORD, csrf_of, notices, person_with_plan, pin, sign_in
 
 # Sunday 2 March 2025, 18:45 UTC: already Monday 3 March, 07:45, in Auckland (UTC+13).
 SUNDAY_EVENING_UTC = dt.datetime(2025, 3, 2, 18, 45, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def mail_app(web_settings: WebSettings, smtp_server: SmtpServer) -> Iterator[FastAPI]:
-    mail = MailSettings(
-        host=smtp_server.host,
-        port=smtp_server.port,
-        security="none",
-        sender="kneefix <reminders@knee.example.org>",
-        public_url="https://knee.example.org",
-        timeout_s=5,
+def mail_app(web_settings: Settings, smtp_server: SmtpServer) -> Iterator[FastAPI]:
+    application = create_app(
+        web_settings.with_changes(
+            smtp_host=smtp_server.host,
+            smtp_port=smtp_server.port,
+            smtp_security="none",
+            mail_from="kneefix <reminders@knee.example.org>",
+            public_url="https://knee.example.org",
+        )
     )
-    application = create_app(replace(web_settings, mail=mail))
-    application.state.today = None
-    application.state.now = SUNDAY_EVENING_UTC
+    pin(application, today=None)
+    pin(application, now=SUNDAY_EVENING_UTC)
     yield application
     application.state.database.close()
 
@@ -51,8 +49,8 @@ def save_reminders(client: TestClient, **fields: str) -> list[str]:
 
 def test_today_is_the_date_in_the_persons_time_zone(app: FastAPI, client: TestClient) -> None:
     person_with_plan(client, "kiwi@example.org")  # the plan's first session is Monday 3 March
-    app.state.today = None
-    app.state.now = SUNDAY_EVENING_UTC
+    pin(app, today=None)
+    pin(app, now=SUNDAY_EVENING_UTC)
     save_reminders(client, reminder="", time_zone="UTC")
     in_utc = client.get("/api/v1/today").json()
     assert (in_utc["today"], in_utc["status"]) == ("2025-03-02", "rest")
@@ -123,7 +121,7 @@ def test_reminder_emails_from_the_card_to_the_inbox_and_one_click_off(
     assert "Reminders at 07:30 (Pacific/Auckland) on training days, by email and in your calendar." in said[0]
     settings = mail_app.state.settings
     result = reminders.send_due_reminders(
-        mail_app.state.database, load_content(), settings.mail, settings.secret_key, SUNDAY_EVENING_UTC
+        mail_app.state.database, load_content(), settings.mail, settings.signing_key, SUNDAY_EVENING_UTC
     )
     assert result.sent == 1
     [message] = smtp_server.messages
@@ -158,14 +156,19 @@ def test_a_forged_unsubscribe_link_changes_nothing_and_says_the_same(mail_app: F
 
 
 def test_the_web_app_runs_the_reminder_loop_with_its_own_settings(
-    web_settings: WebSettings, smtp_server: SmtpServer
+    web_settings: Settings, smtp_server: SmtpServer
 ) -> None:
     """``kneefix serve`` sends reminders itself: the loop starts with the app (when it runs its worker
     and email is set up), sends with the app's settings, and stops with it."""
-    mail = MailSettings(
-        host=smtp_server.host, port=smtp_server.port, security="none", public_url="https://k.org"
+    application = create_app(
+        web_settings.with_changes(
+            smtp_host=smtp_server.host,
+            smtp_port=smtp_server.port,
+            smtp_security="none",
+            public_url="https://k.org",
+            run_worker=True,
+        )
     )
-    application = create_app(replace(web_settings, mail=mail, run_worker=True))
     with TestClient(application, follow_redirects=True) as client:
         loop = application.state.reminder_loop
         assert isinstance(loop, reminders.ReminderLoop) and loop.running
@@ -191,10 +194,10 @@ def test_the_web_app_runs_the_reminder_loop_with_its_own_settings(
     application.state.database.close()
 
 
-def test_without_email_or_worker_no_loop_runs(web_settings: WebSettings) -> None:
+def test_without_email_or_worker_no_loop_runs(web_settings: Settings) -> None:
     for settings in (
-        replace(web_settings, run_worker=True),
-        replace(web_settings, mail=MailSettings("x", public_url="https://k.org")),
+        web_settings.with_changes(run_worker=True),
+        web_settings.with_changes(smtp_host="x", public_url="https://k.org"),
     ):
         application = create_app(settings)
         with TestClient(application):

@@ -17,7 +17,7 @@ from icalendar import Calendar
 from kneefix.content.loader import load_content
 from kneefix.services import plan as plan_service
 from kneefix.storage import run_checks
-from tests.web.helpers import csrf_of, notices, person_with_plan
+from tests.web.helpers import csrf_of, notices, person_with_plan, pin
 from tests.web.plan_states import profile_id_of, ready_to_run
 
 
@@ -25,7 +25,7 @@ from tests.web.plan_states import profile_id_of, ready_to_run
 def ready(client: TestClient, app: FastAPI) -> int:
     person_with_plan(client, "runner@example.org")
     profile_id = profile_id_of(client)
-    app.state.today = ready_to_run(app, profile_id)
+    pin(app, today=ready_to_run(app, profile_id))
     return profile_id
 
 
@@ -109,7 +109,7 @@ def test_logging_a_run_from_the_today_page(client: TestClient, app: FastAPI, rea
     assert "Today's run is done" in after.text and 'action="/today/run"' not in after.text
     assert "Run: 22 min, 1.6 km" in client.get("/logs").text
 
-    app.state.today += dt.timedelta(days=1)
+    pin(app, today=app.state.settings.today + dt.timedelta(days=1))
     morning = client.get("/morning")
     assert "This is about your run on" in morning.text and "running stage" in morning.text
     assert "after your run on" in client.get("/home").text
@@ -117,7 +117,7 @@ def test_logging_a_run_from_the_today_page(client: TestClient, app: FastAPI, rea
 
 def test_calendar_ics_and_progress_show_runs(client: TestClient, app: FastAPI, ready: int) -> None:
     _pass_check(client)
-    today = app.state.today
+    today = app.state.settings.today
     page = client.get(f"/plan?month={today:%Y-%m}")
     assert 'class="session run planned"' in page.text and "Run, stage 1" in page.text
     assert "stage 1, alternate 2 min walking" in page.text
@@ -161,7 +161,7 @@ def test_the_running_api(client: TestClient, app: FastAPI, ready: int) -> None:
     )
     today = client.get("/api/v1/today").json()
     with app.state.database.session() as db:
-        assert today == plan_service.today_view(db, load_content(), ready, app.state.today).to_dict()
+        assert today == plan_service.today_view(db, load_content(), ready, app.state.settings.today).to_dict()
     assert today["running"]["status"] == "open" and today["running"]["due_today"] is True
     body = {"minutes": 21.5, "distance_km": 1.6, "pain_during": 2, "pain_after": 1, "request_id": "run-1"}
     run = client.post("/api/v1/runs", json=body, headers=headers)

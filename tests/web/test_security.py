@@ -10,7 +10,7 @@ import pytest
 from starlette.requests import Request
 
 from kneefix.errors import InputError
-from kneefix.web.config import WebSettings, load_settings
+from kneefix.settings import Settings, load_settings
 from kneefix.web.security import (
     SessionCodec,
     anonymous_session,
@@ -42,7 +42,7 @@ def make_request(headers: dict[str, str], scheme: str = "http", host: str = "kne
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> WebSettings:
+def settings(tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path, environ={}, secret_key="k" * 40)
 
 
@@ -62,8 +62,8 @@ def test_password_rules() -> None:
     check_password_rules("long enough")
 
 
-def test_session_round_trip_and_tampering(settings: WebSettings) -> None:
-    codec = SessionCodec(settings.secret_key, 3600)
+def test_session_round_trip_and_tampering(settings: Settings) -> None:
+    codec = SessionCodec(settings.signing_key, 3600)
     session = anonymous_session().signed_in(7, password_stamp("hash")).with_flash("hi", "ok")
     cookie = codec.dumps(session)
     loaded, expired = codec.loads(cookie)
@@ -73,8 +73,8 @@ def test_session_round_trip_and_tampering(settings: WebSettings) -> None:
     assert other.loads(cookie) == (None, False)
 
 
-def test_expired_session_is_told_apart_from_a_forged_one(settings: WebSettings) -> None:
-    codec = SessionCodec(settings.secret_key, 3600)
+def test_expired_session_is_told_apart_from_a_forged_one(settings: Settings) -> None:
+    codec = SessionCodec(settings.signing_key, 3600)
     two_hours_ago = int(time.time()) - 7200
     old_sign_in = replace(anonymous_session().signed_in(3, "s"), issued_at=two_hours_ago)
     assert codec.loads(codec.dumps(old_sign_in)) == (None, True)
@@ -93,7 +93,7 @@ def test_csrf_comparison() -> None:
     assert not csrf_matches("", "")
 
 
-def test_origin_checks(settings: WebSettings) -> None:
+def test_origin_checks(settings: Settings) -> None:
     assert origin_allowed(make_request({"Origin": "http://knee.local:8000"}), settings)
     assert not origin_allowed(make_request({"Origin": "https://evil.example"}), settings)
     assert origin_allowed(make_request({"Referer": "http://knee.local:8000/today"}), settings)
@@ -102,11 +102,11 @@ def test_origin_checks(settings: WebSettings) -> None:
     assert not origin_allowed(make_request({"Origin": "null", "Referer": "https://evil.example/"}), settings)
 
 
-def test_behind_a_proxy_the_public_origin_must_be_trusted_or_forwarded(settings: WebSettings) -> None:
+def test_behind_a_proxy_the_public_origin_must_be_trusted_or_forwarded(settings: Settings) -> None:
     # The proxy talks to the app over plain http on an internal name; the browser saw https on the public one.
     request = make_request({"Origin": "https://knee.example.org"}, host="127.0.0.1:8000")
     assert not origin_allowed(request, settings)
-    trusted = replace(settings, trusted_origins=("https://knee.example.org",))
+    trusted = settings.with_changes(trusted_origins=("https://knee.example.org",))
     assert origin_allowed(request, trusted)
     forwarded = make_request(
         {
@@ -117,10 +117,10 @@ def test_behind_a_proxy_the_public_origin_must_be_trusted_or_forwarded(settings:
         host="127.0.0.1:8000",
     )
     assert not origin_allowed(forwarded, settings)  # headers ignored unless proxy headers are trusted
-    assert origin_allowed(forwarded, replace(settings, proxy_headers=True))
+    assert origin_allowed(forwarded, settings.with_changes(proxy_headers=True))
 
 
-def test_default_ports_compare_equal(settings: WebSettings) -> None:
+def test_default_ports_compare_equal(settings: Settings) -> None:
     request = make_request(
         {"Origin": "https://knee.example.org"}, scheme="https", host="knee.example.org:443"
     )

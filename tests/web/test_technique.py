@@ -7,7 +7,6 @@ the real pipeline writes, so every page, download and permission is checked in m
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -17,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from kneefix.motion.types import Quality, Report
 from kneefix.services.worker import Worker
+from kneefix.settings import Settings
 from kneefix.storage import checks as check_store
 from kneefix.web.app import create_app
-from kneefix.web.config import WebSettings
 from tests.web.helpers import api_token, bearer, csrf_of, notices, person_with_plan, sign_up
 from tests.web.technique_media import failing_analysis, fake_analysis, sample_report, tiny_mp4, tiny_png
 
@@ -53,11 +52,11 @@ def upload(
     return response
 
 
-def stored_uploads(settings: WebSettings) -> list[Path]:
+def stored_uploads(settings: Settings) -> list[Path]:
     return sorted(p for p in (settings.data_dir / "uploads").rglob("*") if p.is_file())
 
 
-def run_worker(app: FastAPI, settings: WebSettings, analyse: object = None) -> int:
+def run_worker(app: FastAPI, settings: Settings, analyse: object = None) -> int:
     worker = Worker(app.state.database, settings.data_dir, analyse=analyse or fake_analysis(VIDEO))  # type: ignore[arg-type]
     return worker.run_until_idle()
 
@@ -86,7 +85,7 @@ def test_upload_form_lets_a_phone_record_straight_from_the_page(person: TestClie
 
 
 def test_an_upload_is_stored_under_the_profile_and_queued(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     response = upload(person)
     assert response.status_code == 200
@@ -120,7 +119,7 @@ def test_the_recorded_field_works_like_the_file_picker(person: TestClient, app: 
     ids=["text", "image", "empty", "truncated"],
 )
 def test_a_bad_file_is_refused_with_a_clear_message_and_nothing_is_kept(
-    person: TestClient, app: FastAPI, web_settings: WebSettings, content: bytes, expected: str
+    person: TestClient, app: FastAPI, web_settings: Settings, content: bytes, expected: str
 ) -> None:
     response = upload(person, content, filename="clip.mp4", movement="deadlift")
     assert response.status_code == 422
@@ -144,8 +143,8 @@ def test_no_file_at_all_gets_a_message(person: TestClient) -> None:
     assert "Choose a video file, or record one" in " ".join(notices(response))
 
 
-def test_a_file_over_the_limit_is_refused_on_the_page(app: FastAPI, web_settings: WebSettings) -> None:
-    small = replace(web_settings, max_upload_bytes=4000)
+def test_a_file_over_the_limit_is_refused_on_the_page(app: FastAPI, web_settings: Settings) -> None:
+    small = web_settings.with_changes(max_upload_mb=4000 / 2**20)
     limited = create_app(small, database=app.state.database)
     client = TestClient(limited, follow_redirects=True)
     person_with_plan(client, "big@example.org")
@@ -155,8 +154,8 @@ def test_a_file_over_the_limit_is_refused_on_the_page(app: FastAPI, web_settings
     assert stored_uploads(small) == []
 
 
-def test_a_far_too_large_body_is_stopped_before_it_is_read(app: FastAPI, web_settings: WebSettings) -> None:
-    small = replace(web_settings, max_upload_bytes=1000)
+def test_a_far_too_large_body_is_stopped_before_it_is_read(app: FastAPI, web_settings: Settings) -> None:
+    small = web_settings.with_changes(max_upload_mb=1000 / 2**20)
     limited = create_app(small, database=app.state.database)
     client = TestClient(limited, follow_redirects=True)
     person_with_plan(client, "huge@example.org")
@@ -167,7 +166,7 @@ def test_a_far_too_large_body_is_stopped_before_it_is_read(app: FastAPI, web_set
 
 
 def test_a_double_submitted_form_makes_one_check_and_keeps_one_file(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     page = upload_page(person)
     first = upload(person, page=page)
@@ -182,7 +181,7 @@ def test_a_double_submitted_form_makes_one_check_and_keeps_one_file(
 
 
 def test_a_finished_check_shows_video_chart_table_and_cues(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person).url.path
     assert run_worker(app, web_settings) == 1
@@ -197,7 +196,7 @@ def test_a_finished_check_shows_video_chart_table_and_cues(
 
 
 def test_a_rep_on_an_untrustworthy_track_shows_no_call_and_no_numbers(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     def poor(movement: str) -> Report:
         report = sample_report(movement)
@@ -220,7 +219,7 @@ def test_a_rep_on_an_untrustworthy_track_shows_no_call_and_no_numbers(
 
 
 def test_the_annotated_video_is_served_with_range_support(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person).url.path
     run_worker(app, web_settings)
@@ -235,7 +234,7 @@ def test_the_annotated_video_is_served_with_range_support(
 
 
 def test_only_listed_result_files_are_served(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person).url.path
     run_worker(app, web_settings)
@@ -244,7 +243,7 @@ def test_only_listed_result_files_are_served(
 
 
 def test_a_failed_analysis_says_why_and_can_be_tried_again(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person, filename="dark.mp4").url.path
     run_worker(app, web_settings, failing_analysis("no person was found in any frame."))
@@ -258,7 +257,7 @@ def test_a_failed_analysis_says_why_and_can_be_tried_again(
 
 
 def test_deleting_a_check_removes_its_video_and_results(
-    person: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person).url.path
     run_worker(app, web_settings)
@@ -275,7 +274,7 @@ def test_deleting_a_check_removes_its_video_and_results(
 
 
 def test_another_person_never_sees_a_check_or_its_files(
-    person: TestClient, other_client: TestClient, app: FastAPI, web_settings: WebSettings
+    person: TestClient, other_client: TestClient, app: FastAPI, web_settings: Settings
 ) -> None:
     check_url = upload(person).url.path
     check_id = check_url.rsplit("/", 1)[-1]
@@ -309,9 +308,7 @@ def test_a_clinician_account_cannot_upload_for_itself(client: TestClient) -> Non
 # ----- API -----------------------------------------------------------------------------------
 
 
-def test_api_upload_status_list_and_result(
-    client: TestClient, app: FastAPI, web_settings: WebSettings
-) -> None:
+def test_api_upload_status_list_and_result(client: TestClient, app: FastAPI, web_settings: Settings) -> None:
     token = api_token(client, "api@example.org")
     headers = bearer(token)
     sent = client.post(

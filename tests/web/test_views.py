@@ -102,13 +102,12 @@ def test_oversized_upload_is_refused_with_a_clear_message(app: FastAPI, client: 
 
 
 def test_served_under_a_path_prefix_behind_a_proxy(web_settings: object) -> None:
-    from dataclasses import replace
 
+    from kneefix.settings import Settings
     from kneefix.web.app import create_app
-    from kneefix.web.config import WebSettings
 
-    assert isinstance(web_settings, WebSettings)
-    prefixed = create_app(replace(web_settings, root_path="/knee"))
+    assert isinstance(web_settings, Settings)
+    prefixed = create_app(web_settings.with_changes(root_path="/knee"))
     browser = TestClient(prefixed, follow_redirects=False)
     page = browser.get("/knee/")
     assert page.status_code == 200

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
-from tests.web.helpers import PASSWORD, api_screening_body, bearer
+from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin
 from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _signed_in_page, serve  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -29,13 +28,12 @@ EMAIL = "whole@example.org"
 def day_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     if CHROMIUM is None:
         pytest.skip("no Chromium binary (apt-get install chromium) - browser tests need Debian's Chromium")
-    settings = replace(
-        load_settings(data_dir=tmp_path_factory.mktemp("day"), environ={}, secret_key="d" * 40),
-        run_worker=False,
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("day"), environ={}, secret_key="d" * 40, run_worker=False
     )
     app = create_app(settings)
-    app.state.today = MONDAY
-    app.state.timer_scale = 0.05
+    pin(app, today=MONDAY)
+    pin(app, timer_scale=0.05)
     client = TestClient(app)
     token = client.post("/api/v1/auth/signup", json={"email": EMAIL, "password": PASSWORD}).json()["token"]
     body = api_screening_body() | {"equipment": ["foam_roller", "lacrosse_ball", "stability_ball"]}
@@ -125,11 +123,11 @@ def test_a_whole_training_day_on_a_phone(browser: Any, day_server: tuple[str, An
     [log] = client.get("/api/v1/logs", headers=bearer(token)).json()
     assert log["completed"] == 1 and log["pain_during"] == 3 and log["pain_after"] == 2
     assert log["hurt"] == [hurt_id]
-    app.state.today = MONDAY + dt.timedelta(days=2)
+    pin(app, today=MONDAY + dt.timedelta(days=2))
     try:
         upcoming = client.get("/api/v1/today", headers=bearer(token)).json()["session"]
     finally:
-        app.state.today = MONDAY
+        pin(app, today=MONDAY)
     assert easier_id in [exercise["exercise_id"] for exercise in upcoming["exercises"]]
     assert hurt_id not in [exercise["exercise_id"] for exercise in upcoming["exercises"]]
 

@@ -59,5 +59,8 @@ def err_console() -> Console:
 
 
 def today() -> dt.date:
-    """The local date; commands pass it to services, which never read the clock themselves."""
-    return dt.date.today()
+    """The local date (or the ``today`` setting, which pins it for tests and demos); commands pass it
+    to services, which never read the clock themselves."""
+    from kneefix.settings import load_settings
+
+    return load_settings().today or dt.date.today()

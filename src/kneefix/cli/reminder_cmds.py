@@ -39,8 +39,8 @@ def reminders(
     if ctx.invoked_subcommand is not None:
         return
     from kneefix.services import reminders as reminder_service
-    from kneefix.services.mail import MailSettings
     from kneefix.services.profiles import open_profile
+    from kneefix.settings import MailSettings
 
     state = state_of(ctx)
     changing = time is not None or time_zone is not None
@@ -90,8 +90,8 @@ def send_command(
     """Send the reminder emails due now (everyone with them on, each in their own time zone)."""
     from kneefix.content.loader import load_content
     from kneefix.services.reminders import ReminderLoop, send_due_reminders
+    from kneefix.settings import load_settings
     from kneefix.storage.db import Database
-    from kneefix.web.config import load_settings
 
     global_db = getattr(state_of(ctx), "db_url", None)
     settings = load_settings(database_url=db or global_db, data_dir=data_dir)
@@ -102,7 +102,7 @@ def send_command(
     database = Database(settings.database_url)
     content = load_content()
     if loop:
-        runner = ReminderLoop(database, content, settings.mail, settings.secret_key)
+        runner = ReminderLoop(database, content, settings.mail, settings.signing_key)
         err_console.print("Sending reminder emails every five minutes. Press Ctrl-C to stop.")
         stop = threading.Event()
         try:
@@ -110,7 +110,7 @@ def send_command(
         except KeyboardInterrupt:
             stop.set()
         return
-    result = send_due_reminders(database, content, settings.mail, settings.secret_key, _parse_now(now))
+    result = send_due_reminders(database, content, settings.mail, settings.signing_key, _parse_now(now))
     database.close()
     out_console().print(f"Sent {result.sent} reminder email(s); {result.idle} person(s) had none due now.")
     for failure in result.failed:

@@ -8,7 +8,6 @@ uploads analysed away from the web server; start the web app with ``--no-worker`
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import socket
 import threading
@@ -78,16 +77,29 @@ def serve(
             "`kneefix worker` processes do it instead.",
         ),
     ] = True,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the settings it would run with (secrets masked), one KNEEFIX_* a line, and stop.",
+        ),
+    ] = False,
 ) -> None:
     """Start the web app (http://127.0.0.1:8000 by default) for people and their clinicians."""
+    from kneefix.settings import load_settings
+
+    settings = load_settings(
+        host=host, port=port, database_url=db or _global_db(ctx), data_dir=data_dir, run_worker=worker
+    )
+    if print_config:
+        for name, value in settings.shown().items():
+            typer.echo(f"{name}={value}")
+        return
     import uvicorn
 
     from kneefix.storage.db import Database
     from kneefix.web.app import create_app
-    from kneefix.web.config import load_settings
 
-    settings = load_settings(host=host, port=port, database_url=db or _global_db(ctx), data_dir=data_dir)
-    settings = dataclasses.replace(settings, run_worker=worker)
     ensure_port_free(settings.host, settings.port)
     database = Database(settings.database_url)
     if demo:
@@ -127,12 +139,12 @@ def worker_command(
     """Analyse uploaded technique videos in this process, taking jobs from the shared database (and
     send reminder emails when email is configured)."""
     from kneefix.services.worker import Worker
-    from kneefix.storage.db import Database, default_data_dir
-    from kneefix.web.config import load_settings
+    from kneefix.settings import load_settings
+    from kneefix.storage.db import Database
 
     settings = load_settings(database_url=db or _global_db(ctx), data_dir=data_dir)
     database = Database(settings.database_url)
-    runner = Worker(database, settings.data_dir or default_data_dir())
+    runner = Worker(database, settings.data_dir)
     if once:
         done = runner.run_until_idle()
         err_console.print(f"Analysed {done} video(s); no more are waiting.")
@@ -143,7 +155,7 @@ def worker_command(
         from kneefix.content.loader import load_content
         from kneefix.services.reminders import ReminderLoop
 
-        reminders = ReminderLoop(database, load_content(), settings.mail, settings.secret_key)
+        reminders = ReminderLoop(database, load_content(), settings.mail, settings.signing_key)
         reminders.start()
         err_console.print("It also sends the reminder emails that fall due.")
     stop = threading.Event()

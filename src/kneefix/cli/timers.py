@@ -6,16 +6,15 @@ moment while the person still sees the real number of seconds each hold is meant
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Column
 
-from kneefix.errors import InputError
+from kneefix.settings import load_settings
 
 FAST_SCALE = 0.01
 """How much ``--fast`` shrinks every timer (a 60 s hold then takes about 0.6 s)."""
@@ -23,21 +22,11 @@ FAST_SCALE = 0.01
 SCALE_ENV = "KNEEFIX_TIMER_SCALE"
 
 
-def timer_scale(fast: bool, environ: dict[str, str] | None = None) -> float:
-    """Real seconds per programme second: ``--fast`` wins, then the environment, else real time."""
+def timer_scale(fast: bool, environ: Mapping[str, str] | None = None) -> float:
+    """Real seconds per programme second: ``--fast`` wins, then the ``timer_scale`` setting."""
     if fast:
         return FAST_SCALE
-    env = os.environ if environ is None else environ
-    raw = env.get(SCALE_ENV, "").strip()
-    if not raw:
-        return 1.0
-    try:
-        scale = float(raw)
-    except ValueError:
-        raise InputError(f"{SCALE_ENV} must be a number such as 0.1, not {raw!r}.") from None
-    if not 0 <= scale <= 10:
-        raise InputError(f"{SCALE_ENV} must be between 0 and 10, not {scale}.")
-    return scale
+    return load_settings(environ=environ).timer_scale
 
 
 @dataclass(frozen=True)

@@ -10,61 +10,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Literal
 
-from kneefix.errors import InputError
-
-SmtpSecurity = Literal["starttls", "ssl", "none"]
-SECURITY_CHOICES: tuple[SmtpSecurity, ...] = ("starttls", "ssl", "none")
+from kneefix.settings import MailSettings
 
 
 class MailError(Exception):
     """An email could not be handed to the mail server; the message says why, in plain words."""
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """Where email goes out. ``host`` None means this server sends no email at all.
-
-    ``public_url`` is the address people reach kneefix at (``https://knee.example.org``): links in an
-    email cannot be relative, so email stays off until it is set.
-    """
-
-    host: str | None = None
-    port: int = 587
-    security: SmtpSecurity = "starttls"
-    username: str | None = None
-    password: str | None = None
-    sender: str = "kneefix <kneefix@localhost>"
-    public_url: str | None = None
-    timeout_s: float = 20.0
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.host and self.public_url)
-
-    def masked(self) -> dict[str, object]:
-        """The settings to show an administrator, with the password hidden."""
-        return {
-            "host": self.host,
-            "port": self.port,
-            "security": self.security,
-            "username": self.username,
-            "password": "***" if self.password else None,
-            "sender": self.sender,
-            "public_url": self.public_url,
-        }
-
-
-def check_sender(address: str) -> str:
-    """A From address with an ``@`` in it (``Name <a@b>`` or ``a@b``), or an InputError."""
-    _, email = parseaddr(address)
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise InputError(f"the email sender {address!r} is not an address like kneefix@example.org.")
-    return address.strip()
 
 
 def new_message(settings: MailSettings, to: str, subject: str) -> EmailMessage:

@@ -39,8 +39,9 @@ from kneefix.programme.clock import check_time_zone, local_now
 from kneefix.programme.records import SessionLog
 from kneefix.services.calendar import parse_reminder
 from kneefix.services.logbook import first_missing_morning, morning_subject
-from kneefix.services.mail import MailError, MailSettings, new_message, send
+from kneefix.services.mail import MailError, new_message, send
 from kneefix.services.plan import today_view
+from kneefix.settings import MailSettings
 from kneefix.storage import calendars
 from kneefix.storage import logs as log_store
 from kneefix.storage import profiles as profile_store
@@ -365,7 +366,7 @@ def start_embedded_loop(app: Any) -> None:
         return
     from kneefix.content.loader import load_content
 
-    loop = ReminderLoop(app.state.database, load_content(), settings.mail, settings.secret_key)
+    loop = ReminderLoop(app.state.database, load_content(), settings.mail, settings.signing_key)
     app.state.reminder_loop = loop
     loop.start()
 

@@ -5,6 +5,6 @@ URL otherwise), work inside ``with db.session() as s:`` and call the functions i
 :mod:`kneefix.storage.repository` with that session. They return plain records, never ORM objects.
 """
 
-from kneefix.storage.db import Database, default_data_dir, default_database_url
+from kneefix.storage.db import Database
 
-__all__ = ["Database", "default_data_dir", "default_database_url"]
+__all__ = ["Database"]

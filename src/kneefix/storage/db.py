@@ -15,7 +15,6 @@ before is untouched.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -23,7 +22,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import platformdirs
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -35,38 +33,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from kneefix.errors import InputError, StorageError
+from kneefix.settings import load_settings
 from kneefix.storage.failures import translate_error
 
-ENV_DATABASE_URL = "KNEEFIX_DATABASE_URL"
-ENV_DATA_DIR = "KNEEFIX_DATA_DIR"
-DATABASE_FILENAME = "kneefix.db"
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 DEFAULT_CONNECT_TIMEOUT_S = 5
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant: serialises concurrent first-time migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
 _BEGIN_OPTION = "kneefix_sqlite_begin"
-
-
-def default_data_dir() -> Path:
-    """Where kneefix keeps its database and files: ``KNEEFIX_DATA_DIR`` or the platform's data dir."""
-    override = os.environ.get(ENV_DATA_DIR, "").strip()
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("kneefix", appauthor=False))
-
-
-def default_database_url() -> str:
-    """``KNEEFIX_DATABASE_URL`` if set, else a SQLite file in :func:`default_data_dir`."""
-    override = os.environ.get(ENV_DATABASE_URL, "").strip()
-    if override:
-        return override
-    return sqlite_url(default_data_dir() / DATABASE_FILENAME)
-
-
-def sqlite_url(path: Path) -> str:
-    """The SQLAlchemy URL of a SQLite file (absolute, so the working folder does not matter)."""
-    return f"sqlite:///{path.expanduser().resolve()}"
 
 
 def parse_url(url: str) -> URL:
@@ -176,8 +151,8 @@ def _refuse_foreign_database(connection: Connection, location: str) -> None:
 class Database:
     """A kneefix database, migrated to the current schema when opened.
 
-    ``url`` falls back to :func:`default_database_url`. ``busy_timeout_s`` is how long a write waits
-    for another program's write lock before giving up with a clear message.
+    ``url`` falls back to the settings' ``database_url`` (:mod:`kneefix.settings`). ``busy_timeout_s``
+    is how long a write waits for another program's write lock before giving up with a clear message.
     """
 
     def __init__(
@@ -188,7 +163,7 @@ class Database:
         connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
         migrate: bool = True,
     ) -> None:
-        self.url = parse_url(url or default_database_url())
+        self.url = parse_url(url or load_settings().database_url)
         self.location = describe_location(self.url)
         self._prepare_sqlite_folder()
         self.engine = _build_engine(self.url, busy_timeout_s, connect_timeout_s)

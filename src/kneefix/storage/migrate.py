@@ -15,7 +15,8 @@ from pathlib import Path
 
 from alembic import command
 
-from kneefix.storage.db import MIGRATIONS_DIR, Database, alembic_config, sqlite_url
+from kneefix.settings import sqlite_url
+from kneefix.storage.db import MIGRATIONS_DIR, Database, alembic_config
 
 
 def next_revision_id(message: str, versions: Path = MIGRATIONS_DIR / "versions") -> str:

@@ -14,8 +14,8 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kneefix import __version__
+from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
-from kneefix.web.config import WebSettings, load_settings
 from kneefix.web.deps import enforce_csrf
 from kneefix.web.errors import install_error_handlers
 from kneefix.web.middleware import BodySizeLimitMiddleware, RootPathMiddleware, SessionMiddleware
@@ -56,7 +56,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         database.close()
 
 
-def create_app(settings: WebSettings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     """A ready-to-serve app: ``uvicorn.run(create_app(load_settings()))``.
 
     ``database`` lets a caller (a test, the demo seeder) share an already-open database.
@@ -128,6 +128,6 @@ def app_from_env() -> FastAPI:
     return create_app(load_settings())
 
 
-def settings_of(app: Any) -> WebSettings:
-    settings: WebSettings = app.state.settings
+def settings_of(app: Any) -> Settings:
+    settings: Settings = app.state.settings
     return settings

@@ -19,9 +19,9 @@ from starlette.datastructures import FormData
 
 from kneefix.content.loader import Content, load_content
 from kneefix.programme.clock import local_today
+from kneefix.settings import Settings
 from kneefix.storage.db import Database
 from kneefix.storage.records import ProfileInfo, UserInfo
-from kneefix.web.config import WebSettings
 from kneefix.web.errors import CsrfRejectedError, ForbiddenError, SignInRequiredError
 from kneefix.web.middleware import is_api_path
 from kneefix.web.security import (
@@ -42,8 +42,8 @@ secret in their URL is the proof, and all they can do is turn reminder emails of
 NEVER_KEPT_FIELDS = frozenset({CSRF_FIELD, "password", "current_password", "new_password", "confirm"})
 
 
-def get_settings(request: Request) -> WebSettings:
-    settings: WebSettings = request.app.state.settings
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
     return settings
 
 
@@ -64,15 +64,13 @@ def get_content() -> Content:
 
 
 def get_now(request: Request) -> dt.datetime:
-    """The current instant (UTC); a test may pin one on ``app.state.now``."""
-    pinned = getattr(request.app.state, "now", None)
-    return pinned if isinstance(pinned, dt.datetime) else dt.datetime.now(dt.UTC)
+    """The current instant; the ``now`` setting pins it (tests)."""
+    return get_settings(request).now or dt.datetime.now(dt.UTC)
 
 
 def today_in(request: Request, zone: str | None) -> dt.date:
-    """The date in ``zone`` (None: the server's clock), unless a test or the demo pinned one."""
-    pinned = getattr(request.app.state, "today", None)
-    return pinned if isinstance(pinned, dt.date) else local_today(get_now(request), zone)
+    """The date in ``zone`` (None: the server's clock), unless the ``today`` setting pins it."""
+    return get_settings(request).today or local_today(get_now(request), zone)
 
 
 def _zone_of_request(request: Request, db: Session, user: UserInfo | None) -> str | None:
@@ -91,10 +89,8 @@ def _zone_of_request(request: Request, db: Session, user: UserInfo | None) -> st
 def get_today(request: Request, db: DbSession, user: MaybeUser) -> dt.date:
     """The person's "today": the date in their time zone (the profile's; the server's clock when it has
     none), so the session due, the morning check and the calendar follow where they live."""
-    pinned = getattr(request.app.state, "today", None)
-    if isinstance(pinned, dt.date):
-        return pinned
-    return today_in(request, _zone_of_request(request, db, user))
+    pinned = get_settings(request).today
+    return pinned or today_in(request, _zone_of_request(request, db, user))
 
 
 async def get_form(request: Request) -> FormData:
@@ -102,7 +98,7 @@ async def get_form(request: Request) -> FormData:
     return await request.form()
 
 
-Settings = Annotated[WebSettings, Depends(get_settings)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
 PostedForm = Annotated[FormData, Depends(get_form)]
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 ContentDep = Annotated[Content, Depends(get_content)]

@@ -12,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kneefix.web.config import WebSettings
+from kneefix.settings import Settings
 from kneefix.web.security import (
     SESSION_COOKIE,
     SessionCodec,
@@ -31,10 +31,10 @@ class SessionMiddleware:
     authenticate with a Bearer token never get a cookie.
     """
 
-    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.codec = SessionCodec(settings.secret_key, settings.session_max_age_s)
+        self.codec = SessionCodec(settings.signing_key, settings.session_max_age_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -32,7 +32,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 
 from kneefix.errors import InputError
-from kneefix.web.config import WebSettings
+from kneefix.settings import Settings
 
 SESSION_COOKIE = "kneefix_session"
 CSRF_FIELD = "csrf_token"
@@ -192,7 +192,7 @@ def csrf_matches(expected: str, submitted: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), submitted.encode("utf-8"))
 
 
-def request_scheme(conn: HTTPConnection, settings: WebSettings) -> str:
+def request_scheme(conn: HTTPConnection, settings: Settings) -> str:
     """``https`` or ``http`` as the browser saw it (the proxy's header when proxy headers are trusted)."""
     if settings.proxy_headers:
         forwarded = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
@@ -201,7 +201,7 @@ def request_scheme(conn: HTTPConnection, settings: WebSettings) -> str:
     return conn.url.scheme
 
 
-def request_origin(conn: HTTPConnection, settings: WebSettings) -> str:
+def request_origin(conn: HTTPConnection, settings: Settings) -> str:
     """This app's own origin as the browser saw it, e.g. ``https://knee.example.org``."""
     host = conn.headers.get("host", "")
     if settings.proxy_headers:
@@ -226,7 +226,7 @@ def _normalise(origin: str) -> str:
     return origin
 
 
-def origin_allowed(conn: HTTPConnection, settings: WebSettings) -> bool:
+def origin_allowed(conn: HTTPConnection, settings: Settings) -> bool:
     """False only when the browser says the request comes from a foreign site.
 
     The ``Origin`` header is checked when present, else the ``Referer``; a request with neither (a script,
@@ -244,7 +244,7 @@ def origin_allowed(conn: HTTPConnection, settings: WebSettings) -> bool:
     return _normalise(claimed.rstrip("/").lower()) in allowed
 
 
-def cookies_secure(conn: HTTPConnection, settings: WebSettings) -> bool:
+def cookies_secure(conn: HTTPConnection, settings: Settings) -> bool:
     """Secure cookies when configured, else whenever the browser reached us over https."""
     if settings.secure_cookies is not None:
         return settings.secure_cookies

@@ -16,14 +16,14 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from kneefix.web.config import load_settings
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,7 +58,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     settings = load_settings(data_dir=data_dir, port=port, environ={}, secret_key="e2e-" + "k" * 40)
-    settings = replace(settings, run_worker=True)
+    settings = settings.with_changes(run_worker=True)
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from kneefix.errors import InputError
 from kneefix.services import accounts
 from kneefix.storage.records import UserInfo
-from kneefix.web.deps import CurrentUser, DbSession, Settings
+from kneefix.web.deps import AppSettings, CurrentUser, DbSession
 from kneefix.web.routes.auth import redirect, sign_in_session
 from kneefix.web.security import MIN_PASSWORD_LENGTH
 from kneefix.web.templating import flash, render, session_of, set_session
@@ -103,7 +103,7 @@ def account_delete(
     request: Request,
     user: CurrentUser,
     db: DbSession,
-    settings: Settings,
+    settings: AppSettings,
     password: Annotated[str, Form()] = "",
     confirm_delete: Annotated[str, Form()] = "",
 ) -> Response:

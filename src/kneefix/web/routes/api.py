@@ -43,12 +43,12 @@ from kneefix.web.api_models import (
     UserOut,
 )
 from kneefix.web.deps import (
+    AppSettings,
     ContentDep,
     CurrentPerson,
     CurrentUser,
     DbSession,
     Person,
-    Settings,
     Today,
     client_ip,
 )
@@ -99,7 +99,7 @@ def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
     responses={429: {"model": ErrorOut, "description": "Too many failed sign-ins; wait and retry"}},
 )
 def api_token(
-    body: TokenRequest, request: Request, db: DbSession, settings: Settings
+    body: TokenRequest, request: Request, db: DbSession, settings: AppSettings
 ) -> NewTokenOut | Response:
     outcome, token = accounts.token_sign_in(
         db,
@@ -165,13 +165,13 @@ def api_revoke_token(token_id: int, user: CurrentUser, db: DbSession) -> Respons
     summary="Delete the account and all its data, videos included (asks for the password)",
 )
 def api_delete_account(
-    body: AccountDeletion, user: CurrentUser, db: DbSession, settings: Settings
+    body: AccountDeletion, user: CurrentUser, db: DbSession, settings: AppSettings
 ) -> Response:
     delete_everything(db, settings, user.id, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def delete_everything(db: DbSession, settings: Settings, user_id: int, password: str) -> None:
+def delete_everything(db: DbSession, settings: AppSettings, user_id: int, password: str) -> None:
     """Rows first (committed), then the files: a failed delete in the database leaves the files too."""
     profile_ids = accounts.delete_account(db, user_id, password=password)
     db.commit()
@@ -463,13 +463,13 @@ def api_export(user: CurrentUser, db: DbSession) -> JsonObject:
 
 
 @router.get("/me/reminders", tags=["account"], summary="Reminder time, time zone and reminder emails")
-def api_reminders(me: CurrentPerson, db: DbSession, settings: Settings) -> JsonObject:
+def api_reminders(me: CurrentPerson, db: DbSession, settings: AppSettings) -> JsonObject:
     return reminder_service.reminder_settings(db, me.profile_id, settings.mail).to_dict()
 
 
 @router.put("/me/reminders", tags=["account"], summary="Change the reminder time, time zone or emails")
 def api_reminders_update(
-    body: RemindersIn, me: CurrentPerson, db: DbSession, settings: Settings
+    body: RemindersIn, me: CurrentPerson, db: DbSession, settings: AppSettings
 ) -> JsonObject:
     saved = reminder_service.update_reminders(
         db,

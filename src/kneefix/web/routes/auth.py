@@ -18,7 +18,7 @@ from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import check_time_zone, time_zone_choices
 from kneefix.services import accounts, profiles
-from kneefix.web.deps import ContentDep, CurrentUser, DbSession, MaybeUser, Settings, client_ip
+from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
 from kneefix.web.security import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
@@ -56,7 +56,7 @@ def sign_in_session(request: Request, user_id: int, password_hash: str | None) -
 
 
 def _password_sign_in(
-    request: Request, db: DbSession, settings: Settings, email: str, password: str
+    request: Request, db: DbSession, settings: AppSettings, email: str, password: str
 ) -> accounts.SignInOutcome:
     """Check email and password, rate-limited by the settings (failures are counted)."""
     return accounts.sign_in(
@@ -126,7 +126,7 @@ def signup_form(request: Request, user: MaybeUser, next: str | None = None) -> R
 def signup(
     request: Request,
     db: DbSession,
-    settings: Settings,
+    settings: AppSettings,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -174,7 +174,7 @@ def signin_form(request: Request, user: MaybeUser, next: str | None = None) -> R
 def signin(
     request: Request,
     db: DbSession,
-    settings: Settings,
+    settings: AppSettings,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",

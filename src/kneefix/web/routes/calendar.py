@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from kneefix.errors import InputError
 from kneefix.services import calendar as calendar_service
 from kneefix.services import reminders as reminder_service
-from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, Settings, Today, today_in
+from kneefix.web.deps import AppSettings, ContentDep, CurrentPerson, DbSession, Today, today_in
 from kneefix.web.routes.auth import redirect
 from kneefix.web.routes.person import plan_response, require_plan
 from kneefix.web.templating import flash, href, render
@@ -57,7 +57,7 @@ def calendar_reminder(
     me: CurrentPerson,
     db: DbSession,
     content: ContentDep,
-    settings: Settings,
+    settings: AppSettings,
     today: Today,
     reminder: Annotated[str, Form()] = "",
     time_zone: Annotated[str | None, Form()] = None,
@@ -98,8 +98,8 @@ def unsubscribe_form(request: Request, token: str) -> Response:
 
 
 @router.post("/email/unsubscribe/{token}", name="unsubscribe")
-def unsubscribe(request: Request, token: str, db: DbSession, settings: Settings) -> Response:
+def unsubscribe(request: Request, token: str, db: DbSession, settings: AppSettings) -> Response:
     """Turn reminder emails off. Mail apps post here with no cookie (``List-Unsubscribe-Post``), so
     the token is the only proof, and the answer is the same whether or not it was genuine."""
-    reminder_service.unsubscribe(db, settings.secret_key, token)
+    reminder_service.unsubscribe(db, settings.signing_key, token)
     return render(request, "unsubscribe.html", {"token": token, "done": True}, title="Reminder emails")

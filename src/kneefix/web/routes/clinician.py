@@ -20,12 +20,12 @@ from kneefix.errors import KneefixError, NotFoundError
 from kneefix.services import accounts, clinic, jobs
 from kneefix.storage.records import InviteInfo, UserInfo
 from kneefix.web.deps import (
+    AppSettings,
     ContentDep,
     CurrentClinician,
     CurrentPerson,
     DbSession,
     MaybeUser,
-    Settings,
     Today,
 )
 from kneefix.web.routes.auth import redirect
@@ -243,7 +243,7 @@ def clinician_check(
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}/files/{name}", name="clinician_check_file")
 def clinician_check_file(
-    profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, settings: Settings
+    profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, settings: AppSettings
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
     return file_response(settings.data_dir, jobs.get_check(db, profile_id, check_id), name)

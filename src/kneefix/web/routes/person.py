@@ -146,7 +146,7 @@ def today_response(
             "error": error,
             "values": {"done": [], "hurt": []} | (values or {}),
             "form_token": form_token or uuid.uuid4().hex,
-            "timer_scale": getattr(request.app.state, "timer_scale", 1.0),
+            "timer_scale": get_settings(request).timer_scale,
             # where the browser keeps this session's progress (sets, side, reps) across a reload
             "session_key": f"{me.profile_id}:{today}:{view.session.number if view.session else 0}",
         },

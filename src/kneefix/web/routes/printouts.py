@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kneefix.services import clinic, printing
-from kneefix.web.deps import ContentDep, CurrentClinician, CurrentPerson, DbSession, Settings, Today
+from kneefix.web.deps import AppSettings, ContentDep, CurrentClinician, CurrentPerson, DbSession, Today
 from kneefix.web.routes.person import require_plan
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +37,12 @@ def person_handout(
 
 @router.get("/progress/report.pdf", name="report_pdf")
 def person_report(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: Settings
+    request: Request,
+    me: CurrentPerson,
+    db: DbSession,
+    content: ContentDep,
+    today: Today,
+    settings: AppSettings,
 ) -> Response:
     needs = require_plan(request, me, db)
     if needs is not None:
@@ -61,7 +66,7 @@ def clinician_report(
     content: ContentDep,
     me: CurrentClinician,
     today: Today,
-    settings: Settings,
+    settings: AppSettings,
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
     body = printing.report_pdf(db, content, profile_id, today, settings.data_dir)
@@ -75,7 +80,7 @@ def api_handout(me: CurrentPerson, db: DbSession, content: ContentDep, today: To
 
 @api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
 def api_report(
-    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: Settings
+    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: AppSettings
 ) -> Response:
     body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
     return _pdf(body, "kneefix-progress-report.pdf")

@@ -23,7 +23,7 @@ from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.services import jobs
 from kneefix.services.worker import Worker, start_embedded_worker, stop_embedded_worker
 from kneefix.storage.records import TechniqueCheckInfo
-from kneefix.web.deps import CurrentPerson, DbSession, Person, Settings
+from kneefix.web.deps import AppSettings, CurrentPerson, DbSession, Person
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
@@ -80,7 +80,7 @@ def _home_page(
     request: Request,
     db: DbSession,
     me: Person,
-    settings: Settings,
+    settings: AppSettings,
     values: dict[str, str] | None = None,
     error: str | None = None,
 ) -> Response:
@@ -102,7 +102,7 @@ def _home_page(
 
 def _submit(
     db: DbSession,
-    settings: Settings,
+    settings: AppSettings,
     me: Person,
     upload: UploadFile,
     movement: str,
@@ -127,7 +127,7 @@ def _submit(
 
 
 @router.get("/technique", name="technique_home")
-def technique_home(request: Request, db: DbSession, me: CurrentPerson, settings: Settings) -> Response:
+def technique_home(request: Request, db: DbSession, me: CurrentPerson, settings: AppSettings) -> Response:
     return _home_page(request, db, me, settings)
 
 
@@ -136,7 +136,7 @@ async def technique_upload(
     request: Request,
     db: DbSession,
     me: CurrentPerson,
-    settings: Settings,
+    settings: AppSettings,
     movement: Annotated[str, Form()] = "",
     side: Annotated[str, Form()] = "auto",
     request_id: Annotated[str, Form()] = "",
@@ -170,7 +170,7 @@ def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 @router.get("/technique/checks/{check_id}/files/{name}", name="technique_file")
 def technique_file(
-    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: Settings
+    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
     check = jobs.get_check(db, me.profile_id, check_id)
     return file_response(settings.data_dir, check, name)
@@ -186,7 +186,7 @@ def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 @router.post("/technique/checks/{check_id}/delete", name="technique_delete")
 def technique_delete(
-    request: Request, check_id: int, db: DbSession, me: CurrentPerson, settings: Settings
+    request: Request, check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
     try:
         removed = jobs.delete_check(db, me.profile_id, check_id)
@@ -234,7 +234,7 @@ async def api_upload_check(
     request: Request,
     db: DbSession,
     me: CurrentPerson,
-    settings: Settings,
+    settings: AppSettings,
     movement: Annotated[str, Form()] = "",
     side: Annotated[str, Form()] = "auto",
     request_id: Annotated[str, Form()] = "",
@@ -261,7 +261,7 @@ def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, 
     response_class=FileResponse,
 )
 def api_check_file(
-    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: Settings
+    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
     return file_response(settings.data_dir, jobs.get_check(db, me.profile_id, check_id), name)
 
@@ -277,7 +277,7 @@ def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 @api_router.delete(
     "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
 )
-def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, settings: Settings) -> Response:
+def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings) -> Response:
     removed = jobs.delete_check(db, me.profile_id, check_id)
     db.commit()
     jobs.remove_check_files(settings.data_dir, removed)
