@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from kneefix.services.demo import CLINICIAN_EMAIL, PERSON_EMAIL, seed_demo
 from kneefix.settings import Settings
 from kneefix.web.app import create_app
-from kneefix.web.demo import CLINICIAN_EMAIL, PERSON_EMAIL, seed_demo
 from tests.web.helpers import sign_in
 
 

@@ -10,19 +10,21 @@ import pytest
 from starlette.requests import Request
 
 from kneefix.errors import InputError
+from kneefix.services.credentials import (
+    check_password_rules,
+    hash_api_token,
+    hash_password,
+    new_api_token,
+    password_stamp,
+    verify_password,
+)
 from kneefix.settings import Settings, load_settings
 from kneefix.web.security import (
     SessionCodec,
     anonymous_session,
     bearer_token,
-    check_password_rules,
     csrf_matches,
-    hash_api_token,
-    hash_password,
-    new_api_token,
     origin_allowed,
-    password_stamp,
-    verify_password,
 )
 
 

@@ -103,7 +103,7 @@ def serve(
     ensure_port_free(settings.host, settings.port)
     database = Database(settings.database_url)
     if demo:
-        from kneefix.web.demo import seed_demo
+        from kneefix.services.demo import seed_demo
 
         accounts = seed_demo(database, settings.data_dir)
         err_console.print("[bold]Demo accounts[/] (one password for both; a new one on every start):")

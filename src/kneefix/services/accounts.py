@@ -20,11 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.storage import access, profiles, users
-from kneefix.storage import export as export_store
-from kneefix.storage.columns import utc_now
-from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
-from kneefix.web.security import (
+from kneefix.services.credentials import (
     check_password_rules,
     dummy_verify,
     hash_api_token,
@@ -34,6 +30,10 @@ from kneefix.web.security import (
     password_stamp,
     verify_password,
 )
+from kneefix.storage import access, profiles, users
+from kneefix.storage import export as export_store
+from kneefix.storage.columns import utc_now
+from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
 
 PERSON_PROFILE = "default"
 ROLES = ("person", "clinician")

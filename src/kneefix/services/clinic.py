@@ -6,9 +6,10 @@ them, and any other profile id answers exactly like a missing one (``NotFoundErr
 probed. A person links by accepting an invite code (or link) and can stop sharing at any time.
 
 Adjustments are standing instructions stored as ``PlanAdjustment`` rows: swap one exercise for another,
-set an exercise's base dose, or move the person to a phase from a date. :func:`adjusted_programme`
-folds the active ones into the content the planner reads, so the plan services show the adjusted plan
-everywhere (page, API, CLI, calendar). Each adjustment also leaves a ``PlanChange`` from the clinician,
+set an exercise's base dose, or move the person to a phase from a date.
+:func:`kneefix.services.plan.adjusted_programme` folds the active ones into the content the planner
+reads (:mod:`kneefix.programme.adjustments`), so the plan services show the adjusted plan everywhere
+(page, API, CLI, calendar). Each adjustment also leaves a ``PlanChange`` from the clinician,
 so the person reads "your clinician changed ..." beside the rules' own changes.
 """
 
@@ -17,16 +18,20 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
-from kneefix.content.schemas import Dose, Protocol
+from kneefix.content.schemas import Protocol
 from kneefix.errors import InputError, KneefixError, NotFoundError
+from kneefix.programme.adjustments import adjusted_dose, protocol_exercises
+from kneefix.programme.progression import DOSE_FIELDS
 from kneefix.programme.records import PlanChange
 from kneefix.services import jobs
+from kneefix.services.plan import adjusted_programme, today_view
+from kneefix.services.progress import progress_summary
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import plans as plan_store
 from kneefix.storage import profiles as profile_store
@@ -39,7 +44,6 @@ from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo
 INVITE_DAYS = 14
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read out and type
 ADJUSTMENT_KINDS = ("swap", "dose", "phase", "resume")
-DOSE_FIELDS = ("sets", "reps", "hold_s", "duration_s")
 SORT_KEYS = ("name", "adherence", "pain", "kujala", "flags", "technique", "activity")
 
 AdjustmentKind = Literal["swap", "dose", "phase"]
@@ -238,7 +242,6 @@ def red_flag_titles(content: Content, flag_ids: Sequence[str]) -> tuple[str, ...
 
 def person_row(session: Session, content: Content, profile: ProfileInfo, today: dt.date) -> PersonRow:
     """The dashboard line for one person, built from the same services as their own progress page."""
-    from kneefix.services.progress import progress_summary
     from kneefix.storage import logs as log_store
 
     screening = screening_store.latest_screening(session, profile.id)
@@ -340,71 +343,6 @@ def dashboard(
 # ----- plan adjustments ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PhaseOverride:
-    """From ``start``, the person is in phase ``phase_index`` (0-based), at that phase's base dose."""
-
-    start: dt.date
-    phase_index: int
-
-
-@dataclass(frozen=True)
-class AdjustedProgramme:
-    """The content with a clinician's adjustments folded in, and their phase moves in date order."""
-
-    content: Content
-    phase_overrides: tuple[PhaseOverride, ...] = field(default=())
-
-
-def _protocol_exercises(protocol: Protocol) -> set[str]:
-    return {exercise for phase in protocol.phases for slot in phase.slots for exercise in slot.exercises}
-
-
-def _swap(protocol: Protocol, old: str, new: str) -> Protocol:
-    phases = []
-    for phase in protocol.phases:
-        slots = [
-            slot.model_copy(update={"exercises": [new if ex == old else ex for ex in slot.exercises]})
-            for slot in phase.slots
-        ]
-        phases.append(phase.model_copy(update={"slots": slots}))
-    return protocol.model_copy(update={"phases": phases})
-
-
-def _dose(base: Dose, payload: Mapping[str, Any]) -> Dose:
-    values = base.model_dump()
-    for name in DOSE_FIELDS:
-        if payload.get(name) is not None:
-            values[name] = int(payload[name])
-    return Dose.model_validate(values)
-
-
-def adjusted_programme(
-    session: Session, content: Content, protocol_id: str, profile_id: int
-) -> AdjustedProgramme:
-    """Fold the profile's active adjustments into the content, in the order they were made."""
-    adjustments = plan_store.list_plan_adjustments(session, profile_id, active_only=True)
-    if not adjustments or protocol_id not in content.protocols:
-        return AdjustedProgramme(content)
-    protocol = content.protocols[protocol_id]
-    exercises = dict(content.exercises)
-    overrides: list[PhaseOverride] = []
-    phase_ids = [phase.id for phase in protocol.phases]
-    for entry in sorted(adjustments, key=lambda item: (item.created_at, item.id)):
-        payload = entry.payload
-        if entry.kind == "swap" and payload.get("to") in exercises:
-            protocol = _swap(protocol, str(payload.get("from")), str(payload["to"]))
-        elif entry.kind == "dose" and payload.get("exercise") in exercises:
-            exercise = exercises[str(payload["exercise"])]
-            exercises[exercise.id] = exercise.model_copy(update={"dose": _dose(exercise.dose, payload)})
-        elif entry.kind == "phase" and payload.get("phase") in phase_ids:
-            start = dt.date.fromisoformat(str(payload.get("start")))
-            overrides.append(PhaseOverride(start, phase_ids.index(str(payload["phase"]))))
-    protocols = {**content.protocols, protocol_id: protocol}
-    overrides.sort(key=lambda item: item.start)
-    return AdjustedProgramme(replace(content, exercises=exercises, protocols=protocols), tuple(overrides))
-
-
 def _require_positive(payload: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     value = payload.get(name)
     if value in (None, ""):
@@ -428,7 +366,7 @@ def _check_adjustment(
     names = {ex_id: ex.name for ex_id, ex in content.exercises.items()}
     if kind == "swap":
         old, new = str(payload.get("from") or ""), str(payload.get("to") or "")
-        if old not in _protocol_exercises(protocol):
+        if old not in protocol_exercises(protocol):
             raise InputError("Choose an exercise from the person's programme to replace.")
         if new not in names:
             raise InputError("Choose the exercise to use instead from the list.")
@@ -446,7 +384,7 @@ def _check_adjustment(
                 clean[name] = value
         if len(clean) == 1:
             raise InputError("Give at least one of sets, reps, hold (s) or duration (s).")
-        _dose(content.exercises[exercise].dose, clean)
+        adjusted_dose(content.exercises[exercise].dose, clean)
         parts = [
             f"{clean[key]} {label}"
             for key, label in (("sets", "sets"), ("reps", "reps"), ("hold_s", "s holds"), ("duration_s", "s"))
@@ -616,8 +554,6 @@ def person_overview(
     session: Session, content: Content, clinician_id: int, profile_id: int, today: dt.date
 ) -> dict[str, Any]:
     """Everything a clinician sees about one linked person, JSON-ready (the page renders the same)."""
-    from kneefix.services.plan import today_view
-    from kneefix.services.progress import progress_summary
     from kneefix.storage import logs as log_store
 
     profile = linked_profile(session, clinician_id, profile_id)
@@ -703,7 +639,7 @@ def adjustment_choices(
         return {"in_plan": [], "all": [], "phases": []}
     adjusted = adjusted_programme(session, content, profile.settings.protocol_id, profile_id)
     protocol = _protocol_of(session, adjusted.content, profile)
-    in_plan = sorted(_protocol_exercises(protocol))
+    in_plan = sorted(protocol_exercises(protocol))
     exercises = adjusted.content.exercises
     return {
         "in_plan": [

@@ -366,3 +366,8 @@ def delete_log(
     removed = log_store.get_log(session, profile_id, log_id)
     log_store.delete_log(session, profile_id, log_id)
     return LogResult(removed, _refresh(session, content, profile_id, today))
+
+
+def get_log(session: Session, profile_id: int, log_id: int) -> SessionLog:
+    """One of this person's log entries; NotFoundError for an id that is not theirs."""
+    return log_store.get_log(session, profile_id, log_id)

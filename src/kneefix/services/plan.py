@@ -18,6 +18,7 @@ from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import ContentError
 from kneefix.programme.adapt import PlanState, RunningState, current_state, is_planned_day
+from kneefix.programme.adjustments import AdjustedProgramme, fold_adjustments
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import PlannedSession
 from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
@@ -29,7 +30,7 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import run_checks as run_check_store
 from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
-from kneefix.storage.records import ScreeningEntry
+from kneefix.storage.records import PlanChangeEntry, ScreeningEntry
 
 
 def protocol_for(content: Content, settings: PersonSettings) -> Protocol:
@@ -219,12 +220,19 @@ def refresh_plan(session: Session, content: Content, profile_id: int, today: dt.
     return PlanRefresh(state=state, new_changes=tuple(entry.change for entry in added))
 
 
+def adjusted_programme(
+    session: Session, content: Content, protocol_id: str, profile_id: int
+) -> AdjustedProgramme:
+    """The content with the profile's active clinician adjustments folded in, in the order made."""
+    entries = plan_store.list_plan_adjustments(session, profile_id, active_only=True)
+    ordered = sorted(entries, key=lambda item: (item.created_at, item.id))
+    return fold_adjustments(content, protocol_id, ((entry.kind, entry.payload) for entry in ordered))
+
+
 def _with_adjustments(
     session: Session, content: Content, settings: PersonSettings, profile_id: int
 ) -> tuple[Content, tuple[tuple[dt.date, int], ...]]:
-    """The content with a clinician's standing adjustments folded in (see ``services/clinic.py``)."""
-    from kneefix.services.clinic import adjusted_programme
-
+    """The content with a clinician's standing adjustments folded in, and their phase moves."""
     adjusted = adjusted_programme(session, content, settings.protocol_id, profile_id)
     return adjusted.content, tuple((move.start, move.phase_index) for move in adjusted.phase_overrides)
 
@@ -378,3 +386,8 @@ def session_for(session: Session, content: Content, profile_id: int, day: dt.dat
     None when the plan was paused on that day.
     """
     return replay(session, content, profile_id, day, before=day).next_session
+
+
+def change_history(session: Session, profile_id: int) -> list[PlanChangeEntry]:
+    """Every stored plan change, oldest first, with where it came from (the rules or a clinician)."""
+    return plan_store.list_plan_change_entries(session, profile_id)

@@ -39,7 +39,7 @@ from kneefix.services.profiles import check_equipment, check_protocol
 from kneefix.services.scores import kujala_letters, save_score, score_kujala, score_nprs
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
-from kneefix.storage.records import ProfileInfo
+from kneefix.storage.records import ProfileInfo, ScreeningEntry
 
 ANSWER_KEYS = ("age", "symptoms", "red_flags", "kujala", "pain", "equipment", "days", "runs")
 """Every answer the screening needs (unless a red flag stops it early)."""
@@ -442,3 +442,8 @@ def _taken_at(today: dt.date) -> dt.datetime:
 
 def _iso(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
+
+
+def latest_screening(session: Session, profile_id: int) -> ScreeningEntry | None:
+    """The person's most recent screening (None before the first)."""
+    return screening_store.latest_screening(session, profile_id)

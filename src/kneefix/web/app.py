@@ -14,6 +14,8 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kneefix import __version__
+from kneefix.services.reminders import start_embedded_loop, stop_embedded_loop
+from kneefix.services.worker import start_embedded_worker, stop_embedded_worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
 from kneefix.web.deps import enforce_csrf
@@ -117,10 +119,10 @@ def _include_routers(app: FastAPI) -> None:
     for router in (technique.router, technique.api_router, clinician.router, clinician.api_router):
         app.include_router(router)
     app.include_router(clinician.sharing_api)
-    technique.install(app)  # the embedded analysis worker starts and stops with the app
-    from kneefix.services.reminders import start_embedded_loop, stop_embedded_loop
-
-    on_lifecycle(app, start_embedded_loop, stop_embedded_loop)  # reminder emails, when email is set up
+    # Background work that starts and stops with the app (each only when the settings ask for it):
+    # the embedded analysis worker, and the reminder-email loop.
+    on_lifecycle(app, start_embedded_worker, stop_embedded_worker)
+    on_lifecycle(app, start_embedded_loop, stop_embedded_loop)
 
 
 def app_from_env() -> FastAPI:

@@ -2,7 +2,7 @@
 
 Why each piece is the way it is:
 
-- Passwords are hashed with argon2id (argon2-cffi's defaults), never stored or logged in clear.
+- Passwords and API tokens are hashed in :mod:`kneefix.services.credentials` (argon2id; SHA-256).
 - The session is a small signed cookie (itsdangerous, timestamped): the server keeps no session table,
   and an old or tampered cookie is simply a signed-out visitor. The cookie is HttpOnly, SameSite=Lax, and
   Secure whenever the page was served over https (or when configured so).
@@ -19,77 +19,21 @@ Why each piece is the way it is:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 
-from kneefix.errors import InputError
 from kneefix.settings import Settings
 
 SESSION_COOKIE = "kneefix_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-API_TOKEN_PREFIX = "kfx_"
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-_hasher = PasswordHasher()
-
-
-# ----- passwords -----------------------------------------------------------------------------------
-
-
-def check_password_rules(password: str) -> None:
-    """Refuse passwords too short to resist guessing, or absurdly long ones (hashing cost)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise InputError(f"A password can be at most {MAX_PASSWORD_LENGTH} characters long.")
-
-
-def hash_password(password: str) -> str:
-    """An argon2id hash string (``$argon2id$...``) that embeds its own salt and cost parameters."""
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; False for a mismatch, an empty or a malformed hash."""
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def password_needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's defaults."""
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return True
-
-
-def password_stamp(password_hash: str | None) -> str:
-    """A short fingerprint of the current password hash; a session from before a change no longer fits."""
-    return hashlib.sha256((password_hash or "").encode("utf-8")).hexdigest()[:16]
-
-
-def dummy_verify() -> None:
-    """Spend the same time as a real check, so an unknown email cannot be told apart by timing."""
-    verify_password(_DUMMY_HASH, "not the password")
-
-
-_DUMMY_HASH = _hasher.hash("kneefix-timing-equaliser")
 
 
 # ----- session cookie ------------------------------------------------------------------------------
@@ -252,16 +196,6 @@ def cookies_secure(conn: HTTPConnection, settings: Settings) -> bool:
 
 
 # ----- API tokens ----------------------------------------------------------------------------------
-
-
-def new_api_token() -> tuple[str, str]:
-    """A fresh token for a client and the hash to store; the clear token is shown once, never kept."""
-    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return token, hash_api_token(token)
-
-
-def hash_api_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:

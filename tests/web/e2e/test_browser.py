@@ -225,7 +225,7 @@ def test_the_demo_as_its_clinician_and_person_see_it(
     browser: Any, live_server: LiveServer, shots: Path
 ) -> None:
     """``--demo`` data in the real server: the clinician's table on a desktop, the person on a phone."""
-    from kneefix.web.demo import CLINICIAN_EMAIL, PERSON_EMAIL, seed_demo
+    from kneefix.services.demo import CLINICIAN_EMAIL, PERSON_EMAIL, seed_demo
 
     accounts = seed_demo(live_server.app.state.database, live_server.data_dir)
     base = live_server.url

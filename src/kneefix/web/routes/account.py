@@ -14,10 +14,10 @@ from fastapi.responses import Response
 
 from kneefix.errors import InputError
 from kneefix.services import accounts
+from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.storage.records import UserInfo
 from kneefix.web.deps import AppSettings, CurrentUser, DbSession
 from kneefix.web.routes.auth import redirect, sign_in_session
-from kneefix.web.security import MIN_PASSWORD_LENGTH
 from kneefix.web.templating import flash, render, session_of, set_session
 
 router = APIRouter(include_in_schema=False)

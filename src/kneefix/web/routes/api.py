@@ -21,8 +21,6 @@ from kneefix.services import progress as progress_service
 from kneefix.services import reminders as reminder_service
 from kneefix.services import scores as score_service
 from kneefix.services import screening as screening_service
-from kneefix.storage import plans as plan_store
-from kneefix.storage import screenings as screening_store
 from kneefix.web.api_models import (
     AccountDeletion,
     ApiTokenOut,
@@ -249,7 +247,7 @@ def api_screening(
         else (True, None)
     )
     if not first:
-        latest = screening_store.latest_screening(db, me.profile_id)
+        latest = screening_service.latest_screening(db, me.profile_id)
         return {"repeat": True, "screening": to_jsonable(latest)}
     outcome = screening_service.run_start(
         db, content, me.profile.name, start, today=today, user_id=me.user.id
@@ -261,7 +259,7 @@ def api_screening(
     "/screening", tags=["screening"], summary="The latest screening and its verdict", responses=PERSON_ONLY
 )
 def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
-    latest = screening_store.latest_screening(db, me.profile_id)
+    latest = screening_service.latest_screening(db, me.profile_id)
     if latest is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="No screening yet.")
     result: JsonObject = to_jsonable(latest)
@@ -312,7 +310,7 @@ def api_plan_ics(me: CurrentPerson, db: DbSession, content: ContentDep, today: T
 def api_plan_changes(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> list[JsonObject]:
     plan_required(me)
     plan_service.refresh_plan(db, content, me.profile_id, today)
-    entries = plan_store.list_plan_change_entries(db, me.profile_id)
+    entries = plan_service.change_history(db, me.profile_id)
     return [{**to_jsonable(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
 
 

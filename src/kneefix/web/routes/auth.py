@@ -18,8 +18,8 @@ from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import check_time_zone, time_zone_choices
 from kneefix.services import accounts, profiles
+from kneefix.services.credentials import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
-from kneefix.web.security import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
 router = APIRouter(include_in_schema=False)

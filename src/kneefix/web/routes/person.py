@@ -27,9 +27,8 @@ from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
 from kneefix.services import reminders as reminder_service
 from kneefix.services import scores as score_service
+from kneefix.services import screening as screening_service
 from kneefix.services.logbook import first_missing_morning, morning_subject
-from kneefix.storage import plans as plan_store
-from kneefix.storage import screenings as screening_store
 from kneefix.web.deps import (
     ContentDep,
     CurrentPerson,
@@ -57,7 +56,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
 def referred(db: Session, profile_id: int) -> bool:
-    latest = screening_store.latest_screening(db, profile_id)
+    latest = screening_service.latest_screening(db, profile_id)
     return latest is not None and latest.verdict == "refer_now"
 
 
@@ -65,7 +64,7 @@ def require_plan(request: Request, me: Person, db: Session) -> Response | None:
     """A redirect to the screening when there is no plan yet; ``None`` when the plan pages can show."""
     if me.profile.settings is not None:
         return None
-    if screening_store.latest_screening(db, me.profile_id) is not None:
+    if screening_service.latest_screening(db, me.profile_id) is not None:
         return redirect(request, "/screening/result")
     flash(request, "Answer the screening questions first; your plan is built from them.")
     return redirect(request, "/screening")
@@ -287,9 +286,7 @@ def log_edit_form(request: Request, log_id: int, me: CurrentPerson, db: DbSessio
 
 
 def _own_log(db: Session, me: Person, log_id: int) -> Any:
-    from kneefix.storage import logs as log_store
-
-    return log_store.get_log(db, me.profile_id, log_id)  # NotFoundError (404) for anyone else's entry
+    return logbook.get_log(db, me.profile_id, log_id)  # NotFoundError (404) for anyone else's entry
 
 
 @router.post("/logs/{log_id}", name="log_edit")
@@ -354,7 +351,7 @@ def changes_page(
     if needs is not None:
         return needs
     plan_service.refresh_plan(db, content, me.profile_id, today)
-    entries = list(reversed(plan_store.list_plan_change_entries(db, me.profile_id)))
+    entries = list(reversed(plan_service.change_history(db, me.profile_id)))
     return render(request, "changes.html", {"entries": entries}, nav="plan", title="Why your plan changed")
 
 

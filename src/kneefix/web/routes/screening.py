@@ -25,7 +25,6 @@ from kneefix.programme.screening import kujala_answers_raising, questions_for
 from kneefix.services import accounts
 from kneefix.services import screening as screening_service
 from kneefix.services.plan import plan_state, protocol_for
-from kneefix.storage import screenings as screening_store
 from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, PostedForm, Today
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
@@ -204,7 +203,7 @@ def form_page(
 def screening_form(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    latest = screening_store.latest_screening(db, me.profile_id)
+    latest = screening_service.latest_screening(db, me.profile_id)
     values = values_from_answers(latest.answers) if latest else blank_values()
     if me.profile.settings is not None:
         values["start_date"] = me.profile.settings.start_date.isoformat()
@@ -235,7 +234,7 @@ def screening_submit(
 def screening_result(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    latest = screening_store.latest_screening(db, me.profile_id)
+    latest = screening_service.latest_screening(db, me.profile_id)
     if latest is None:
         flash(request, "Answer the screening questions first.")
         return redirect(request, "/screening")

@@ -15,13 +15,13 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Form, Request, status
+from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.services import jobs
-from kneefix.services.worker import Worker, start_embedded_worker, stop_embedded_worker
+from kneefix.services.worker import Worker
 from kneefix.storage.records import TechniqueCheckInfo
 from kneefix.web.deps import AppSettings, CurrentPerson, DbSession, Person
 from kneefix.web.routes.auth import redirect
@@ -31,13 +31,6 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["technique"])
 
 FILE_FIELDS = ("video", "recorded")  # "recorded": the phone-camera button; "video": a file from storage
-
-
-def install(app: FastAPI) -> None:
-    """Start the embedded analysis worker with the app and stop it on shutdown."""
-    from kneefix.web.app import on_lifecycle
-
-    on_lifecycle(app, start_embedded_worker, stop_embedded_worker)
 
 
 def wake_worker(request: Request) -> None:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content, load_content
 from kneefix.programme.adapt import is_planned_day
 from kneefix.services import accounts, clinic, logbook, screening
+from kneefix.services.credentials import hash_password
 from kneefix.services.scores import save_score, score_kujala
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
-from kneefix.web.security import hash_password
 
 DEMO_DOMAIN = "demo.kneefix.invalid"  # .invalid can never be a real address
 CLINICIAN_EMAIL = f"clinician@{DEMO_DOMAIN}"
