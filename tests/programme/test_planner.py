@@ -48,7 +48,7 @@ def test_chosen_weekdays_are_used_instead_of_a_count() -> None:
 
 @pytest.mark.parametrize(
     ("days_per_week", "weekdays", "message"),
-    [(0, None, "between 1 and 7"), (8, None, "between 1 and 7"), (3, (), "at least one"),
+    [(0, None, "from 1 to 7"), (8, None, "from 1 to 7"), (3, (), "at least one"),
      (3, (7,), r"0 \(Monday\) to 6"), (3, (1, 1), "only once")],
 )  # fmt: skip
 def test_impossible_schedules_are_refused_with_a_clear_message(

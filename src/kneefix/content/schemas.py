@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kneefix.limits import AgeYears, DaysPerWeek, Pain
+
 Step = Literal["inhibit", "lengthen", "activate", "integrate", "hip"]
 """The article's four steps in order, plus ``hip``: hip strengthening added from the clinical guidelines."""
 
@@ -191,10 +193,10 @@ class Condition(Strict):
     window_sessions: int = Field(ge=1, le=30, description="how many most recent sessions are looked at")
     require: Literal["every", "fraction"] = "every"
     fraction: float = Field(default=1.0, gt=0, le=1)
-    pain_during_max: int | None = Field(default=None, ge=0, le=10)
-    pain_during_min: int | None = Field(default=None, ge=0, le=10)
-    pain_after_max: int | None = Field(default=None, ge=0, le=10)
-    pain_after_min: int | None = Field(default=None, ge=0, le=10)
+    pain_during_max: Pain | None = Field(default=None)
+    pain_during_min: Pain | None = Field(default=None)
+    pain_after_max: Pain | None = Field(default=None)
+    pain_after_min: Pain | None = Field(default=None)
     next_morning_settled: bool | None = Field(
         default=None,
         description="True: next-morning pain rated and within baseline + tolerance (and the ceiling); "
@@ -253,10 +255,10 @@ class RunStage(Strict):
 class RunCheckCriteria(Strict):
     """The readiness check before the first run: pain on a brisk walk and on single-leg hops."""
 
-    walk_minutes: int = Field(default=30, ge=5, le=120)
+    walk_minutes: AgeYears = Field(default=30)
     hops: int = Field(default=10, ge=1, le=50)
-    walk_pain_max: int = Field(default=2, ge=0, le=10)
-    hop_pain_max: int = Field(default=2, ge=0, le=10)
+    walk_pain_max: Pain = Field(default=2)
+    hop_pain_max: Pain = Field(default=2)
     valid_days_before: int = Field(
         default=14,
         ge=0,
@@ -268,9 +270,9 @@ class RunCheckCriteria(Strict):
 class ReturnToRunning(Strict):
     opens_when: str
     check: RunCheckCriteria = Field(default_factory=RunCheckCriteria)
-    run_pain_good_max: int = Field(default=3, ge=0, le=10, description="a good run: pain at most this")
+    run_pain_good_max: Pain = Field(default=3, description="a good run: pain at most this")
     min_good_sessions: int = Field(ge=1)
-    pain_max: int = Field(ge=0, le=10)
+    pain_max: Pain
     rest_days_between_runs: int = Field(default=1, ge=0)
     from_phase: str | None = Field(default=None, description="phase id from which running may open")
     completed_min: float = Field(default=0.8, ge=0, le=1, description="a good session did at least this")
@@ -293,11 +295,11 @@ class PainModel(Strict):
     """The numbers of the pain-monitoring model (docs/progression.md §1, §3)."""
 
     tolerance: int = Field(default=2, ge=0, le=5, description="next morning may be this far above baseline")
-    ceiling: int = Field(default=5, ge=0, le=10, description="pain above this is a flare")
+    ceiling: Pain = Field(default=5, description="pain above this is a flare")
     reference_sessions: int = Field(
         default=6, ge=1, le=30, description="rated mornings in the rolling reference"
     )
-    week_min_ratings: int = Field(default=2, ge=1, le=7, description="ratings a weekly mean needs")
+    week_min_ratings: DaysPerWeek = Field(default=2, description="ratings a weekly mean needs")
     rising_weeks: int = Field(default=3, ge=2, le=8, description="weeks of rising mean that pause the plan")
     rising_step: float = Field(default=0.5, ge=0, le=5, description="a week 'rises' by at least this much")
     over_baseline_points: int = Field(default=2, ge=1, le=10)
@@ -309,7 +311,7 @@ class PainModel(Strict):
         default=8, ge=2, le=52, description="no meaningful change by then: review"
     )
     review_adherent_weeks: int = Field(default=6, ge=1, le=52)
-    review_min_baseline: int = Field(default=2, ge=0, le=10, description="skip the no-change check below it")
+    review_min_baseline: Pain = Field(default=2, description="skip the no-change check below it")
 
 
 class StartingPoint(Strict):
@@ -330,7 +332,7 @@ class StartingPoints(Strict):
 class Maintenance(Strict):
     """After the last phase: fewer sessions a week at the dose reached."""
 
-    days_per_week: int = Field(default=2, ge=1, le=7)
+    days_per_week: DaysPerWeek = Field(default=2)
     explain: str
 
 
@@ -339,7 +341,7 @@ class Protocol(Strict):
     name: str
     condition: str
     summary: str
-    default_days_per_week: int = Field(ge=1, le=7)
+    default_days_per_week: DaysPerWeek
     kujala_every_weeks: int = Field(default=3, ge=1, le=12)
     phases: list[Phase] = Field(min_length=1)
     rules: list[ProgressionRule] = Field(min_length=1)

@@ -22,6 +22,7 @@ from typing import Any
 
 from kneefix.content.schemas import STEP_ORDER, Dose, Equipment, Exercise, Phase, Protocol, SessionSlot, Step
 from kneefix.errors import ContentError, InputError
+from kneefix.limits import check_days_per_week
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.progression import DOSE_LIMITS, DoseState, cap_state
 from kneefix.programme.records import PersonSettings
@@ -151,8 +152,8 @@ def validate_settings(settings: PersonSettings) -> None:
             raise InputError("Training days must be weekday numbers from 0 (Monday) to 6 (Sunday).")
         if len(set(days)) != len(days):
             raise InputError("Each training day of the week may be listed only once.")
-    elif not 1 <= settings.days_per_week <= 7:
-        raise InputError(f"Days per week must be between 1 and 7, not {settings.days_per_week}.")
+    else:
+        check_days_per_week(settings.days_per_week, "Days per week")
 
 
 def sessions_per_week(settings: PersonSettings) -> int:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from kneefix.content.schemas_screening import Questionnaire
 from kneefix.errors import InputError
+from kneefix.limits import check_pain
 
 KUJALA_MCID = 10.0
 """Crossley 2004: the smallest Kujala change people notice as meaningful (points, 0-100 scale)."""
@@ -158,23 +159,8 @@ def kujala_change(before: float, after: float, mcid: float = KUJALA_MCID) -> Sco
 
 
 def validate_nprs(value: object, what: str = "Pain") -> int:
-    """A 0-10 whole-number pain rating from an int or a string like ``"4"``; InputError otherwise."""
-    number: int | None = None
-    if isinstance(value, bool):
-        number = None
-    elif isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value.strip())
-    if number is None:
-        raise InputError(
-            f"{what} must be a whole number from 0 (no pain) to 10 (worst imaginable); got {value!r}."
-        )
-    if not 0 <= number <= 10:
-        raise InputError(f"{what} must be from 0 (no pain) to 10 (worst imaginable); got {number}.")
-    return number
+    """A 0-10 whole-number pain rating (:func:`kneefix.limits.check_pain`, the one definition)."""
+    return check_pain(value, what)
 
 
 def nprs_change(before: float, after: float, mcid: float = NPRS_MCID) -> ScoreChange:

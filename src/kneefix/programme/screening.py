@@ -24,13 +24,13 @@ from kneefix.content.loader import Content
 from kneefix.content.schemas_screening import SEVERITY_ORDER, Questionnaire, RedFlag
 from kneefix.content.schemas_screening import Severity as Urgency
 from kneefix.errors import InputError
+from kneefix.limits import AGE_MAX, AGE_MIN, check_age, check_days_per_week
 from kneefix.programme.scoring import score_kujala, validate_nprs
 
 Verdict = Literal["refer_now", "atypical_suggest_assessment", "typical"]
 SeverityLevel = Literal["mild", "moderate", "severe"]
 
-MIN_AGE = 5
-MAX_AGE = 120
+MIN_AGE, MAX_AGE = AGE_MIN, AGE_MAX  # the screening asks about every age it accepts
 HIGH_PAIN = 7
 """Pain now at or above this gets a "start gently" note; it is not a red flag on its own."""
 
@@ -241,9 +241,9 @@ def _band(severe: bool, moderate: bool) -> SeverityLevel:
 
 def screen(answers: ScreeningAnswers, content: Content) -> ScreeningResult:
     """Check the answers, raise red flags, judge how typical the symptoms are, and say what to do."""
-    age = _check_whole("Age", answers.age, MIN_AGE, MAX_AGE)
+    age = check_age(answers.age)
     pain_now = None if answers.pain_now is None else validate_nprs(answers.pain_now, "Pain right now")
-    _check_whole("Training days per week", answers.days_per_week, 1, 7)
+    check_days_per_week(answers.days_per_week)
     if not isinstance(answers.runs, bool):
         raise InputError("'Do you run?' must be answered yes or no.")
     _check_known("symptom", answers.symptoms, {symptom.id for symptom in content.symptoms})
@@ -314,14 +314,6 @@ def screen(answers: ScreeningAnswers, content: Content) -> ScreeningResult:
         most_urgent=most_urgent,
         severity=None if pain_now is None else severity(pain_now, kujala_score),
     )
-
-
-def _check_whole(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{name} must be a whole number from {low} to {high}; got {value!r}.")
-    if not low <= value <= high:
-        raise InputError(f"{name} must be from {low} to {high}; got {value}.")
-    return value
 
 
 def _check_known(what: str, given: frozenset[str], known: set[str]) -> None:

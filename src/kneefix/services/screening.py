@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas_screening import RedFlag
 from kneefix.errors import InputError
+from kneefix.limits import check_age, check_days_per_week
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import Plan
 from kneefix.programme.records import PersonSettings
@@ -98,17 +99,11 @@ def split_ids(value: object, what: str) -> list[str]:
 
 
 def parse_age(value: object) -> int:
-    number = _whole(value, "Age")
-    if not 5 <= number <= 120:
-        raise InputError(f"Age must be from 5 to 120 years, not {number}.")
-    return number
+    return check_age(value)
 
 
 def parse_days(value: object) -> int:
-    number = _whole(value, "Training days per week")
-    if not 1 <= number <= 7:
-        raise InputError(f"Training days per week must be from 1 to 7, not {number}.")
-    return number
+    return check_days_per_week(value)
 
 
 def parse_pain(value: object) -> int:

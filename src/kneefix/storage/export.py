@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from kneefix import __version__
 from kneefix.errors import InputError
+from kneefix.limits import DaysPerWeek
 from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION
 from kneefix.storage.guards import require_profile, require_user
 from kneefix.storage.jsonready import json_ready
@@ -65,7 +66,7 @@ class _Doc(BaseModel):
 
 class SettingsDoc(_Doc):
     equipment: list[ShortText]
-    days_per_week: int = Field(ge=1, le=7)
+    days_per_week: DaysPerWeek
     runs: bool
     start_date: dt.date
     protocol_id: ShortText

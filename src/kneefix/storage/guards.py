@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kneefix import limits
 from kneefix.errors import InputError, NotFoundError
 from kneefix.storage.models import Profile, User
 
@@ -38,8 +39,9 @@ def check_pain(name: str, value: int | None) -> None:
     """Pain is a whole number on the 0-10 scale (NPRS), or absent."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+    if not isinstance(value, int) or isinstance(value, bool):  # a record holds ints, not "4" or 4.0
         raise InputError(f"{name} must be a whole number from 0 to 10, got {value!r}.")
+    limits.check_pain(value, name)
 
 
 def check_fraction(name: str, value: float) -> None:

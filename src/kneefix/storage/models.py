@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from kneefix.limits import DAYS_MAX, DAYS_MIN
 from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION, LOG_KINDS
 from kneefix.storage.columns import JsonColumn, UTCDateTime, utc_now
 
@@ -86,6 +87,8 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
 
+DAYS_PER_WEEK_CHECK = f"days_per_week IS NULL OR (days_per_week BETWEEN {DAYS_MIN} AND {DAYS_MAX})"
+
 REMINDER_TIME_CHECK = (
     "reminder_time IS NULL OR (length(reminder_time) = 5 AND substr(reminder_time, 3, 1) = ':' "
     "AND substr(reminder_time, 1, 2) BETWEEN '00' AND '23' "
@@ -100,7 +103,7 @@ class Profile(Base):
     __tablename__ = "profiles"
     __table_args__ = (
         UniqueConstraint("user_id", "name", name="uq_profiles_user_id_name"),
-        CheckConstraint("days_per_week IS NULL OR (days_per_week BETWEEN 1 AND 7)", name="days_per_week"),
+        CheckConstraint(DAYS_PER_WEEK_CHECK, name="days_per_week"),
         CheckConstraint(REMINDER_TIME_CHECK, name="reminder_time"),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.limits import check_age, check_days_per_week
 from kneefix.programme.records import PersonSettings
 from kneefix.storage.convert import apply_settings, profile_info, settings_of
 from kneefix.storage.guards import check_ids, check_text, require_profile, require_user
@@ -35,9 +36,7 @@ def clean_profile_name(name: str) -> str:
 
 def birth_year_from_age(age: int, today: dt.date) -> int:
     """The likelier birth year for someone ``age`` years old on ``today`` (may be a year off)."""
-    if isinstance(age, bool) or not isinstance(age, int) or not 0 < age <= 120:
-        raise InputError(f"Age must be a whole number of years from 1 to 120, got {age!r}.")
-    return today.year - age
+    return today.year - check_age(age)
 
 
 def _check_birth_year(birth_year: int | None) -> None:
@@ -54,9 +53,9 @@ def _check_birth_year(birth_year: int | None) -> None:
 
 def check_settings(settings: PersonSettings) -> None:
     """Settings the plan can use: 1-7 days, weekdays 0-6 without repeats, known-looking ids."""
-    days = settings.days_per_week
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 7:
-        raise InputError(f"Days per week must be a whole number from 1 to 7, got {days!r}.")
+    if isinstance(settings.days_per_week, float):  # 3.0 is not a day count a record may hold
+        raise InputError(f"Days per week must be a whole number from 1 to 7, got {settings.days_per_week!r}.")
+    check_days_per_week(settings.days_per_week, "Days per week")
     check_ids("Equipment", settings.equipment)
     check_text("Protocol id", settings.protocol_id, max_length=100, allow_empty=False)
     if settings.training_weekdays is not None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kneefix.limits import AgeYears, DaysPerWeek, Pain
 from kneefix.storage.records import ApiTokenInfo
 
 
@@ -99,7 +100,7 @@ class ApiTokenOut(BaseModel):
 class ScreeningIn(Body):
     """The screening answers; the same rules as the web wizard and ``kneefix start``."""
 
-    age: int = Field(ge=5, le=120)
+    age: AgeYears
     symptoms: list[str] = Field(default_factory=list, description="symptom ids from /screening/questions")
     red_flags: dict[str, bool] = Field(
         description="every red-flag question that applies to the age: id -> answered yes"
@@ -107,9 +108,9 @@ class ScreeningIn(Body):
     kujala: list[str] | None = Field(
         default=None, description="13 letters, one per Kujala item (a = best); null to skip"
     )
-    pain: int = Field(ge=0, le=10, description="pain right now, 0-10")
+    pain: Pain = Field(description="pain right now, 0-10")
     equipment: list[str] = Field(default_factory=list, description="equipment ids the person has")
-    days: int = Field(default=3, ge=1, le=7, description="training days per week")
+    days: DaysPerWeek = Field(default=3, description="training days per week")
     weekdays: list[int] | None = Field(default=None, description="exact training weekdays, 0 = Monday")
     runs: bool
     start_date: dt.date | None = None
@@ -124,8 +125,8 @@ class LogIn(Body):
     date: dt.date | None = Field(default=None, description="the day of the session; default today")
     done: list[str] | None = Field(default=None, description="exercise ids done (sets `completed`)")
     completed: float | None = Field(default=None, ge=0, le=1, description="or the fraction done, 0..1")
-    pain_during: int | None = Field(default=None, ge=0, le=10)
-    pain_after: int | None = Field(default=None, ge=0, le=10)
+    pain_during: Pain | None = Field(default=None)
+    pain_after: Pain | None = Field(default=None)
     note: str = Field(default="", max_length=2000)
     request_id: str | None = Field(
         default=None, max_length=100, description="send the same id to retry safely"
@@ -141,14 +142,14 @@ class LogPatch(Body):
 
     date: dt.date | None = None
     completed: float | None = Field(default=None, ge=0, le=1)
-    pain_during: int | None = Field(default=None, ge=0, le=10)
-    pain_after: int | None = Field(default=None, ge=0, le=10)
-    next_morning_pain: int | None = Field(default=None, ge=0, le=10)
+    pain_during: Pain | None = Field(default=None)
+    pain_after: Pain | None = Field(default=None)
+    next_morning_pain: Pain | None = Field(default=None)
     note: str | None = Field(default=None, max_length=2000)
 
 
 class MorningIn(Body):
-    pain: int = Field(ge=0, le=10, description="knee pain this morning, 0-10")
+    pain: Pain = Field(description="knee pain this morning, 0-10")
     session_date: dt.date | None = Field(default=None, description="default: the latest session before today")
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from kneefix.errors import InputError
+from kneefix.limits import Pain
 from kneefix.services import accounts, logbook
 from kneefix.web.api_models import Body, ErrorOut, JsonObject
 from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, PostedForm, Today
@@ -122,8 +123,8 @@ class RunIn(Body):
     date: dt.date | None = Field(default=None, description="the day of the run; default today")
     minutes: float = Field(gt=0, le=600, description="minutes on your feet, walking breaks included")
     distance_km: float | None = Field(default=None, gt=0, le=100)
-    pain_during: int | None = Field(default=None, ge=0, le=10, description="worst pain during, 0-10")
-    pain_after: int | None = Field(default=None, ge=0, le=10)
+    pain_during: Pain | None = Field(default=None, description="worst pain during, 0-10")
+    pain_after: Pain | None = Field(default=None)
     note: str = Field(default="", max_length=2000)
     request_id: str | None = Field(
         default=None, max_length=100, description="send the same id to retry safely"
@@ -132,8 +133,8 @@ class RunIn(Body):
 
 class RunCheckIn(Body):
     date: dt.date | None = Field(default=None, description="the day of the check; default today")
-    walk_pain: int = Field(ge=0, le=10, description="knee pain on a 30-minute brisk walk, 0-10")
-    hop_pain: int = Field(ge=0, le=10, description="knee pain on ten single-leg hops on the sore leg")
+    walk_pain: Pain = Field(description="knee pain on a 30-minute brisk walk, 0-10")
+    hop_pain: Pain = Field(description="knee pain on ten single-leg hops on the sore leg")
 
 
 @api_router.post(
