@@ -22,7 +22,7 @@ from kneefix.programme.clock import local_today
 from kneefix.settings import Settings
 from kneefix.storage.db import Database
 from kneefix.storage.records import ProfileInfo, UserInfo
-from kneefix.web.errors import CsrfRejectedError, ForbiddenError, SignInRequiredError
+from kneefix.web.errors import CsrfRejectedError, ForbiddenError, NoPlanYetError, SignInRequiredError
 from kneefix.web.middleware import is_api_path
 from kneefix.web.security import (
     CSRF_FIELD,
@@ -243,6 +243,19 @@ def require_clinician(user: CurrentUser) -> UserInfo:
 
 
 CurrentPerson = Annotated[Person, Depends(require_person)]
+
+
+def require_plan(me: CurrentPerson, db: DbSession) -> Person:
+    """A person whose plan exists. Without one, pages go to the screening (or its result, when one was
+    saved without a plan) and the API answers 409; the one guard every plan page and endpoint uses."""
+    if me.profile.settings is None:
+        from kneefix.services import screening
+
+        raise NoPlanYetError(screened=screening.latest_screening(db, me.profile_id) is not None)
+    return me
+
+
+PersonWithPlan = Annotated[Person, Depends(require_plan)]
 CurrentClinician = Annotated[UserInfo, Depends(require_clinician)]
 
 

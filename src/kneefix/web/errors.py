@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kneefix.errors import ContentError, InputError, KneefixError, NotFoundError, StorageError, VideoError
 from kneefix.web.middleware import RequestTooLargeError, is_api_path
 from kneefix.web.security import SAFE_METHODS
-from kneefix.web.templating import href, render, session_of, set_session
+from kneefix.web.templating import flash, href, render, session_of, set_session
 
 log = logging.getLogger("kneefix.web")
 
@@ -50,6 +50,15 @@ class CsrfRejectedError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class NoPlanYetError(Exception):
+    """A page or endpoint that shows the plan, for a person who has none yet; ``screened`` is true when
+    a screening was saved without a plan (a warning sign stopped it, or the person did not go on)."""
+
+    def __init__(self, screened: bool) -> None:
+        super().__init__("no plan yet")
+        self.screened = screened
 
 
 def status_for(error: KneefixError) -> int:
@@ -119,6 +128,18 @@ def install_error_handlers(app: FastAPI) -> None:
             )
             return _json(401, text, {"WWW-Authenticate": "Bearer"})
         return _sign_in_redirect(request, error.expired)
+
+    @app.exception_handler(NoPlanYetError)
+    async def _no_plan(request: Request, error: NoPlanYetError) -> Response:
+        if is_api_path(request.scope):
+            return _json(
+                409, "There is no plan yet: send the screening answers to POST /api/v1/screening first."
+            )
+        if error.screened:  # the result page says why there is no plan
+            return RedirectResponse(href(request, "/screening/result"), status_code=303)
+        message = "Answer the screening questions first; your plan is built from them."
+        flash(request, message)
+        return RedirectResponse(href(request, "/screening"), status_code=303)
 
     @app.exception_handler(ForbiddenError)
     async def _forbidden(request: Request, error: ForbiddenError) -> Response:

@@ -46,7 +46,7 @@ from kneefix.web.deps import (
     CurrentPerson,
     CurrentUser,
     DbSession,
-    Person,
+    PersonWithPlan,
     Today,
     client_ip,
 )
@@ -186,14 +186,6 @@ PERSON_ONLY: dict[int | str, dict[str, Any]] = {
 }
 
 
-def plan_required(me: Person) -> None:
-    if me.profile.settings is None:
-        raise HTTPException(
-            status_code=status.HTTP_409_CONFLICT,
-            detail="There is no plan yet: send the screening answers to POST /api/v1/screening first.",
-        )
-
-
 @router.get("/screening/questions", tags=["screening"], summary="The screening questions and answer ids")
 def api_screening_questions(content: ContentDep) -> JsonObject:
     kujala = content.questionnaires["kujala"]
@@ -272,9 +264,8 @@ def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
     summary="Today: a session, a rest day (with the next session) or a paused plan; and running",
     responses=NO_PLAN,
 )
-def api_today(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
+def api_today(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     """The same record as ``kneefix today --json``."""
-    plan_required(me)
     return plan_service.today_view(db, content, me.profile_id, today).to_dict()
 
 
@@ -284,9 +275,8 @@ def api_today(me: CurrentPerson, db: DbSession, content: ContentDep, today: Toda
     summary="Where the plan stands: status, phase, dose, dated sessions and runs, and why it changed",
     responses=NO_PLAN,
 )
-def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
+def api_plan(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     """The plan state; ``changes``, ``running`` and ``runs`` in the shape of ``kneefix plan --json``."""
-    plan_required(me)
     state = plan_service.plan_state(db, content, me.profile_id, today)
     result: JsonObject = {**state.to_dict(), **plan_service.plan_dict(state)}
     result["runs"] = result["plan"]["runs"]
@@ -300,15 +290,15 @@ def api_plan(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **NO_PLAN},
 )
-def api_plan_ics(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    plan_required(me)
+def api_plan_ics(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> Response:
     body = calendar_service.calendar_ics(db, content, me.profile_id, today)
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
 @router.get("/plan/changes", tags=["plan"], summary="Why the plan changed, oldest first", responses=NO_PLAN)
-def api_plan_changes(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> list[JsonObject]:
-    plan_required(me)
+def api_plan_changes(
+    me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
+) -> list[JsonObject]:
     plan_service.refresh_plan(db, content, me.profile_id, today)
     entries = plan_service.change_history(db, me.profile_id)
     return [{**to_jsonable(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
@@ -327,9 +317,8 @@ def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
     responses=NO_PLAN,
 )
 def api_add_log(
-    body: LogIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    body: LogIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    plan_required(me)
     result = logbook.log_session(
         db,
         content,
@@ -354,9 +343,8 @@ def api_add_log(
     responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
 )
 def api_edit_log(
-    log_id: int, body: LogPatch, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    log_id: int, body: LogPatch, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    plan_required(me)
     sent = body.model_fields_set
     changes: dict[str, Any] = {
         name: getattr(body, name)
@@ -385,18 +373,16 @@ def api_edit_log(
     responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
 )
 def api_delete_log(
-    log_id: int, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    log_id: int, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    plan_required(me)
     logbook.delete_log(db, content, me.profile_id, log_id, today=today)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/logs/morning", tags=["logs"], summary="Record next-morning pain", responses=NO_PLAN)
 def api_morning(
-    body: MorningIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    body: MorningIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    plan_required(me)
     result = logbook.record_morning_pain(
         db, content, me.profile_id, pain=body.pain, today=today, session_day=body.session_date
     )
@@ -406,8 +392,7 @@ def api_morning(
 @router.get(
     "/progress", tags=["progress"], summary="Pain and Kujala trends, adherence, streak", responses=NO_PLAN
 )
-def api_progress(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
-    plan_required(me)
+def api_progress(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     return progress_service.progress_summary(db, content, me.profile_id, today).to_dict()
 
 
@@ -418,8 +403,7 @@ def api_progress(me: CurrentPerson, db: DbSession, content: ContentDep, today: T
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}, **NO_PLAN},
 )
-def api_progress_chart(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    plan_required(me)
+def api_progress_chart(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> Response:
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     return Response(progress_service.progress_chart(summary), media_type="image/png")
 

@@ -13,9 +13,17 @@ from fastapi.responses import Response
 from kneefix.errors import InputError
 from kneefix.services import calendar as calendar_service
 from kneefix.services import reminders as reminder_service
-from kneefix.web.deps import AppSettings, ContentDep, CurrentPerson, DbSession, Today, today_in
+from kneefix.web.deps import (
+    AppSettings,
+    ContentDep,
+    CurrentPerson,
+    DbSession,
+    PersonWithPlan,
+    Today,
+    today_in,
+)
 from kneefix.web.routes.auth import redirect
-from kneefix.web.routes.person import plan_response, require_plan
+from kneefix.web.routes.person import plan_response
 from kneefix.web.templating import flash, href, render
 
 router = APIRouter(include_in_schema=False)
@@ -34,11 +42,8 @@ def calendar_feed(request: Request, token: str, db: DbSession, content: ContentD
 
 @router.post("/plan/calendar", name="calendar_new")
 def calendar_new(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     token = calendar_service.new_feed(db, me.profile_id)
     url = str(request.base_url).rstrip("/") + href(request, f"/calendar/{token}.ics")
     return plan_response(request, me, db, content, today, feed_url=url)  # the link is shown this once

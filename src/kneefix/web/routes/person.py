@@ -35,6 +35,7 @@ from kneefix.web.deps import (
     DbSession,
     MaybeUser,
     Person,
+    PersonWithPlan,
     PostedForm,
     Today,
     get_settings,
@@ -60,16 +61,6 @@ def referred(db: Session, profile_id: int) -> bool:
     return latest is not None and latest.verdict == "refer_now"
 
 
-def require_plan(request: Request, me: Person, db: Session) -> Response | None:
-    """A redirect to the screening when there is no plan yet; ``None`` when the plan pages can show."""
-    if me.profile.settings is not None:
-        return None
-    if screening_service.latest_screening(db, me.profile_id) is not None:
-        return redirect(request, "/screening/result")
-    flash(request, "Answer the screening questions first; your plan is built from them.")
-    return redirect(request, "/screening")
-
-
 # ----- first page and home ------------------------------------------------------------------
 
 
@@ -89,10 +80,7 @@ def about(request: Request, user: MaybeUser, content: ContentDep) -> Response:
 
 
 @router.get("/home", name="home")
-def home(request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
+def home(request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> Response:
     view = plan_service.today_view(db, content, me.profile_id, today)
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     logs = logbook.list_logs(db, me.profile_id)
@@ -157,18 +145,15 @@ def today_response(
 
 @router.get("/today", name="today")
 def today_page(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    return require_plan(request, me, db) or today_response(request, me, db, content, today)
+    return today_response(request, me, db, content, today)
 
 
 @router.post("/today/log", name="today_log")
 def today_log(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     done = field_list(form, "done")
     hurt = field_list(form, "hurt")
     pain_during, pain_after, note = (
@@ -237,17 +222,14 @@ def _morning_page(
 
 
 @router.get("/morning", name="morning_form")
-def morning_form(request: Request, me: CurrentPerson, db: DbSession, today: Today) -> Response:
-    return require_plan(request, me, db) or _morning_page(request, me, db, today)
+def morning_form(request: Request, me: PersonWithPlan, db: DbSession, today: Today) -> Response:
+    return _morning_page(request, me, db, today)
 
 
 @router.post("/morning", name="morning_save")
 def morning_save(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     pain_text = field_text(form, "pain")
     day_text = field_text(form, "session_day")
     try:
@@ -345,11 +327,8 @@ def log_delete(
 
 @router.get("/changes", name="changes")
 def changes_page(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     plan_service.refresh_plan(db, content, me.profile_id, today)
     entries = list(reversed(plan_service.change_history(db, me.profile_id)))
     return render(request, "changes.html", {"entries": entries}, nav="plan", title="Why your plan changed")
@@ -361,15 +340,12 @@ def changes_page(
 @router.get("/plan", name="plan")
 def plan_page(
     request: Request,
-    me: CurrentPerson,
+    me: PersonWithPlan,
     db: DbSession,
     content: ContentDep,
     today: Today,
     month: str | None = None,
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     return plan_response(request, me, db, content, today, month)
 
 
@@ -418,11 +394,8 @@ def plan_response(
 
 @router.get("/plan.ics", name="plan_ics")
 def plan_ics(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     body = calendar_service.calendar_ics(db, content, me.profile_id, today)
     return Response(
         body,
@@ -436,11 +409,8 @@ def plan_ics(
 
 @router.get("/progress", name="progress")
 def progress_page(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     return render(
         request,
@@ -453,11 +423,8 @@ def progress_page(
 
 @router.get("/progress/chart.png", name="progress_chart")
 def progress_chart(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
     return Response(progress_service.progress_chart(summary), media_type="image/png")
 

@@ -7,8 +7,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kneefix.services import clinic, printing
-from kneefix.web.deps import AppSettings, ContentDep, CurrentClinician, CurrentPerson, DbSession, Today
-from kneefix.web.routes.person import require_plan
+from kneefix.web.deps import (
+    AppSettings,
+    ContentDep,
+    CurrentClinician,
+    CurrentPerson,
+    DbSession,
+    PersonWithPlan,
+    Today,
+)
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
@@ -27,26 +34,20 @@ def _pdf(body: bytes, filename: str) -> Response:
 
 @router.get("/plan/handout.pdf", name="handout_pdf")
 def person_handout(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
 
 
 @router.get("/progress/report.pdf", name="report_pdf")
 def person_report(
     request: Request,
-    me: CurrentPerson,
+    me: PersonWithPlan,
     db: DbSession,
     content: ContentDep,
     today: Today,
     settings: AppSettings,
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
     return _pdf(body, "kneefix-progress-report.pdf")
 

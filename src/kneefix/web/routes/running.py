@@ -18,11 +18,10 @@ from kneefix.errors import InputError
 from kneefix.limits import Pain
 from kneefix.services import accounts, logbook
 from kneefix.web.api_models import Body, ErrorOut, JsonObject
-from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, PostedForm, Today
+from kneefix.web.deps import ContentDep, DbSession, PersonWithPlan, PostedForm, Today
 from kneefix.web.forms import changes_message, field_text, optional_number, optional_pain, required_pain
-from kneefix.web.routes.api import plan_required
 from kneefix.web.routes.auth import redirect
-from kneefix.web.routes.person import require_plan, today_response
+from kneefix.web.routes.person import today_response
 from kneefix.web.templating import flash
 
 router = APIRouter(include_in_schema=False)
@@ -38,11 +37,8 @@ def _base_token(token: str, suffix: str) -> str:
 
 @router.post("/today/run", name="today_run")
 def today_run(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     values = {
         name: field_text(form, name)
         for name in ("minutes", "distance_km", "run_pain_during", "run_pain_after", "run_note")
@@ -81,11 +77,8 @@ def today_run(
 
 @router.post("/today/run-check", name="today_run_check")
 def today_run_check(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, form: PostedForm
+    request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today, form: PostedForm
 ) -> Response:
-    needs = require_plan(request, me, db)
-    if needs is not None:
-        return needs
     values = {name: field_text(form, name) for name in ("walk_pain", "hop_pain")}
     token = field_text(form, "form_token")
     try:
@@ -143,9 +136,8 @@ class RunCheckIn(Body):
     summary="Log a return-to-running run (the ladder moves on by the same pain rules)",
 )
 def api_log_run(
-    body: RunIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    body: RunIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    plan_required(me)
     result = logbook.log_run(
         db,
         content,
@@ -168,9 +160,8 @@ def api_log_run(
     summary="Answer the return-to-running readiness check (brisk walk and single-leg hops)",
 )
 def api_run_check(
-    body: RunCheckIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    body: RunCheckIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
-    plan_required(me)
     result = logbook.log_run_check(
         db,
         content,
