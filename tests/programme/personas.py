@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kneefix.content.loader import load_content
-from kneefix.programme.adapt import PlanState, current_state
 from kneefix.programme.planner import training_dates
 from kneefix.programme.records import (
     LOG_KIND_RUN,
@@ -23,6 +22,7 @@ from kneefix.programme.records import (
     ScoreRecord,
     SessionLog,
 )
+from kneefix.programme.replay import PlanState, current_state
 
 START = dt.date(2025, 3, 3)  # a Monday
 EQUIPMENT = frozenset(

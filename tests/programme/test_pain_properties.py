@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from kneefix.content.loader import load_content
 from kneefix.content.schemas import Dose
-from kneefix.programme.adapt import PlanState, current_state
 from kneefix.programme.planner import session_content, training_dates
 from kneefix.programme.progression import DOSE_FIELDS, DoseState
 from kneefix.programme.records import ReviewEvent, RunCheck, SessionLog
+from kneefix.programme.replay import PlanState, current_state
 from tests.programme.personas import START, settings
 
 CONTENT = load_content()

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from kneefix.errors import InputError
-from kneefix.programme.adapt import current_state
 from kneefix.programme.planner import training_dates
 from kneefix.programme.plots import progress_chart
 from kneefix.programme.progress import ProgressSummary, summarise
 from kneefix.programme.records import ScoreRecord, SessionLog
+from kneefix.programme.replay import current_state
 from tests.programme.fixtures import CONTENT, MONDAY, PROTOCOL, settings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from kneefix.programme.adapt import current_state
 from kneefix.programme.planner import training_dates
 from kneefix.programme.progress import ProgressSummary, summarise
 from kneefix.programme.records import ScoreRecord, SessionLog
+from kneefix.programme.replay import current_state
 from tests.programme.fixtures import CONTENT, MONDAY, PROTOCOL, good_log, settings
 
 PERSON = settings()

@@ -12,7 +12,6 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from kneefix.content.schemas import STEP_ORDER, Change, Dose
-from kneefix.programme.adapt import PlanState, current_state, is_done
 from kneefix.programme.planner import PlannedSession, available_equipment, build_plan, plan_session
 from kneefix.programme.progression import (
     DOSE_FIELDS,
@@ -22,6 +21,7 @@ from kneefix.programme.progression import (
     evaluate_rules,
 )
 from kneefix.programme.records import PersonSettings, SessionLog
+from kneefix.programme.replay import PlanState, current_state, is_done
 from tests.programme.fixtures import (
     CONTENT,
     EQUIPMENT,

@@ -12,11 +12,11 @@ from icalendar import Calendar
 
 from kneefix.content.loader import Content, load_content
 from kneefix.content.schemas import STEP_ORDER, Protocol
-from kneefix.programme.adapt import current_state
 from kneefix.programme.ics import plan_to_ics
 from kneefix.programme.planner import available_equipment, build_plan, training_dates
 from kneefix.programme.progression import EXPLAIN_PLACEHOLDERS, explain_placeholders
 from kneefix.programme.records import PersonSettings, RunCheck, SessionLog
+from kneefix.programme.replay import current_state
 
 START = dt.date(2025, 3, 3)
 CONTENT: Content = load_content()

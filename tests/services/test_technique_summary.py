@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kneefix.services.jobs import summarise_report
+from kneefix.services.uploads import summarise_report
 
 
 def squat(view: str, *calls: str) -> dict[str, object]:

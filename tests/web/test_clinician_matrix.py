@@ -88,7 +88,7 @@ def world(app: FastAPI) -> World:
         clients[name].cookies = browser.cookies
     with app.state.database.session() as session:
         from kneefix.content.loader import load_content
-        from kneefix.storage import checks as check_store
+        from kneefix.storage import check_queue as check_store
         from kneefix.storage import users as user_store
 
         owner = user_store.find_user_by_email(session, "owner@example.org")

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from kneefix.motion.types import Quality, Report
 from kneefix.services.worker import Worker
 from kneefix.settings import Settings
-from kneefix.storage import checks as check_store
+from kneefix.storage import check_queue as check_store
 from kneefix.web.app import create_app
 from tests.web.helpers import api_token, bearer, csrf_of, notices, person_with_plan, sign_up
 from tests.web.technique_media import failing_analysis, fake_analysis, sample_report, tiny_mp4, tiny_png

@@ -14,7 +14,7 @@ from kneefix.cli.context import out_console, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.cli.render import day_text, print_changes, print_session
 from kneefix.content.loader import load_content
-from kneefix.programme.adapt import PlanState
+from kneefix.programme.replay import PlanState
 from kneefix.services.calendar import calendar_ics
 from kneefix.services.plan import plan_dict, plan_state, protocol_for, today_view
 from kneefix.services.profiles import open_profile

@@ -3,7 +3,7 @@
 An adjustment swaps one exercise for another in every phase, sets an exercise's base dose, or moves
 the person to a phase from a date. They are applied in the order they were made, so a later one wins;
 the result is the content the rules then replay the person's logs against, plus the phase moves in
-date order (see :func:`kneefix.programme.adapt.current_state`'s ``phase_overrides``).
+date order (see :func:`kneefix.programme.replay.current_state`'s ``phase_overrides``).
 """
 
 from __future__ import annotations

@@ -503,7 +503,7 @@ def build_plan(
 ) -> Plan:
     """A dated plan from ``start`` (default: the person's start date) to the end of the last phase.
 
-    It is a forecast from ``state`` (what ``adapt`` computes): the rest of the current phase at today's
+    It is a forecast from ``state`` (what ``replay`` computes): the rest of the current phase at today's
     dose, then each later phase for its ``min_weeks``, no harder than today's dose exercise by exercise
     (a progression has not happened yet, so none is shown). ``status`` ``paused`` gives no sessions at
     all; ``maintenance`` gives the finished programme's fewer weekly sessions at the dose reached.

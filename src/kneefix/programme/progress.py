@@ -4,7 +4,7 @@ Numbers are judged against published thresholds rather than eyeballed: a Kujala 
 reaches the minimal clinically important difference of 10 points (Crossley 2004), an NPRS change when it
 reaches 1.16 points (Piva 2009, PFP-specific). No change after about six adherent weeks, or a clear
 worsening, is a reason to have the diagnosis looked at again (clinical.md §4): that decision is the plan's
-pause (``adapt``), and this summary only reports it, so the advice here and the plan never disagree.
+pause (``replay``), and this summary only reports it, so the advice here and the plan never disagree.
 
 Pure logic: logs, scores and the plan state come in; ``today`` is passed, never read from a clock.
 """
@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kneefix.programme.adapt import PlanState, is_done, planned_dates_to
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.records import PlanChange, ScoreRecord, SessionLog
+from kneefix.programme.replay import PlanState, is_done, planned_dates_to
 
 KUJALA_MCID = 10.0
 NPRS_MCID = 1.16

@@ -325,7 +325,7 @@ EXPLAIN_PLACEHOLDERS: frozenset[str] = frozenset(
         # from the rule's window (window_facts)
         "window", "pain_during_max", "pain_after_max", "next_morning", "completed_pct", "flares",
         "reference", "tolerance",
-        # from the change it made (adapt)
+        # from the change it made (the replay)
         "value", "dose_pct", "previous_dose_pct", "phase", "phase_number", "previous_phase", "step",
     }
 )  # fmt: skip

@@ -1,6 +1,6 @@
 """What the replay keeps while it walks through a person's records, and the records it hands out.
 
-``Replay`` is the mutable bookkeeping of one replay (``adapt.current_state``); the pause rules
+``Replay`` is the mutable bookkeeping of one replay (``replay.current_state``); the pause rules
 (``review.py``) and the running ladder (``running.py``) read and update it. Nothing outside the
 programme layer sees it: the replay returns frozen records (``LoggedSession``, ``RunningState``).
 """

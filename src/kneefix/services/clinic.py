@@ -29,7 +29,7 @@ from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.programme.adjustments import adjusted_dose, protocol_exercises
 from kneefix.programme.progression import DOSE_FIELDS
 from kneefix.programme.records import PlanChange
-from kneefix.services import jobs
+from kneefix.services import uploads
 from kneefix.services.plan import adjusted_programme, today_view
 from kneefix.services.progress import progress_summary
 from kneefix.storage import clinic as clinic_store
@@ -248,7 +248,7 @@ def person_row(session: Session, content: Content, profile: ProfileInfo, today: 
     flags = red_flag_titles(content, screening.red_flags) if screening is not None else ()
     kujala_scores = score_store.list_scores(session, profile.id, "kujala")
     latest_kujala = kujala_scores[-1] if kujala_scores else None
-    checks = [check for check in jobs.list_checks(session, profile.id, limit=5) if check.status == "done"]
+    checks = [check for check in uploads.list_checks(session, profile.id, limit=5) if check.status == "done"]
     latest_check = checks[0] if checks else None
     logs = log_store.list_logs(session, profile.id)
     last_activity = max((log.date for log in logs), default=None)
@@ -617,7 +617,7 @@ def person_overview(
             adjustment_view(content, entry)
             for entry in reversed(plan_store.list_plan_adjustments(session, profile_id, active_only=False))
         ],
-        "checks": [jobs.check_view(check) for check in jobs.list_checks(session, profile_id, limit=20)],
+        "checks": [uploads.check_view(check) for check in uploads.list_checks(session, profile_id, limit=20)],
         "progress": None,
         "today": None,
     }

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content, load_content
-from kneefix.programme.adapt import is_planned_day
+from kneefix.programme.replay import is_planned_day
 from kneefix.services import accounts, clinic, logbook, screening
 from kneefix.services.credentials import hash_password
 from kneefix.services.scores import save_score, score_kujala

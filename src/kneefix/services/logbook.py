@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.programme.adapt import PlanState
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, SessionLog
+from kneefix.programme.replay import PlanState
 from kneefix.programme.scoring import validate_nprs
 from kneefix.services.plan import refresh_plan, replay, session_for
 from kneefix.services.profiles import require_settings

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import ContentError
-from kneefix.programme.adapt import PlanState, RunningState, current_state, is_planned_day
 from kneefix.programme.adjustments import AdjustedProgramme, fold_adjustments
 from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import PlannedSession
 from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
+from kneefix.programme.replay import PlanState, RunningState, current_state, is_planned_day
 from kneefix.programme.screening import severity
 from kneefix.services.profiles import require_settings
 from kneefix.storage import logs as log_store

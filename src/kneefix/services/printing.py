@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
-from kneefix.services import jobs
+from kneefix.services import uploads
 from kneefix.services.library import demonstration_svg
 from kneefix.services.plan import plan_state, today_view
 from kneefix.services.progress import progress_summary
@@ -123,7 +123,7 @@ def _chart(data_dir: Path | None, check: Any) -> str | None:
     if data_dir is None:
         return None
     try:
-        path, _ = jobs.result_file(data_dir, check, "angles.png")
+        path, _ = uploads.result_file(data_dir, check, "angles.png")
     except Exception:
         return None
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
@@ -139,8 +139,8 @@ def report_pdf(
     summary = progress_summary(session, content, profile_id, today)
     state = plan_state(session, content, profile_id, today)
     checks = [
-        {"view": jobs.check_view(check), "chart": _chart(data_dir, check)}
-        for check in jobs.list_checks(session, profile_id)
+        {"view": uploads.check_view(check), "chart": _chart(data_dir, check)}
+        for check in uploads.list_checks(session, profile_id)
         if check.status == "done"
     ]
     return _pdf(

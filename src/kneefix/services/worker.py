@@ -1,6 +1,6 @@
 """The analysis worker: takes queued technique checks from the database and runs the video pipeline.
 
-Jobs live in the database (see :mod:`kneefix.storage.checks`), so nothing depends on this process
+Jobs live in the database (see :mod:`kneefix.storage.check_queue`), so nothing depends on this process
 staying up: a worker claims a job with a lease and keeps renewing it while the analysis runs. If the
 process dies, the lease runs out and the next worker to look (this one after a restart, or another
 machine sharing the database and data folder) puts the job back in the queue and runs it again. A job
@@ -27,8 +27,8 @@ from typing import Any
 
 from kneefix.errors import KneefixError
 from kneefix.motion.types import Report
-from kneefix.services.jobs import output_dir_for, summarise_report
-from kneefix.storage import checks as check_store
+from kneefix.services.uploads import output_dir_for, summarise_report
+from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
 from kneefix.storage.records import TechniqueCheckInfo
 

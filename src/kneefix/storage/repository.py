@@ -19,7 +19,7 @@ from kneefix.storage.access import (
     set_idempotency_result,
     user_for_token,
 )
-from kneefix.storage.checks import (
+from kneefix.storage.check_queue import (
     claim_next_check,
     count_by_status,
     delete_check,

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from kneefix.errors import KneefixError, NotFoundError
-from kneefix.services import accounts, clinic, jobs
+from kneefix.services import accounts, clinic, uploads
 from kneefix.storage.records import InviteInfo, UserInfo
 from kneefix.web.deps import (
     AppSettings,
@@ -225,12 +225,12 @@ def clinician_check(
     request: Request, profile_id: int, check_id: int, db: DbSession, me: CurrentClinician
 ) -> Response:
     profile = clinic.linked_profile(db, me.id, profile_id)
-    check = jobs.get_check(db, profile_id, check_id)
+    check = uploads.get_check(db, profile_id, check_id)
     return render(
         request,
         "clinician/check.html",
         {
-            "check": jobs.check_view(check),
+            "check": uploads.check_view(check),
             "base": f"/clinician/people/{profile_id}/checks/{check_id}",
             "person": clinic.person_label(db, profile),
             "pid": profile_id,
@@ -246,7 +246,7 @@ def clinician_check_file(
     profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, settings: AppSettings
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
-    return file_response(settings.data_dir, jobs.get_check(db, profile_id, check_id), name)
+    return file_response(settings.data_dir, uploads.get_check(db, profile_id, check_id), name)
 
 
 # ----- the person's side: invites and sharing ------------------------------------------------
@@ -431,7 +431,7 @@ def api_withdraw(
 )
 def api_person_check(profile_id: int, check_id: int, db: DbSession, me: CurrentClinician) -> dict[str, Any]:
     clinic.linked_profile(db, me.id, profile_id)
-    return jobs.check_view(jobs.get_check(db, profile_id, check_id))
+    return uploads.check_view(uploads.get_check(db, profile_id, check_id))
 
 
 @api_router.get("/clinician/invites", summary="The clinician's invites, newest first")

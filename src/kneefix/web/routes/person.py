@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.programme.adapt import planned_dates_to
 from kneefix.programme.clock import time_zone_choices
+from kneefix.programme.replay import planned_dates_to
 from kneefix.services import accounts, library, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service

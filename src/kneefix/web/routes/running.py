@@ -1,7 +1,7 @@
 """Return to running on the web: log a run and answer the readiness check, as pages and as JSON API.
 
 The same service calls as ``kneefix log run`` and ``kneefix log run-check``; the ladder's rules stay in
-``programme/adapt.py``. The forms sit on the today page and come back to it: with a 422 and the typed
+``programme/replay.py``. The forms sit on the today page and come back to it: with a 422 and the typed
 values kept when something is wrong, with a redirect (and a one-time form token) when saved.
 """
 

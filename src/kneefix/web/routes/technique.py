@@ -1,6 +1,6 @@
 """Technique checks in the browser and the API: upload or record a clip, follow the analysis, see the result.
 
-The request only stores the video and queues a job (:mod:`kneefix.services.jobs`); the worker
+The request only stores the video and queues a job (:mod:`kneefix.services.uploads`); the worker
 (:mod:`kneefix.services.worker`) analyses it in the background. The progress page polls
 ``GET /api/v1/checks/{id}`` and fills a progress bar; without JavaScript it reloads itself instead.
 
@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from kneefix.errors import InputError, KneefixError, NotFoundError
-from kneefix.services import jobs
+from kneefix.services import uploads
 from kneefix.services.worker import Worker
 from kneefix.storage.records import TechniqueCheckInfo
 from kneefix.web.deps import AppSettings, CurrentPerson, DbSession, Person
@@ -52,9 +52,9 @@ async def _uploaded_file(request: Request) -> UploadFile | None:
 
 def _form_context(values: dict[str, str] | None = None, error: str | None = None) -> dict[str, Any]:
     return {
-        "movements": jobs.MOVEMENTS,
-        "sides": jobs.SIDES,
-        "tips": jobs.FILMING_TIPS,
+        "movements": uploads.MOVEMENTS,
+        "sides": uploads.SIDES,
+        "tips": uploads.FILMING_TIPS,
         "values": values or {"movement": "squat", "side": "auto"},
         "error": error,
         "request_id": uuid.uuid4().hex,
@@ -62,11 +62,11 @@ def _form_context(values: dict[str, str] | None = None, error: str | None = None
 
 
 def _limits(max_bytes: int) -> dict[str, Any]:
-    return {"limit": jobs.describe_limit(max_bytes), "max_bytes": max_bytes}
+    return {"limit": uploads.describe_limit(max_bytes), "max_bytes": max_bytes}
 
 
 def _check_views(db: DbSession, me: Person) -> list[dict[str, Any]]:
-    return [jobs.check_view(check) for check in jobs.list_checks(db, me.profile_id)]
+    return [uploads.check_view(check) for check in uploads.list_checks(db, me.profile_id)]
 
 
 def _home_page(
@@ -101,9 +101,9 @@ def _submit(
     movement: str,
     side: str,
     request_id: str,
-) -> jobs.Submission:
+) -> uploads.Submission:
     """Store the uploaded video and queue its analysis (the same ``request_id`` twice: the first check)."""
-    return jobs.submit_check(
+    return uploads.submit_check(
         db,
         settings.data_dir,
         me.profile_id,
@@ -151,13 +151,13 @@ async def technique_upload(
 
 @router.get("/technique/checks/{check_id}", name="technique_check")
 def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
-    check = jobs.get_check(db, me.profile_id, check_id)
+    check = uploads.get_check(db, me.profile_id, check_id)
     return render(
         request,
         "technique/check.html",
-        {"check": jobs.check_view(check), "base": f"/technique/checks/{check.id}", "owner": True},
+        {"check": uploads.check_view(check), "base": f"/technique/checks/{check.id}", "owner": True},
         nav="technique",
-        title=f"{jobs.MOVEMENTS.get(check.movement, check.movement)} check",
+        title=f"{uploads.MOVEMENTS.get(check.movement, check.movement)} check",
     )
 
 
@@ -165,13 +165,13 @@ def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 def technique_file(
     check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
-    check = jobs.get_check(db, me.profile_id, check_id)
+    check = uploads.get_check(db, me.profile_id, check_id)
     return file_response(settings.data_dir, check, name)
 
 
 @router.post("/technique/checks/{check_id}/retry", name="technique_retry")
 def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
-    jobs.retry_check(db, me.profile_id, check_id)
+    uploads.retry_check(db, me.profile_id, check_id)
     db.commit()
     wake_worker(request)
     return redirect(request, f"/technique/checks/{check_id}")
@@ -182,18 +182,18 @@ def technique_delete(
     request: Request, check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
     try:
-        removed = jobs.delete_check(db, me.profile_id, check_id)
+        removed = uploads.delete_check(db, me.profile_id, check_id)
     except NotFoundError:  # already gone (a second click): the list is what the person wanted to see
         return redirect(request, "/technique")
     db.commit()
-    jobs.remove_check_files(settings.data_dir, removed)
+    uploads.remove_check_files(settings.data_dir, removed)
     flash(request, "The check, its video and its results were deleted.", "ok")
     return redirect(request, "/technique")
 
 
 def file_response(data_dir: Path, check: TechniqueCheckInfo, name: str) -> Response:
     """One result file, with range support (FileResponse honours ``Range``) and private caching."""
-    path, media_type = jobs.result_file(data_dir, check, name)
+    path, media_type = uploads.result_file(data_dir, check, name)
     disposition = "attachment" if name.endswith((".csv", ".mot", ".json")) else "inline"
     return FileResponse(
         path,
@@ -238,14 +238,14 @@ async def api_upload_check(
     submission = _submit(db, settings, me, upload, movement, side, request_id)
     db.commit()
     wake_worker(request)
-    body = {**jobs.check_view(submission.check), "duplicate": submission.duplicate}
+    body = {**uploads.check_view(submission.check), "duplicate": submission.duplicate}
     code = status.HTTP_200_OK if submission.duplicate else status.HTTP_202_ACCEPTED
     return JSONResponse(body, status_code=code)
 
 
 @api_router.get("/checks/{check_id}", summary="One check: status, progress and, when done, its results")
 def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
-    return jobs.check_view(jobs.get_check(db, me.profile_id, check_id))
+    return uploads.check_view(uploads.get_check(db, me.profile_id, check_id))
 
 
 @api_router.get(
@@ -256,22 +256,22 @@ def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, 
 def api_check_file(
     check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
 ) -> Response:
-    return file_response(settings.data_dir, jobs.get_check(db, me.profile_id, check_id), name)
+    return file_response(settings.data_dir, uploads.get_check(db, me.profile_id, check_id), name)
 
 
 @api_router.post("/checks/{check_id}/retry", summary="Queue a failed check again")
 def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
-    check = jobs.retry_check(db, me.profile_id, check_id)
+    check = uploads.retry_check(db, me.profile_id, check_id)
     db.commit()
     wake_worker(request)
-    return jobs.check_view(check)
+    return uploads.check_view(check)
 
 
 @api_router.delete(
     "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
 )
 def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings) -> Response:
-    removed = jobs.delete_check(db, me.profile_id, check_id)
+    removed = uploads.delete_check(db, me.profile_id, check_id)
     db.commit()
-    jobs.remove_check_files(settings.data_dir, removed)
+    uploads.remove_check_files(settings.data_dir, removed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

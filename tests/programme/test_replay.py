@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from kneefix.programme.adapt import current_state
 from kneefix.programme.planner import training_dates
 from kneefix.programme.records import RunCheck, SessionLog
+from kneefix.programme.replay import current_state
 from tests.programme.fixtures import CONTENT, MONDAY, PROTOCOL, good_log, logs_on, settings
 
 PERSON = settings()

@@ -15,9 +15,9 @@ import pytest
 
 from kneefix.errors import InputError, VideoError
 from kneefix.motion.types import Report
-from kneefix.services import jobs
+from kneefix.services import uploads
 from kneefix.services.worker import MISSING_UPLOAD, UNEXPECTED_FAILURE, Worker, fraction_done
-from kneefix.storage import checks as check_store
+from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.profiles import create_profile
@@ -53,7 +53,7 @@ def submit(
     database: Database, data_dir: Path, profile_id: int, movement: str = "squat"
 ) -> TechniqueCheckInfo:
     with database.session() as session:
-        submission = jobs.submit_check(
+        submission = uploads.submit_check(
             session,
             data_dir,
             profile_id,
@@ -91,7 +91,7 @@ def test_a_job_left_running_by_a_dead_worker_is_run_again_after_a_restart(
     done = load(restarted_db, check.id)
     assert done.status == "done" and done.worker_id == "new-process"
     assert done.attempts == 2
-    assert (data_dir / jobs.output_dir_for(profile_id, check.id) / "annotated.mp4").read_bytes() == VIDEO
+    assert (data_dir / uploads.output_dir_for(profile_id, check.id) / "annotated.mp4").read_bytes() == VIDEO
     assert done.input_path is not None and (data_dir / done.input_path).is_file()  # the upload was kept
 
 
@@ -259,19 +259,19 @@ def test_pipeline_progress_maps_to_one_bar(update: object, expected: float | Non
 
 def test_an_over_size_stream_leaves_no_partial_file(data_dir: Path) -> None:
     with pytest.raises(InputError, match="larger than the 1 KB limit"):
-        jobs.store_upload(io.BytesIO(VIDEO + b"\x00" * 2048), data_dir, 7, max_bytes=1024)
+        uploads.store_upload(io.BytesIO(VIDEO + b"\x00" * 2048), data_dir, 7, max_bytes=1024)
     assert list((data_dir / "uploads" / "7").iterdir()) == []
 
 
 def test_a_file_named_mp4_holding_text_is_refused(data_dir: Path) -> None:
     with pytest.raises(InputError, match="not a video"):
-        jobs.store_upload(io.BytesIO(b"ftyp? no, plain text\n" * 30), data_dir, 7, max_bytes=10_000)
+        uploads.store_upload(io.BytesIO(b"ftyp? no, plain text\n" * 30), data_dir, 7, max_bytes=10_000)
     assert list((data_dir / "uploads" / "7").iterdir()) == []
 
 
 def test_a_damaged_video_is_refused_before_it_is_queued(data_dir: Path) -> None:
     with pytest.raises(VideoError, match="cannot be read") as caught:
-        jobs.store_upload(io.BytesIO(VIDEO[:600]), data_dir, 7, max_bytes=10_000, filename="cut.mp4")
+        uploads.store_upload(io.BytesIO(VIDEO[:600]), data_dir, 7, max_bytes=10_000, filename="cut.mp4")
     assert str(data_dir) not in str(caught.value)
 
 
@@ -284,11 +284,11 @@ def test_an_unknown_movement_is_refused_before_anything_is_stored(
 
 
 def test_summary_headlines() -> None:
-    squat = jobs.summarise_report(sample_report("squat").model_dump(mode="json"))
+    squat = uploads.summarise_report(sample_report("squat").model_dump(mode="json"))
     assert squat["headline"] == "Squat: 1 rep, hips led 1 of 1" and squat["reps"] == 1
-    empty = jobs.summarise_report({"movement": "landing", "reps": [], "landings": []})
+    empty = uploads.summarise_report({"movement": "landing", "reps": [], "landings": []})
     assert empty["headline"] == "Jump landing: no complete rep or landing found"
-    landing = jobs.summarise_report(
+    landing = uploads.summarise_report(
         {"movement": "landing", "landings": [{"less_total_measured": 4}, {"less_total_measured": 6}]}
     )
     assert landing["less_mean"] == 5.0 and landing["headline"].startswith("Jump landing: 2 landings")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kneefix.cli.app import app
-from kneefix.services import jobs
-from kneefix.storage import checks as check_store
+from kneefix.services import uploads
+from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.profiles import create_profile
@@ -46,7 +46,7 @@ def test_the_worker_command_runs_waiting_jobs_and_reports_failures(tmp_path: Pat
     with database.session() as session:
         user = user_store.create_user(session, email="w@example.org", password_hash="x", role="person")
         profile = create_profile(session, "default", user_id=user.id)
-        check = jobs.submit_check(
+        check = uploads.submit_check(
             session, data_dir, profile.id, io.BytesIO(tiny_mp4(frames=24)), movement="squat",
             filename="empty room.mp4", max_bytes=10_000_000,
         ).check  # fmt: skip

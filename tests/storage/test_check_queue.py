@@ -10,7 +10,7 @@ import pytest
 from kneefix.errors import InputError, NotFoundError
 from kneefix.storage import Database
 from kneefix.storage import repository as repo
-from kneefix.storage.checks import GAVE_UP_MESSAGE
+from kneefix.storage.check_queue import GAVE_UP_MESSAGE
 
 T0 = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)
 

@@ -105,7 +105,7 @@ HOLD_REMINDER_DAYS = 14
 
 
 class ContentLike(TypingProtocol):
-    """What adapt needs from ``kneefix.content.loader.Content``."""
+    """What the replay needs from ``kneefix.content.loader.Content``."""
 
     @property
     def exercises(self) -> Mapping[str, Exercise]: ...

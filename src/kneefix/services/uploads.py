@@ -26,7 +26,7 @@ import filetype
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError, VideoError
-from kneefix.storage import checks as check_store
+from kneefix.storage import check_queue as check_store
 from kneefix.storage.records import TechniqueCheckInfo
 
 MOVEMENTS: dict[str, str] = {
