@@ -80,7 +80,7 @@ def synthetic(name: str, movement: str, seed: int, clips: int, **options: Any) -
 
 
 def synthetic_table(clips: int) -> None:
-    conditions = [
+    conditions: list[tuple[str, str, int, dict[str, Any]]] = [
         ("squat, 30 fps", "squat", 1, {}),
         ("deadlift (knee bends 25-60 deg)", "deadlift", 2, {}),
         ("squat, 24 fps", "squat", 3, {"fps": 24.0}),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -32,7 +33,7 @@ from kneefix.storage.profiles import birth_year_from_age, check_settings
 SETTINGS = PersonSettings(equipment=frozenset(), days_per_week=3, runs=False, start_date=dt.date(2025, 3, 3))
 
 
-def _model(annotation: object) -> Callable[[int], object]:
+def _model(annotation: Any) -> Callable[[int], object]:
     adapter: TypeAdapter[int] = TypeAdapter(annotation)
 
     def check(value: int) -> object:

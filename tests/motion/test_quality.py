@@ -3,6 +3,8 @@ their technique calls; clean clips stay good and keep their calls."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from kneefix.motion.analyze import analyze_series
@@ -22,7 +24,7 @@ def _clip() -> LandmarkSeries:
     return squat_clip(_reps(), np.random.default_rng(3), noise=QUIET).series
 
 
-def _during(series: LandmarkSeries, start: float, end: float) -> np.ndarray:
+def _during(series: LandmarkSeries, start: float, end: float) -> np.ndarray[Any, Any]:
     return np.flatnonzero((series.time_s >= start) & (series.time_s <= end))
 
 

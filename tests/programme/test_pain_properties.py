@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from hypothesis import given
 from hypothesis import settings as hyp_settings
@@ -130,7 +131,7 @@ def test_a_step_back_never_raises_any_exercises_dose(logs: list[SessionLog], bas
         assert not_above(doses(after), doses(before))
 
 
-def _state_args(raw: object) -> dict[str, object]:
+def _state_args(raw: object) -> dict[str, Any]:
     assert isinstance(raw, dict)
     return {
         "phase_index": raw["phase_index"],

@@ -95,7 +95,7 @@ def test_a_runner_meeting_the_criteria_opens_the_ladder_only_after_the_readiness
     assert statuses[:3] == ["closed", "check_needed", "open"]
     opened = next(c for c in sim.final().changes if c.rule_id == "return_to_running")
     assert opened.date >= sim.run_checks[0].date
-    stages = [state.running.stage_number for state in sim.weekly]
+    stages = [state.running.stage_number or 0 for state in sim.weekly]
     assert stages[2:6] == sorted(stages[2:6]) and stages[-1] == 6
     assert sim.weekly[-1].running.finished
     assert sim.weekly[3].plan.runs, "runs are in the forecast while the ladder is open"

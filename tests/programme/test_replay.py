@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
-from kneefix.programme.planner import training_dates
+from kneefix.programme.planner import PlannedSession, training_dates
 from kneefix.programme.records import RunCheck, SessionLog
-from kneefix.programme.replay import current_state
+from kneefix.programme.replay import PlanState, current_state
 from tests.programme.fixtures import CONTENT, MONDAY, PROTOCOL, good_log, logs_on, settings
 
 PERSON = settings()
 PLAN_DAYS = training_dates(PERSON, MONDAY, count=40)  # Mon, Wed, Sat from Monday 6 January 2025
 
 
-def state_after(  # type: ignore[no-untyped-def]
+def upcoming(state: PlanState) -> PlannedSession:
+    """The next session, which these tests' states always have."""
+    assert state.next_session is not None
+    return state.next_session
+
+
+def state_after(
     logs: list[SessionLog],
     today: dt.date,
     baseline: int | None = 3,
     run_checks: tuple[RunCheck, ...] = (),
-    **kwargs: object,
-):
-    return current_state(  # type: ignore[arg-type]
-        PROTOCOL, CONTENT, settings(**kwargs), logs, today, baseline, run_checks=run_checks
-    )
+    **kwargs: Any,
+) -> PlanState:
+    return current_state(PROTOCOL, CONTENT, settings(**kwargs), logs, today, baseline, run_checks=run_checks)
 
 
 def run(day: dt.date, pain: int = 1, morning: int | None = 1) -> SessionLog:
@@ -35,7 +40,7 @@ CHECK = (RunCheck(MONDAY, walk_pain=1, hop_pain=0),)
 
 def test_with_no_logs_the_first_session_is_on_the_start_date() -> None:
     state = state_after([], MONDAY)
-    assert state.next_session.date == MONDAY
+    assert upcoming(state).date == MONDAY
     assert state.next_session_is_today
     assert (state.phase_id, state.done_in_phase, state.sessions_needed_in_phase) == ("settle", 0, 6)
     assert state.changes == ()
@@ -44,7 +49,7 @@ def test_with_no_logs_the_first_session_is_on_the_start_date() -> None:
 
 def test_on_a_rest_day_the_next_session_is_the_next_training_day() -> None:
     state = state_after([good_log(MONDAY)], MONDAY)
-    assert state.next_session.date == PLAN_DAYS[1]
+    assert upcoming(state).date == PLAN_DAYS[1]
     assert not state.next_session_is_today
 
 
@@ -52,7 +57,7 @@ def test_three_easy_sessions_add_reps_with_an_explanation() -> None:
     state = state_after(logs_on(PLAN_DAYS[:3]), PLAN_DAYS[3])
     assert [c.rule_id for c in state.changes if c.kind != "running"] == ["more_reps"]
     assert state.changes[0].explanation == "3 easy sessions, so two more reps."
-    by_id = {item.exercise_id: item.dose for item in state.next_session.exercises}
+    by_id = {item.exercise_id: item.dose for item in upcoming(state).exercises}
     assert by_id["leg_extension"].reps == 12
     assert state.dose.delta("leg_extension", "reps") == 2
 
@@ -63,7 +68,7 @@ def test_high_pain_eases_the_next_session_and_explains_the_numbers() -> None:
     assert [c.kind for c in state.changes] == ["ease"]
     assert state.changes[0].explanation == "Pain reached 7/10, so the dose drops to 80%."
     assert state.dose.dose_scale == 0.8
-    by_id = {item.exercise_id: item.dose for item in state.next_session.exercises}
+    by_id = {item.exercise_id: item.dose for item in upcoming(state).exercises}
     assert by_id["leg_extension"].reps == 8
 
 
@@ -94,7 +99,7 @@ def test_missed_sessions_shift_the_plan_instead_of_piling_up() -> None:
     missed = [SessionLog(day, 0.0, note="missed") for day in PLAN_DAYS[3:5]]
     state = state_after([*logs_on(PLAN_DAYS[:3]), *missed], PLAN_DAYS[5])
     assert state.done_in_phase == 3
-    assert state.next_session.date == PLAN_DAYS[5]
+    assert upcoming(state).date == PLAN_DAYS[5]
     # The remaining three sessions of the phase are still ahead, one per training day.
     assert [s.phase_id for s in state.plan.sessions[:4]] == ["settle", "settle", "settle", "build"]
     assert len({s.date for s in state.plan.sessions}) == len(state.plan.sessions)
@@ -109,7 +114,7 @@ def test_a_week_off_holds_the_dose_at_the_last_completed_session() -> None:
     assert state.changes[-1].kind == "shift"
     assert "9 days" in state.changes[-1].explanation
     assert state.changes[-1].details.get("projected") is True
-    by_id = {item.exercise_id: item.dose for item in state.next_session.exercises}
+    by_id = {item.exercise_id: item.dose for item in upcoming(state).exercises}
     assert by_id["leg_extension"].reps == 10  # the +2 earned before the break is not taken yet
     assert state.history[-1].state.delta("leg_extension", "reps") == 0
 
@@ -121,7 +126,7 @@ def test_two_weeks_off_steps_the_dose_down() -> None:
     assert state.changes[-1].kind == "ease"
     assert state.changes[-1].rule_id == "after_break"
     assert state.dose.dose_scale == 0.9  # the protocol's mildest dose ease: -10%
-    gap = (state.next_session.date - PLAN_DAYS[1]).days  # counted to the next session's day
+    gap = (upcoming(state).date - PLAN_DAYS[1]).days  # counted to the next session's day
     assert gap == 17
     assert f"{gap} days" in state.changes[-1].explanation and "90%" in state.changes[-1].explanation
 

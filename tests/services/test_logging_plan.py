@@ -47,7 +47,9 @@ def test_done_ids_and_completed_can_be_given_together(
     db: Database, content: Content, profile_id: int
 ) -> None:
     with db.session() as session:
-        planned = plan.today_view(session, content, profile_id, START).session.exercises
+        today = plan.today_view(session, content, profile_id, START).session
+        assert today is not None
+        planned = today.exercises
         first = planned[0].exercise_id
         result = logbook.log_session(
             session, content, profile_id, day=START, today=START, completed=0.25, done=[first]
@@ -95,7 +97,7 @@ def test_today_on_a_rest_day_points_to_the_next_session(
         training = plan.today_view(session, content, profile_id, START)
         rest = plan.today_view(session, content, profile_id, START + dt.timedelta(days=1))
     assert not training.rest_day
-    assert rest.rest_day and rest.session.date > rest.today
+    assert rest.rest_day and rest.session is not None and rest.session.date > rest.today
 
 
 def test_settings_reject_unknown_equipment(db: Database, content: Content, profile_id: int) -> None:

@@ -18,7 +18,7 @@ other's answers. Here they become times (from the clip's own frame timestamps) a
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +74,7 @@ def _call(lead_ms: float, margin_ms: float) -> str:
     return "together"
 
 
-def _rater_call(answer: dict[str, Any] | None, t: np.ndarray, margin_ms: float) -> str | None:
+def _rater_call(answer: dict[str, Any] | None, t: np.ndarray[Any, Any], margin_ms: float) -> str | None:
     if not answer or answer.get("hip") is None or answer.get("knee") is None:
         return None
     hip, knee = int(answer["hip"]), int(answer["knee"])
@@ -93,7 +93,7 @@ def score(
     labels: dict[str, Any],
     landmarks: Callable[[str], LandmarkSeries | None],
     analyze: Analyze,
-    movements: dict[str, str],
+    movements: Mapping[str, str],
 ) -> Scores:
     """Score every labelled clip; ``landmarks`` gives a clip's pose track by name (None: not here),
     ``movements`` its movement as ``analyze_series`` names it."""

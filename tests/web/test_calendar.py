@@ -29,7 +29,7 @@ def _events(body: bytes) -> dict[str, dict[str, object]]:
     for event in Calendar.from_ical(body).walk("VEVENT"):
         events[str(event["uid"])] = {
             "date": event.decoded("dtstart"),
-            "sequence": int(event["sequence"]),
+            "sequence": int(str(event["sequence"])),
             "stamp": event.decoded("dtstamp"),
             "status": str(event.get("status", "")),
             "alarms": [str(a.get("trigger").to_ical().decode()) for a in event.walk("VALARM")],

@@ -60,7 +60,8 @@ def _send_after_expiry(
         "/signin", data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(response)}
     )
     assert resumed.url.path == "/resume"
-    return resumed
+    result: httpx.Response = resumed
+    return result
 
 
 def _hidden_fields(page: httpx.Response) -> list[tuple[str, str]]:
@@ -92,7 +93,7 @@ def test_every_tick_of_a_session_log_survives_an_expired_sign_in(client: TestCli
     assert len(planned) >= 3
     done, hurt = planned[:3], planned[1:3]
     form_token = form_token_of(page)
-    sent = {
+    sent: dict[str, object] = {
         "form_token": form_token,
         "done": done,
         "hurt": hurt,
@@ -149,7 +150,10 @@ def test_a_form_kept_by_an_older_cookie_is_still_offered(client: TestClient, app
     codec = SessionCodec(settings.signing_key, settings.session_max_age_s)
     session, _ = codec.loads(client.cookies[SESSION_COOKIE])
     assert session is not None
-    pending = {"action": "/today/log", "fields": {"pain_during": "3", "note": "old cookie"}}
+    pending: dict[str, object] = {
+        "action": "/today/log",
+        "fields": {"pain_during": "3", "note": "old cookie"},
+    }
     [jar_cookie] = [cookie for cookie in client.cookies.jar if cookie.name == SESSION_COOKIE]
     client.cookies.set(
         SESSION_COOKIE,

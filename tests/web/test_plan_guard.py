@@ -29,7 +29,7 @@ def _guarded_gets() -> list[str]:
         for router in ROUTERS
         for route in router.routes
         if isinstance(route, APIRoute)
-        and "GET" in route.methods
+        and "GET" in (route.methods or set())
         and "{" not in route.path
         and _uses_guard(route.dependant)
     )
