@@ -318,10 +318,10 @@ class Settings(BaseSettings):
         shown: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name in SECRET_FIELDS:
-                text = "(set, hidden)" if value is not None else "(not set: the data folder's own)"
-                if name == "smtp_password" and value is None:
-                    text = "(not set)"
+            if name in SECRET_FIELDS and value is not None:
+                text = "(set, hidden)"
+            elif name == "secret_key":
+                text = "(not set: the data folder's own)"
             elif name == "database_url":
                 text = _mask_password(str(value))
             elif name == "secure_cookies" and value is None:

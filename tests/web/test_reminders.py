@@ -23,17 +23,21 @@ from tests.web.helpers import PASSWORD, csrf_of, notices, person_with_plan, pin,
 SUNDAY_EVENING_UTC = dt.datetime(2025, 3, 2, 18, 45, tzinfo=dt.UTC)
 
 
+def with_mail(settings: Settings, server: SmtpServer, **changes: object) -> Settings:
+    """The test settings sending email to the test's SMTP server."""
+    return settings.with_changes(
+        smtp_host=server.host,
+        smtp_port=server.port,
+        smtp_security="none",
+        mail_from="kneefix <reminders@knee.example.org>",
+        public_url="https://knee.example.org",
+        **changes,
+    )
+
+
 @pytest.fixture
 def mail_app(web_settings: Settings, smtp_server: SmtpServer) -> Iterator[FastAPI]:
-    application = create_app(
-        web_settings.with_changes(
-            smtp_host=smtp_server.host,
-            smtp_port=smtp_server.port,
-            smtp_security="none",
-            mail_from="kneefix <reminders@knee.example.org>",
-            public_url="https://knee.example.org",
-        )
-    )
+    application = create_app(with_mail(web_settings, smtp_server))
     pin(application, today=None)
     pin(application, now=SUNDAY_EVENING_UTC)
     yield application
@@ -160,15 +164,7 @@ def test_the_web_app_runs_the_reminder_loop_with_its_own_settings(
 ) -> None:
     """``kneefix serve`` sends reminders itself: the loop starts with the app (when it runs its worker
     and email is set up), sends with the app's settings, and stops with it."""
-    application = create_app(
-        web_settings.with_changes(
-            smtp_host=smtp_server.host,
-            smtp_port=smtp_server.port,
-            smtp_security="none",
-            public_url="https://k.org",
-            run_worker=True,
-        )
-    )
+    application = create_app(with_mail(web_settings, smtp_server, run_worker=True))
     with TestClient(application, follow_redirects=True) as client:
         loop = application.state.reminder_loop
         assert isinstance(loop, reminders.ReminderLoop) and loop.running

@@ -47,6 +47,11 @@ def check_time_zone(name: str) -> str:
     return cleaned
 
 
+def parse_time_zone(text: str) -> str | None:
+    """A zone name from a form or a flag: empty means "the server's clock" (None)."""
+    return check_time_zone(text) if text.strip() else None
+
+
 def local_now(now: dt.datetime, zone: str | None) -> dt.datetime:
     """``now`` (an aware instant) as the wall-clock time in ``zone``, or the server's zone for None."""
     if now.tzinfo is None:

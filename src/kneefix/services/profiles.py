@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.programme.clock import check_time_zone
+from kneefix.programme.clock import parse_time_zone
 from kneefix.programme.records import PersonSettings
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import reminders as reminder_store
@@ -127,6 +127,6 @@ def time_zone_of(session: Session, profile_id: int) -> str | None:
 
 def set_time_zone(session: Session, profile_id: int, name: str) -> str | None:
     """Set the person's time zone from a name (checked against the zone database); empty clears it."""
-    zone = check_time_zone(name) if name.strip() else None
+    zone = parse_time_zone(name)
     reminder_store.set_time_zone(session, profile_id, zone)
     return zone

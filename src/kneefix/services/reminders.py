@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, KneefixError, NotFoundError
-from kneefix.programme.clock import check_time_zone, local_now
+from kneefix.programme.clock import local_now, parse_time_zone
 from kneefix.programme.records import SessionLog
 from kneefix.services.calendar import parse_reminder
 from kneefix.services.logbook import first_missing_morning, morning_subject
@@ -147,7 +147,7 @@ def update_reminders(
     """Change any of the three (None: leave it). Every value is checked before anything is saved, so a
     bad time zone does not leave a new reminder time half-applied."""
     when = parse_reminder(reminder) if reminder is not None else None
-    zone = (check_time_zone(time_zone) if time_zone.strip() else None) if time_zone is not None else None
+    zone = parse_time_zone(time_zone) if time_zone is not None else None
     current = reminder_settings(session, profile_id, mail)
     if email_reminders and not current.email_available:
         raise InputError("This kneefix server does not send email, so reminder emails cannot be turned on.")

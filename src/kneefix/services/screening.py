@@ -204,18 +204,6 @@ def parse_kujala(content: Content, value: object) -> tuple[str, ...] | None:
     return tuple(letters)
 
 
-def _whole(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise InputError(f"{what} must be a whole number, not {value!r}.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise InputError(f"{what} must be a whole number, not {value!r}.")
-
-
 def normalise_keys(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Accept a few spellings of each key and reject unknown ones (a typo must not go unnoticed)."""
     result: dict[str, Any] = {}

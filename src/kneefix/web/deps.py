@@ -73,26 +73,6 @@ def today_in(request: Request, zone: str | None) -> dt.date:
     return get_settings(request).today or local_today(get_now(request), zone)
 
 
-def _zone_of_request(request: Request, db: Session, user: UserInfo | None) -> str | None:
-    """Whose clock a page runs on: the person a clinician's page is about (``profile_id`` in the
-    path), else the signed-in person's own; None (the server's clock) for anyone else."""
-    from kneefix.services import accounts, profiles
-
-    raw_id = str(request.path_params.get("profile_id", ""))
-    if raw_id.isdigit() and len(raw_id) < 12:  # a missing profile: None here; the route answers 404
-        return profiles.time_zone_of(db, int(raw_id))
-    if user is not None and user.role == "person":
-        return accounts.person_profile(db, user.id).time_zone
-    return None
-
-
-def get_today(request: Request, db: DbSession, user: MaybeUser) -> dt.date:
-    """The person's "today": the date in their time zone (the profile's; the server's clock when it has
-    none), so the session due, the morning check and the calendar follow where they live."""
-    pinned = get_settings(request).today
-    return pinned or today_in(request, _zone_of_request(request, db, user))
-
-
 async def get_form(request: Request) -> FormData:
     """The posted form, parsed once (the CSRF check reads the same cached copy)."""
     return await request.form()
@@ -221,19 +201,43 @@ def require_user(request: Request, user: Annotated[UserInfo | None, Depends(mayb
 
 MaybeUser = Annotated[UserInfo | None, Depends(maybe_user)]
 CurrentUser = Annotated[UserInfo, Depends(require_user)]
-Today = Annotated[dt.date, Depends(get_today)]
 
 
-def require_person(user: CurrentUser, db: DbSession) -> Person:
-    """A person's own profile (created with the account; re-created if missing)."""
+def maybe_person(user: MaybeUser, db: DbSession) -> Person | None:
+    """The signed-in person with their profile (read once per request, also for "today"), or None
+    for a visitor or a clinician."""
     from kneefix.services import accounts
 
-    if user.role != "person":
+    if user is None or user.role != "person":
+        return None
+    return Person(user=user, profile=accounts.person_profile(db, user.id))
+
+
+def require_person(user: CurrentUser, person: Annotated[Person | None, Depends(maybe_person)]) -> Person:
+    """A person's own profile (created with the account; re-created if missing)."""
+    if person is None:
         raise ForbiddenError(
             "This part of kneefix is for people following a plan. Clinicians see their people under "
             "'My people'."
         )
-    return Person(user=user, profile=accounts.person_profile(db, user.id))
+    return person
+
+
+def get_today(
+    request: Request, db: DbSession, person: Annotated[Person | None, Depends(maybe_person)]
+) -> dt.date:
+    """The person's "today": the date in their time zone (the profile's; the server's clock when it has
+    none), so the session due, the morning check and the calendar follow where they live. On a
+    clinician's page about a person (``profile_id`` in the path) it is that person's date."""
+    from kneefix.services import profiles
+
+    raw_id = str(request.path_params.get("profile_id", ""))
+    if raw_id.isdigit() and len(raw_id) < 12:  # a missing profile: None here; the route answers 404
+        return today_in(request, profiles.time_zone_of(db, int(raw_id)))
+    return today_in(request, person.profile.time_zone if person is not None else None)
+
+
+Today = Annotated[dt.date, Depends(get_today)]
 
 
 def require_clinician(user: CurrentUser) -> UserInfo:

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
-from kneefix.programme.clock import check_time_zone, time_zone_choices
+from kneefix.programme.clock import parse_time_zone, time_zone_choices
 from kneefix.services import accounts, profiles
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
@@ -139,7 +139,7 @@ def signup(
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
-        zone = check_time_zone(time_zone) if time_zone.strip() else None
+        zone = parse_time_zone(time_zone)
         user = accounts.sign_up(db, email=email, password=password, display_name=display_name, role=role)
         if user.role == "person" and zone is not None:
             profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
