@@ -175,14 +175,14 @@ def test_several_programs_opening_a_new_database_at_once_migrate_it_once(fresh_d
         except BaseException as error:  # collected and asserted below
             errors.append(error)
 
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
     try:
         assert errors == []
-        assert len(opened) == 4
+        assert len(opened) == 8
         assert {database.current_revision() for database in opened} == {head_revision()}
     finally:
         for database in opened:

@@ -90,15 +90,21 @@ def test_a_write_while_another_process_holds_an_exclusive_lock_is_refused(
         assert [entry.date for entry in repo.list_logs(session, profile.id)] == [log(0).date]
 
 
-def test_opening_while_another_program_holds_the_lock_is_refused_clearly(
+def test_while_another_program_holds_the_lock_opening_and_reading_work_and_a_write_is_refused_clearly(
     saved: tuple[Path, Database],
 ) -> None:
     path, _ = saved
     blocker = sqlite3.connect(path, isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
-        with pytest.raises(StorageError, match="is busy"):
-            Database(sqlite_url(path), busy_timeout_s=0.2)
+        database = Database(sqlite_url(path), busy_timeout_s=0.2)
+        try:
+            with database.session(write=False) as session:
+                assert [p.name for p in repo.list_profiles(session)] == ["ana"]
+            with pytest.raises(StorageError, match="is busy"), database.session() as session:
+                repo.create_profile(session, "ben")
+        finally:
+            database.close()
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

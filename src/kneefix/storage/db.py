@@ -16,6 +16,7 @@ before is untouched.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -78,6 +79,26 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
+def _switch_to_wal(cursor: sqlite3.Cursor, busy_timeout_s: float) -> None:
+    """Put the file in WAL mode, retrying while another connection is switching it too.
+
+    Switching a new (rollback-journal) file needs an exclusive lock. Two connections that both hold
+    the shared lock and both ask for it are a deadlock SQLite resolves by failing one at once,
+    without calling the busy handler, so the busy timeout alone does not cover it.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    pause_s = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.1)
+
+
 def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
     busy_ms = int(busy_timeout_s * 1000)
 
@@ -89,7 +110,7 @@ def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor, busy_timeout_s)
         finally:
             cursor.close()
 
@@ -197,7 +218,13 @@ class Database:
             ) from error
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration; concurrent openers wait for each other."""
+        """Bring the schema to the newest migration; concurrent openers wait for each other.
+
+        A database already at the newest migration is recognised by a plain read, so opening it
+        (every CLI command, every server start) never waits for, or blocks, another program's write.
+        """
+        if self.current_revision() == head_revision():
+            return
         config = alembic_config()
         try:
             with self.engine.connect() as connection, connection.begin():
