@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     ``proxy_headers`` so the app believes the proxy's ``X-Forwarded-Proto``/``X-Forwarded-Host``.
     ``secure_cookies`` ``None`` ("auto") means "Secure when the request came over https".
     ``today`` and ``now`` pin the clock (tests and demos); ``timer_scale`` shrinks session timers.
+    On PostgreSQL, analysis workers send a heartbeat every ``worker_heartbeat_s``; a worker silent
+    for ``worker_stalled_after_s`` is taken for dead and its analysis is run again elsewhere.
     """
 
     model_config = SettingsConfigDict(
@@ -181,6 +183,8 @@ class Settings(BaseSettings):
     signin_max_failures: int = Field(default=5, ge=1, le=1000)
     signin_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     run_worker: bool = True
+    worker_heartbeat_s: float = Field(default=10.0, gt=0, le=600)
+    worker_stalled_after_s: float = Field(default=30.0, gt=0, le=3600)
     smtp_host: str | None = None
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_security: SmtpSecurity = "starttls"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from kneefix.settings import sqlite_url
 from kneefix.storage import Database
@@ -32,10 +32,14 @@ def shared_postgres_url(postgres_url: str) -> str:
 
 
 def _empty_tables(url: str) -> None:
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    """Empty kneefix's tables and the analysis queue's (jobs of an earlier test would block new ones)."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
+            queue = [
+                name for name in inspect(connection).get_table_names() if name.startswith("procrastinate_")
+            ]
+            tables = ", ".join([table.name for table in Base.metadata.sorted_tables] + queue)
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         engine.dispose()

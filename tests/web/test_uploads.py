@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ import pytest
 from kneefix.errors import InputError, VideoError
 from kneefix.motion.types import Report
 from kneefix.services import uploads
-from kneefix.services.worker import MISSING_UPLOAD, UNEXPECTED_FAILURE, Worker, fraction_done
+from kneefix.services.check_run import MISSING_UPLOAD, UNEXPECTED_FAILURE, fraction_done
+from kneefix.services.worker import Worker
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
@@ -292,3 +294,37 @@ def test_summary_headlines() -> None:
         {"movement": "landing", "landings": [{"less_total_measured": 4}, {"less_total_measured": 6}]}
     )
     assert landing["less_mean"] == 5.0 and landing["headline"].startswith("Jump landing: 2 landings")
+
+
+def test_deleting_a_check_while_it_is_analysed_stops_the_run_and_leaves_no_files(
+    database: Database, data_dir: Path, profile_id: int
+) -> None:
+    check = submit(database, data_dir, profile_id)
+    started = threading.Event()
+    steps: list[int] = []
+
+    def slow(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
+        (out_dir / "partial.json").write_text("{}")
+        started.set()
+        for step in range(400):
+            steps.append(step)
+            progress(0.05 + step / 1000)
+            time.sleep(0.05)
+        return sample_report(movement)
+
+    worker = Worker(database, data_dir, analyse=slow, poll_s=0.05)
+    worker.start()
+    try:
+        assert started.wait(10)
+        with database.session() as session:
+            removed = uploads.delete_check(session, profile_id, check.id)
+        uploads.remove_check_files(data_dir, removed)
+        deadline = time.monotonic() + 10
+        while worker.current is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker.current is None  # the run ended long before its 20 s
+    finally:
+        worker.stop()
+    assert len(steps) < 400
+    assert not (data_dir / uploads.output_dir_for(profile_id, check.id)).exists()
+    assert not (data_dir / "work" / str(check.id)).exists()

@@ -30,7 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "report": "report_cmds",
     "score": "score_cmds",
     "serve": "serve",
-    "worker": "serve",
+    "worker": "worker_cmds",
     "session": "session_cmds",
     "start": "start_cmds",
     "export": "transfer_cmds",

@@ -1,16 +1,15 @@
-"""``kneefix serve`` (the web app, the README's "run the main job") and ``kneefix worker``.
+"""``kneefix serve``: the web app, the README's "run the main job".
 
-``serve`` starts the whole product on one machine with no set-up: the embedded SQLite database and file
-store in the data folder, and an analysis worker inside the same process. ``worker`` runs analysis
-workers as separate processes (or machines sharing the database and data folder) for a clinic that wants
-uploads analysed away from the web server; start the web app with ``--no-worker`` then.
+It starts the whole product on one machine with no set-up: the embedded SQLite database and file
+store in the data folder, and an analysis worker inside the same process. A clinic that analyses
+uploads away from the web server runs ``kneefix worker`` processes (:mod:`kneefix.cli.worker_cmds`)
+and starts the web app with ``--no-worker``.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -51,7 +50,7 @@ def ensure_port_free(host: str, port: int) -> None:
             raise InputError(f"Cannot listen on {host}:{port} ({error.strerror}). Check --host.") from None
 
 
-def _global_db(ctx: typer.Context) -> str | None:
+def global_db(ctx: typer.Context) -> str | None:
     """``kneefix --db URL serve`` works too: the global option is the fallback for ``serve --db``."""
     state = ctx.obj
     url = getattr(state, "db_url", None)
@@ -89,7 +88,7 @@ def serve(
     from kneefix.settings import load_settings
 
     settings = load_settings(
-        host=host, port=port, database_url=db or _global_db(ctx), data_dir=data_dir, run_worker=worker
+        host=host, port=port, database_url=db or global_db(ctx), data_dir=data_dir, run_worker=worker
     )
     if print_config:
         for name, value in settings.shown().items():
@@ -125,44 +124,3 @@ def serve(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="warning",
     )
-
-
-@app.command("worker")
-def worker_command(
-    ctx: typer.Context,
-    db: DbOption = None,
-    data_dir: DataDirOption = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="Run the jobs waiting now, then stop (for cron or tests).")
-    ] = False,
-) -> None:
-    """Analyse uploaded technique videos in this process, taking jobs from the shared database (and
-    send reminder emails when email is configured)."""
-    from kneefix.services.worker import Worker
-    from kneefix.settings import load_settings
-    from kneefix.storage.db import Database
-
-    settings = load_settings(database_url=db or _global_db(ctx), data_dir=data_dir)
-    database = Database(settings.database_url)
-    runner = Worker(database, settings.data_dir)
-    if once:
-        done = runner.run_until_idle()
-        err_console.print(f"Analysed {done} video(s); no more are waiting.")
-        return
-    err_console.print(f"kneefix worker {runner.worker_id} is waiting for videos. Press Ctrl-C to stop.")
-    reminders = None
-    if settings.mail.enabled:  # reminder emails too; other processes doing the same is safe
-        from kneefix.content.loader import load_content
-        from kneefix.services.reminders import ReminderLoop
-
-        reminders = ReminderLoop(database, load_content(), settings.mail, settings.signing_key)
-        reminders.start()
-        err_console.print("It also sends the reminder emails that fall due.")
-    stop = threading.Event()
-    try:
-        runner.run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
-        if reminders is not None:
-            reminders.stop()
-        err_console.print("Stopped; a video being analysed will be taken up again by the next worker.")

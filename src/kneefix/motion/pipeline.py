@@ -137,8 +137,18 @@ def _segment_worker(
     stop: Any,  # multiprocessing.Event or None
     out: Any,  # multiprocessing.Queue
 ) -> None:
-    """Entry point of a spawned worker: landmark chunks as they come, then done or the error text."""
+    """Entry point of a spawned worker: landmark chunks as they come, then done or the error text.
+
+    It also stops when its parent is gone (killed, even with SIGKILL, which no clean-up code sees):
+    the parent's ``finally`` reaps it otherwise, but a dead parent cannot, and an orphan would spend
+    the core on a video nobody waits for.
+    """
     _silence_native_stderr()
+    parent = os.getppid()
+
+    def should_stop() -> bool:
+        return os.getppid() != parent or (stop is not None and bool(stop.is_set()))
+
     try:
         segment = _run_segment(
             info,
@@ -147,7 +157,7 @@ def _segment_worker(
             None,
             lambda done: None,
             on_chunk=lambda times, points: out.put(("points", part, (times, points))),
-            should_stop=None if stop is None else stop.is_set,
+            should_stop=should_stop,
         )
     except KneefixError as error:
         out.put(("error", part, str(error)))

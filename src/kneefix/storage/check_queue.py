@@ -1,5 +1,9 @@
 """Technique checks and their analysis jobs, queued in the database.
 
+On SQLite this table is the whole queue, as described below. On PostgreSQL each queued check also
+gets a Procrastinate job in the same transaction (:mod:`kneefix.storage.task_jobs`); its workers
+call :func:`start_check` and the rest of the run functions here, and the lease columns stay empty.
+
 A job is ``queued`` until a worker claims it; the claim is one conditional UPDATE (``... WHERE
 status = 'queued'``), so two workers can never take the same job, on SQLite or PostgreSQL. A claimed
 job holds a lease that the worker renews while it reports progress. If the worker dies, the lease runs
@@ -11,12 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.storage import task_jobs
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import technique_check_info
 from kneefix.storage.guards import add_or_earlier, check_text, require_profile
@@ -26,6 +31,8 @@ from kneefix.storage.records import TechniqueCheckInfo
 
 DEFAULT_LEASE_S = 120.0
 DEFAULT_MAX_ATTEMPTS = 3
+#: Why :func:`start_check` did not start a check.
+NotStarted = Literal["missing", "finished", "out_of_attempts"]
 GAVE_UP_MESSAGE = (
     "The analysis stopped before finishing {attempts} times (the server may have restarted while it "
     "ran). Please try this video again, or a shorter clip."
@@ -84,6 +91,8 @@ def enqueue_check(
     stored = add_or_earlier(
         session, row, lambda: _by_request(session, profile_id, request_id) if request_id else None
     )
+    if stored is row:
+        task_jobs.defer_analysis(session, row.id)
     return technique_check_info(stored)
 
 
@@ -203,6 +212,77 @@ def claim_next_check(
     return None
 
 
+def start_check(
+    session: Session,
+    check_id: int,
+    worker_id: str,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    now: dt.datetime | None = None,
+) -> TechniqueCheckInfo | NotStarted:
+    """Mark one given check as running for ``worker_id`` (the distributed queue picked it).
+
+    Returns why not when there is nothing to run: the check was deleted (``missing``), has finished
+    (``finished``), or has already been tried ``max_attempts`` times (``out_of_attempts``; it is
+    failed here with the reason). A check still marked running is taken over: the queue only hands
+    it out again once its last worker is known dead.
+    """
+    worker = check_text("Worker id", worker_id, max_length=200, allow_empty=False)
+    moment = now or utc_now()
+    row = session.get(TechniqueCheck, check_id, with_for_update=True)
+    if row is None:
+        return "missing"
+    if row.status not in ("queued", "running"):
+        return "finished"
+    if row.attempts >= max_attempts:
+        row.status = "failed"
+        row.error = GAVE_UP_MESSAGE.format(attempts=row.attempts)
+        row.worker_id = None
+        row.lease_expires_at = None
+        row.finished_at = moment
+        session.flush()
+        return "out_of_attempts"
+    row.status = "running"
+    row.worker_id = worker
+    row.lease_expires_at = None
+    row.started_at = moment
+    row.finished_at = None
+    row.progress = 0.0
+    row.error = None
+    row.attempts = row.attempts + 1
+    session.flush()
+    return technique_check_info(row)
+
+
+def hand_back(session: Session, check_id: int, worker_id: str) -> bool:
+    """Put a running check back in the queue; the try that was cut short does not count.
+
+    For a worker that is stopping (SIGTERM from systemd or docker): a restart must not use up a
+    good video's attempts. False when the check is no longer this worker's.
+    """
+    return _update_one(
+        session,
+        _owned(check_id, worker_id),
+        status="queued",
+        worker_id=None,
+        lease_expires_at=None,
+        progress=0.0,
+        attempts=case((TechniqueCheck.attempts > 0, TechniqueCheck.attempts - 1), else_=0),
+    )
+
+
+def queue_again(session: Session, check_id: int, worker_id: str) -> bool:
+    """Put a running check back in the queue after a failure worth retrying (the try counts)."""
+    return _update_one(
+        session,
+        _owned(check_id, worker_id),
+        status="queued",
+        worker_id=None,
+        lease_expires_at=None,
+        progress=0.0,
+    )
+
+
 def _owned(check_id: int, worker_id: str) -> tuple[Any, ...]:
     return (
         TechniqueCheck.id == check_id,
@@ -229,12 +309,18 @@ def renew_lease(
     worker_id: str,
     *,
     progress: float | None = None,
-    lease_s: float = DEFAULT_LEASE_S,
+    lease_s: float | None = DEFAULT_LEASE_S,
     now: dt.datetime | None = None,
 ) -> bool:
-    """Extend the lease (and record progress, clamped to 0-1). False: the job is no longer ours."""
+    """Extend the lease (and record progress, clamped to 0-1). False: the job is no longer ours.
+
+    ``lease_s=None`` records progress only: a job run by the distributed queue has no lease here,
+    because that queue tells a dead worker by its heartbeat instead.
+    """
     moment = now or utc_now()
-    values: dict[str, Any] = {"lease_expires_at": moment + dt.timedelta(seconds=lease_s)}
+    values: dict[str, Any] = {}
+    if lease_s is not None:
+        values["lease_expires_at"] = moment + dt.timedelta(seconds=lease_s)
     if progress is not None:
         values["progress"] = min(1.0, max(0.0, float(progress)))
     return _update_one(session, _owned(check_id, worker_id), **values)
@@ -303,6 +389,7 @@ def retry_check(session: Session, profile_id: int, check_id: int) -> TechniqueCh
     row.started_at = None
     row.finished_at = None
     session.flush()
+    task_jobs.defer_analysis(session, row.id)
     return technique_check_info(row)
 
 

@@ -44,6 +44,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Tables that live in a kneefix database but are not these models: Procrastinate's queue tables
+#: on PostgreSQL (migration 0005). Comparing models with the database leaves them out.
+QUEUE_TABLE_PREFIX = "procrastinate_"
+
+
+def is_model_object(name: str | None, type_: str, _parent_names: Any) -> bool:
+    """Alembic ``include_name`` hook: compare only kneefix's own tables with the models."""
+    return not (type_ == "table" and name is not None and name.startswith(QUEUE_TABLE_PREFIX))
+
+
 ROLES = ("person", "clinician")
 INSTRUMENTS = ("kujala", "nprs")
 CHANGE_SOURCES = ("rules", "clinician")

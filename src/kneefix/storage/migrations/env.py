@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from kneefix.storage.models import Base
+from kneefix.storage.models import Base, is_model_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,6 +26,7 @@ def _configure_and_run(connection: Connection) -> None:
         # kneefix begins the transaction itself on SQLite, so the DDL is atomic there too.
         transactional_ddl=True,
         compare_type=True,
+        include_name=is_model_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,303 @@
+"""Run one technique check that a worker has taken: the task code every queue shares.
+
+Two queues hand out checks: the database lease queue of the embedded default (SQLite, one machine;
+:mod:`kneefix.services.worker`) and Procrastinate on PostgreSQL (:mod:`kneefix.services.task_queue`).
+Both call :func:`run_check`, so a video is analysed, stopped, cancelled and failed the same way
+whichever runs it:
+
+- the results are written into the check's folder and the check is marked done;
+- a problem with the video fails the check with a message the person can act on;
+- a worker that is stopping (SIGTERM, Ctrl-C) hands the check back, and that try does not count;
+- a check deleted while it runs (by the person, or with their account) is abandoned at the next
+  progress step and leaves no files behind;
+- an unexpected error is retried when the queue asks for it, else fails with a neutral message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from kneefix.errors import KneefixError, NotFoundError
+from kneefix.motion.types import Report
+from kneefix.services.uploads import output_dir_for, summarise_report
+from kneefix.storage import check_queue as check_store
+from kneefix.storage.db import Database
+from kneefix.storage.records import TechniqueCheckInfo
+
+log = logging.getLogger("kneefix.worker")
+
+PROGRESS_WRITE_EVERY_S = 0.5  # at most two progress writes a second, whatever the pipeline reports
+UNEXPECTED_FAILURE = (
+    "The analysis stopped because of a problem on the server, not with your video. "
+    "Try again; if it happens again, the server's log has the details."
+)
+MISSING_UPLOAD = (
+    "The uploaded video is no longer on the server, so it cannot be analysed. Please upload it again."
+)
+
+ProgressSink = Callable[[float], None]
+
+#: Runs one analysis: ``(input_path, movement, side, out_dir, progress)``; writes results into
+#: ``out_dir`` and reports 0-1 progress. The real one is :func:`run_video_analysis`.
+Analyse = Callable[[Path, str, str, Path, ProgressSink], Report]
+
+#: Why a run should end early: the worker is stopping, or the check was cancelled (deleted).
+StopReason = Literal["stop", "cancel"]
+StopSignal = Callable[[], StopReason | None]
+
+#: How a run ended. ``handed_back``: queued again for another worker, the try not counted.
+#: ``gone``: the check was deleted or taken over; nothing was kept. ``retry``: queued again after
+#: an unexpected error (the queue schedules the next try). ``error``: an unexpected error with no
+#: retry left; the check failed with a neutral message.
+Outcome = Literal["done", "failed", "error", "handed_back", "gone", "retry"]
+
+
+class _InterruptedError(Exception):
+    """Raised from the progress callback to unwind the pipeline (its ``finally`` reaps the pose
+    processes), carrying why."""
+
+    def __init__(self, reason: StopReason) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def never_stop() -> StopReason | None:
+    """The stop signal of a run nobody interrupts."""
+    return None
+
+
+def fraction_done(update: Any) -> float | None:
+    """Turn the pipeline's progress messages into one 0-1 figure for the progress bar.
+
+    Pose estimation is most of the work (to 80 %); drawing the annotated video is the rest.
+    """
+    if isinstance(update, int | float):
+        return float(update)
+    stage = getattr(update, "stage", None)
+    done = getattr(update, "done", None)
+    total = getattr(update, "total", None)
+    if not isinstance(done, int | float) or not isinstance(total, int | float) or total <= 0:
+        return None
+    part = min(1.0, max(0.0, float(done) / float(total)))
+    if stage == "overlay":
+        return 0.80 + 0.18 * part
+    return 0.02 + 0.78 * part
+
+
+def run_video_analysis(
+    input_path: Path, movement: str, side: str, out_dir: Path, progress: ProgressSink
+) -> Report:
+    """The real pipeline (:func:`kneefix.services.technique.run_analysis`), quiet, with progress."""
+    from kneefix.services.technique import run_analysis
+
+    def on_update(update: Any) -> None:
+        value = fraction_done(update)
+        if value is not None:
+            progress(value)
+
+    report: Report = run_analysis(input_path, movement, side, out_dir, progress=on_update, quiet=False)
+    return report
+
+
+class _Progress:
+    """Writes progress at a calm rate and, with a lease, keeps it alive from a side thread.
+
+    A write that finds the check no longer this worker's (deleted, or taken over after a lost
+    lease) sets ``lost``, which ends the run at its next progress step.
+    """
+
+    def __init__(self, database: Database, check_id: int, worker_id: str, lease_s: float | None) -> None:
+        self.database = database
+        self.check_id = check_id
+        self.worker_id = worker_id
+        self.lease_s = lease_s
+        self.lost = False
+        self._progress = 0.0
+        self._written_at = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"kneefix-lease-{check_id}", daemon=True)
+
+    def __enter__(self) -> _Progress:
+        if self.lease_s is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.lease_s)
+
+    def report(self, value: float) -> None:
+        with self._lock:
+            if value <= self._progress:
+                return
+            self._progress = min(1.0, value)
+            due = time.monotonic() - self._written_at >= PROGRESS_WRITE_EVERY_S
+        if due:
+            self._write()
+
+    def _write(self) -> None:
+        with self._lock:
+            self._written_at = time.monotonic()
+            value = self._progress
+        try:
+            with self.database.session() as session:
+                ours = check_store.renew_lease(
+                    session, self.check_id, self.worker_id, progress=value, lease_s=self.lease_s
+                )
+        except KneefixError as error:  # a busy database: the next beat tries again
+            log.warning("could not record the progress of check %s: %s", self.check_id, error)
+            return
+        if not ours:
+            self.lost = True
+
+    def _beat(self) -> None:
+        assert self.lease_s is not None
+        while not self._stop.wait(self.lease_s / 4):
+            self._write()
+
+
+def run_check(
+    database: Database,
+    data_dir: Path,
+    job: TechniqueCheckInfo,
+    worker_id: str,
+    *,
+    analyse: Analyse = run_video_analysis,
+    lease_s: float | None = None,
+    should_stop: StopSignal = never_stop,
+    retry_unexpected: bool = False,
+) -> Outcome:
+    """Run a taken check to one of the ends listed in the module docstring; returns which."""
+    relative_out = output_dir_for(job.profile_id, job.id)
+    out_dir = data_dir / relative_out
+    source = data_dir / job.input_path if job.input_path else None
+    if source is None or not source.is_file():
+        return _fail(database, job, worker_id, MISSING_UPLOAD, out_dir)
+    shutil.rmtree(out_dir, ignore_errors=True)  # half-written results of a run that died
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("worker %s analysing check %s (%s)", worker_id, job.id, job.movement)
+    with (
+        _Progress(database, job.id, worker_id, lease_s) as progress,
+        _named_input(data_dir, source, job) as named,
+    ):
+
+        def on_progress(value: float) -> None:
+            reason = should_stop()
+            if reason is None and progress.lost:
+                reason = "cancel"
+            if reason is not None:
+                raise _InterruptedError(reason)
+            progress.report(value)
+
+        try:
+            report = analyse(named, job.movement, job.side or "auto", out_dir, on_progress)
+        except _InterruptedError as interrupted:
+            return _end_early(database, job, worker_id, interrupted.reason, out_dir)
+        except KneefixError as error:
+            return _fail(database, job, worker_id, _person_message(str(error), named, job), out_dir)
+        except Exception:
+            log.exception("analysis of check %s failed unexpectedly", job.id)
+            if retry_unexpected:
+                with database.session() as session:
+                    if check_store.queue_again(session, job.id, worker_id):
+                        shutil.rmtree(out_dir, ignore_errors=True)
+                        return "retry"
+            outcome = _fail(database, job, worker_id, UNEXPECTED_FAILURE, out_dir)
+            return "error" if outcome == "failed" else outcome
+    data = report.model_dump(mode="json")
+    with database.session() as session:
+        finished = check_store.finish_check(
+            session,
+            job.id,
+            worker_id,
+            output_dir=relative_out,
+            report=data,
+            summary=summarise_report(data),
+        )
+    if not finished:
+        log.warning("check %s was deleted or taken over while it ran; its results were dropped", job.id)
+        _remove_if_deleted(database, job, out_dir)
+        return "gone"
+    return "done"
+
+
+def _remove_if_deleted(database: Database, job: TechniqueCheckInfo, out_dir: Path) -> None:
+    """Remove a run's files when its check is gone; a check taken over by another worker (after a
+    lost lease) keeps them, because that worker writes into the same folder."""
+    with database.session(write=False) as session:
+        try:
+            check_store.get_check(session, job.id)
+        except NotFoundError:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _end_early(
+    database: Database, job: TechniqueCheckInfo, worker_id: str, reason: StopReason, out_dir: Path
+) -> Outcome:
+    if reason == "cancel":
+        log.info("check %s was deleted or taken over while it ran; nothing was kept", job.id)
+        _remove_if_deleted(database, job, out_dir)
+        return "gone"
+    shutil.rmtree(out_dir, ignore_errors=True)  # still ours; the next run starts from an empty folder
+    with database.session() as session:
+        handed = check_store.hand_back(session, job.id, worker_id)
+    log.info("worker %s stopping: check %s %s", worker_id, job.id, "handed back" if handed else "gone")
+    return "handed_back" if handed else "gone"
+
+
+def _fail(
+    database: Database, job: TechniqueCheckInfo, worker_id: str, message: str, out_dir: Path
+) -> Outcome:
+    with database.session() as session:
+        failed = check_store.fail_check(session, job.id, worker_id, message)
+    if not failed:
+        _remove_if_deleted(database, job, out_dir)
+        return "gone"
+    return "failed"
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def shown_name(job: TechniqueCheckInfo, source: Path) -> str:
+    """The person's own file name, made safe for a path, with the stored (sniffed) extension."""
+    stem = Path(job.original_filename or "").stem
+    cleaned = _SAFE_NAME.sub("_", stem).strip(" ._")[:80] or "video"
+    return f"{cleaned}{source.suffix}"
+
+
+@contextmanager
+def _named_input(data_dir: Path, source: Path, job: TechniqueCheckInfo) -> Iterator[Path]:
+    """The upload under the name the person gave it, so reports and charts show that name.
+
+    A hard link in a scratch folder (a copy where links are not possible), removed afterwards.
+    """
+    folder = data_dir / "work" / str(job.id)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    named = folder / shown_name(job, source)
+    try:
+        try:
+            os.link(source, named)
+        except OSError:
+            shutil.copyfile(source, named)
+        yield named
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _person_message(message: str, source: Path, job: TechniqueCheckInfo) -> str:
+    """The pipeline's message with the server's file path replaced by the name the person knows."""
+    shown = job.original_filename or "your video"
+    return message.replace(str(source), shown).replace(source.name, shown)

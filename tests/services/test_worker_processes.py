@@ -1,0 +1,172 @@
+"""``kneefix worker`` as real processes with the real pose model: stopped by SIGTERM, killed by SIGKILL.
+
+What systemd and docker do to a worker: SIGTERM on a restart (the video must go back to the queue
+without using an attempt, and the pose processes must not be left running), and, on a crash or an
+out-of-memory kill, SIGKILL (another worker must take the video up and finish it exactly once).
+The clip is a synthetic 360-frame video with nobody in it: the pose model works through every
+frame (about 10 s here) and the analysis then ends with "no person found", a normal final state.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kneefix.services import uploads
+from kneefix.settings import sqlite_url
+from kneefix.storage import check_queue as check_store
+from kneefix.storage import users as user_store
+from kneefix.storage.db import Database
+from kneefix.storage.profiles import create_profile
+from kneefix.storage.records import TechniqueCheckInfo
+from tests.pg import fresh_postgres_url, postgres_url
+from tests.web.technique_media import tiny_mp4
+
+__all__ = ["fresh_postgres_url", "postgres_url"]
+
+pytestmark = pytest.mark.slow
+
+CLIP = tiny_mp4(360, 128)
+
+
+def add_person_and_check(database: Database, data_dir: Path, count: int = 1) -> list[int]:
+    with database.session() as session:
+        user = user_store.create_user(session, email="w@example.org", password_hash="x", role="person")
+        profile = create_profile(session, "default", user_id=user.id)
+        return [
+            uploads.submit_check(
+                session,
+                data_dir,
+                profile.id,
+                io.BytesIO(CLIP),
+                movement="squat",
+                filename=f"clip{n}.mp4",
+                max_bytes=50_000_000,
+            ).check.id
+            for n in range(count)
+        ]
+
+
+def load(database: Database, check_id: int) -> TechniqueCheckInfo:
+    with database.session(write=False) as session:
+        return check_store.get_check(session, check_id)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def processes_marked(mark: str) -> list[int]:
+    """Pids of live processes whose environment carries ``mark`` (a worker and its children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if f"KNEEFIX_TEST_MARK={mark}".encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[[str, Path], tuple[subprocess.Popen[bytes], str]]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+        mark = uuid.uuid4().hex
+        env = {
+            **os.environ,
+            "KNEEFIX_TEST_MARK": mark,
+            "KNEEFIX_WORKER_HEARTBEAT_S": "0.5",
+            "KNEEFIX_WORKER_STALLED_AFTER_S": "3",
+        }
+        log = (tmp_path / f"worker-{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "kneefix"),
+                "worker",
+                "--db",
+                database_url,
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return process, mark
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigterm_hands_the_video_back_and_leaves_no_pose_process(
+    tmp_path: Path, start_worker: Callable[[str, Path], tuple[subprocess.Popen[bytes], str]]
+) -> None:
+    data_dir = tmp_path / "data"
+    url = sqlite_url(data_dir / "kneefix.db")
+    database = Database(url)
+    [check_id] = add_person_and_check(database, data_dir)
+    worker, mark = start_worker(url, data_dir)
+    wait_for(lambda: load(database, check_id).progress > 0.03, 90, "the pose model to start")
+    assert len(processes_marked(mark)) >= 2  # the worker and at least one pose process
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    wait_for(lambda: not processes_marked(mark), 10, "every pose process to end")
+    back = load(database, check_id)
+    assert back.status == "queued" and back.attempts == 0 and back.progress == 0.0
+    database.close()
+
+
+@pytest.mark.postgres
+def test_two_workers_one_killed_every_video_finishes_exactly_once(
+    tmp_path: Path,
+    fresh_postgres_url: str,
+    start_worker: Callable[[str, Path], tuple[subprocess.Popen[bytes], str]],
+) -> None:
+    data_dir = tmp_path / "data"
+    database = Database(fresh_postgres_url)
+    check_ids = add_person_and_check(database, data_dir, count=3)
+    first, first_mark = start_worker(fresh_postgres_url, data_dir)
+    second, _ = start_worker(fresh_postgres_url, data_dir)
+
+    def running() -> list[TechniqueCheckInfo]:
+        return [c for c in map(lambda i: load(database, i), check_ids) if c.status == "running"]
+
+    wait_for(lambda: len(running()) == 2 and all(c.progress > 0.03 for c in running()), 120, "two analyses")
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    wait_for(lambda: all(load(database, i).status == "failed" for i in check_ids), 240, "all three to end")
+    ends = [load(database, i) for i in check_ids]
+    assert all(c.error is not None and "No person found" in c.error for c in ends)
+    assert sorted(c.attempts for c in ends) == [1, 1, 2]  # the killed one ran again, and counted
+    with database.session(write=False) as session:
+        from sqlalchemy import text
+
+        statuses = session.execute(text("SELECT status::text FROM procrastinate_jobs ORDER BY id")).scalars()
+        assert list(statuses) == ["succeeded"] * 3
+    wait_for(lambda: not processes_marked(first_mark), 15, "the killed worker's pose processes to stop")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=30) == 0
+    database.close()
