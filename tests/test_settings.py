@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kneefix.errors import InputError
-from kneefix.settings import SECRET_KEY_FILE, load_settings, parse_origins
+from kneefix.settings import SECRET_KEY_FILE, load_or_create_secret, load_settings, parse_origins
 
 
 def test_defaults_use_the_data_folder_for_database_and_secret(tmp_path: Path) -> None:
@@ -31,6 +33,35 @@ def test_secret_key_is_created_once_owner_only_and_reused(tmp_path: Path) -> Non
     assert len(first) >= 32
     mode = stat.S_IMODE((tmp_path / SECRET_KEY_FILE).stat().st_mode)
     assert mode == 0o600
+
+
+def _key_when_told(go: Any, data_dir: Path, out: Any) -> None:
+    go.wait(30)
+    out.put(load_or_create_secret(data_dir))
+
+
+def test_processes_starting_at_once_all_get_the_same_secret_key(tmp_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    go, out = context.Event(), context.Queue()
+    processes = [context.Process(target=_key_when_told, args=(go, tmp_path, out)) for _ in range(8)]
+    for process in processes:
+        process.start()
+    time.sleep(3)  # every process is up and waiting, so they all ask at the same moment
+    go.set()
+    keys = [out.get(timeout=30) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    assert len(set(keys)) == 1
+    assert (tmp_path / SECRET_KEY_FILE).read_text().strip() == keys[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [SECRET_KEY_FILE]  # no drafts left
+
+
+def test_a_broken_secret_key_file_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / SECRET_KEY_FILE).write_text("short\n")
+    key = load_or_create_secret(tmp_path)
+    assert len(key) >= 32 and (tmp_path / SECRET_KEY_FILE).read_text().strip() == key
 
 
 def test_environment_variables_are_read(tmp_path: Path) -> None:

@@ -87,7 +87,12 @@ def sqlite_url(path: Path) -> str:
 
 
 def load_or_create_secret(data_dir: Path) -> str:
-    """Read the signing key kept in the data folder, creating it (owner-only) on first use."""
+    """Read the signing key kept in the data folder, creating it (owner-only) on first use.
+
+    Several processes may start at once (``serve --workers N``, a worker beside the web app): the
+    key is written to a private temporary file and linked into place, so the first one to get there
+    wins and every other reads that same key, instead of each signing cookies with its own.
+    """
     path = data_dir / SECRET_KEY_FILE
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -95,11 +100,23 @@ def load_or_create_secret(data_dir: Path) -> str:
             key = path.read_text(encoding="ascii").strip()
             if len(key) >= 32:
                 return key
+        replace_broken = path.exists()
         key = secrets.token_urlsafe(48)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(key + "\n")
-        return key
+        draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+            if replace_broken:
+                os.replace(draft, path)
+                return key
+            try:
+                os.link(draft, path)
+            except FileExistsError:  # another process created it first: use theirs
+                return path.read_text(encoding="ascii").strip()
+            return key
+        finally:
+            draft.unlink(missing_ok=True)
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(
             f"cannot read or create the secret key in {data_dir} ({error}); check that the data folder "

@@ -9,6 +9,7 @@ and starts the web app with ``--no-worker``.
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ import typer
 
 from kneefix.cli.base import app, err_console
 from kneefix.errors import InputError
+from kneefix.settings import Settings
 
 HostOption = Annotated[
     str | None, typer.Option("--host", help="Address to listen on (KNEEFIX_HOST; default 127.0.0.1).")
@@ -76,6 +78,16 @@ def serve(
             "`kneefix worker` processes do it instead.",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Web processes to run (default 1). Sessions, sign-in limits and analysis progress "
+            "live in the database, so any process can answer any request.",
+        ),
+    ] = 1,
     print_config: Annotated[
         bool,
         typer.Option(
@@ -109,18 +121,38 @@ def serve(
         for line in accounts.lines():
             err_console.print(f"  {line}", highlight=False)
         err_console.print("Demo data is for trying kneefix out: do not use --demo where others can reach it.")
-    web_app = create_app(settings, database=database)
+    web_app = create_app(settings, database=database) if workers == 1 else None
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     err_console.print(
         f"kneefix is running at [bold]http://{shown_host}:{settings.port}{settings.root_path}/[/] "
         f"(data in {settings.data_dir}). Press Ctrl-C to stop.",
         highlight=False,
     )
+    if web_app is None:  # several processes: each builds its own app from the same settings
+        database.close()
+        os.environ.update(_settings_for_children(settings))
+        err_console.print(f"Running {workers} web processes.")
     uvicorn.run(
-        web_app,
+        web_app or "kneefix.web.app:app_from_env",
+        factory=web_app is None,
+        workers=workers if web_app is None else None,
         host=settings.host,
         port=settings.port,
         proxy_headers=settings.proxy_headers,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level="warning",
     )
+
+
+def _settings_for_children(settings: Settings) -> dict[str, str]:
+    """What the command line chose, as KNEEFIX_* variables that the web processes read.
+
+    Everything else reaches them the way it reached this process (environment, .env, TOML file).
+    """
+    return {
+        "KNEEFIX_HOST": settings.host,
+        "KNEEFIX_PORT": str(settings.port),
+        "KNEEFIX_DATABASE_URL": settings.database_url,
+        "KNEEFIX_DATA_DIR": str(settings.data_dir),
+        "KNEEFIX_RUN_WORKER": "true" if settings.run_worker else "false",
+    }
