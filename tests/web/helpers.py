@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi.testclient import TestClient
 
 from kneefix.content.loader import load_content
@@ -152,3 +157,28 @@ def api_screening_body() -> dict[str, Any]:
 def pin(app: Any, **changes: Any) -> None:
     """Change the app's settings in a test: pin ``today`` or ``now``, scale the timers (None unpins)."""
     app.state.settings = app.state.settings.with_changes(**changes)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free local port (for a browser or real HTTP clients); yields its
+    address and stops when the generator closes."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # generous: the machine may be busy with pose inference
+    while not instance.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert instance.started, "the test server did not start within 60 s"
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)

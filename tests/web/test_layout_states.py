@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 
 from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from tests.web.helpers import csrf_of, person_with_plan, pin
+from tests.web.helpers import csrf_of, person_with_plan, pin, serve
 from tests.web.plan_states import START, pause_plan, profile_id_of, ready_to_run
-from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _shots, _signed_in_page, serve  # noqa: F401  (fixture)
+from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _shots, _signed_in_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ from kneefix.services.worker import Worker
 from kneefix.settings import load_settings
 from kneefix.web.app import create_app
 from kneefix.web.security import SESSION_COOKIE, SessionCodec
-from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin
+from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin, serve
 from tests.web.technique_media import fake_analysis, sample_report, tiny_mp4
 from tests.web.test_layout_browser import (
     CHROMIUM,
@@ -34,7 +34,6 @@ from tests.web.test_layout_browser import (
     _seed,
     _shots,
     _signed_in_page,
-    serve,
 )
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from kneefix.settings import load_settings
 from kneefix.web.app import create_app
-from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin
-from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _signed_in_page, serve  # noqa: F401
+from tests.web.helpers import PASSWORD, api_screening_body, bearer, pin, serve
+from tests.web.test_layout_browser import CHROMIUM, SIZES, _close_pages, _signed_in_page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
