@@ -102,6 +102,7 @@ class PostgresServer:
                 self._run(
                     [self.pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"]
                 )
+                self._options = options
                 return port
             except RuntimeError as error:
                 last_error = error
@@ -118,6 +119,13 @@ class PostgresServer:
 
     def url_for(self, database: str) -> str:
         return f"postgresql+psycopg://{ROLE}@127.0.0.1:{self.port}/{database}"
+
+    def restart(self) -> None:
+        """Stop fast (every client connection is cut) and start again on the same port."""
+        self._run([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"])
+        self._run(
+            [self.pg_ctl, "-D", str(self.data), "-o", self._options, "-l", str(self.log), "-w", "start"]
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

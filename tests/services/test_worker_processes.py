@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
-from tests.pg import fresh_postgres_url, postgres_url
+from tests.pg import PostgresServer, create_database, fresh_postgres_url, postgres_url
 from tests.web.technique_media import tiny_mp4
 
 __all__ = ["fresh_postgres_url", "postgres_url"]
@@ -38,9 +39,11 @@ pytestmark = pytest.mark.slow
 CLIP = tiny_mp4(360, 128)
 
 
-def add_person_and_check(database: Database, data_dir: Path, count: int = 1) -> list[int]:
+def add_person_and_check(
+    database: Database, data_dir: Path, count: int = 1, email: str = "w@example.org"
+) -> list[int]:
     with database.session() as session:
-        user = user_store.create_user(session, email="w@example.org", password_hash="x", role="person")
+        user = user_store.create_user(session, email=email, password_hash="x", role="person")
         profile = create_profile(session, "default", user_id=user.id)
         return [
             uploads.submit_check(
@@ -169,4 +172,39 @@ def test_two_workers_one_killed_every_video_finishes_exactly_once(
     wait_for(lambda: not processes_marked(first_mark), 15, "the killed worker's pose processes to stop")
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
+    database.close()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A server of this test's own, since the test restarts it."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("PostgreSQL server programs (initdb, pg_ctl) are not installed")
+    server = PostgresServer(initdb, pg_ctl)
+    yield server
+    server.stop()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_restart_mid_analysis_is_recovered_without_manual_steps(
+    tmp_path: Path,
+    private_postgres: PostgresServer,
+    start_worker: Callable[[str, Path], tuple[subprocess.Popen[bytes], str]],
+) -> None:
+    data_dir = tmp_path / "data"
+    url = create_database(private_postgres.url)
+    database = Database(url)
+    [check_id] = add_person_and_check(database, data_dir)
+    worker, _ = start_worker(url, data_dir)
+    wait_for(lambda: load(database, check_id).progress > 0.03, 90, "the analysis to start")
+    private_postgres.restart()
+    wait_for(lambda: load(database, check_id).status == "failed", 180, "the analysis to end")
+    end = load(database, check_id)
+    assert end.error is not None and "No person found" in end.error
+    assert worker.poll() is None  # still up, and still taking work
+    [third] = add_person_and_check(database, data_dir, count=1, email="w2@example.org")
+    wait_for(lambda: load(database, third).status == "failed", 120, "a video sent after the restart")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
     database.close()
