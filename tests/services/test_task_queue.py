@@ -93,9 +93,26 @@ def jobs(database: Database, check_id: int) -> list[task_jobs.TaskJob]:
 
 
 def run_until_empty(database: Database, settings: Settings, analyse: Analyse) -> None:
-    """One worker, run until no job is waiting (what ``kneefix worker --once`` does)."""
+    """One worker, run until no job is waiting (what ``kneefix worker --once`` does).
+
+    In a thread of its own: the browser tests keep Playwright's event loop running in the main thread
+    of the same test process, and ``asyncio.run`` refuses to start inside a running loop.
+    """
     app = task_queue.build_app(database, settings.data_dir, analyse=analyse)
-    asyncio.run(task_queue.serve(app, settings, once=True, install_signal_handlers=False))
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(task_queue.serve(app, settings, once=True, install_signal_handlers=False))
+        except BaseException as error:  # re-raised in the test's own thread below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the worker did not stop when the queue was empty"
+    if failures:
+        raise failures[0]
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
