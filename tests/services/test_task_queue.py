@@ -31,7 +31,7 @@ from kneefix.storage.db import Database
 from kneefix.storage.profiles import create_profile, delete_profile
 from kneefix.storage.records import TechniqueCheckInfo
 from tests.pg import fresh_postgres_url, postgres_url
-from tests.web.technique_media import Progress, fake_analysis, sample_report, tiny_mp4
+from tests.web.technique_media import Progress, fake_analysis, slow_analysis, tiny_mp4
 
 __all__ = ["fresh_postgres_url", "postgres_url"]
 
@@ -121,20 +121,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the condition did not come true in time")
         time.sleep(0.05)
-
-
-def slow_analysis(started: threading.Event) -> Analyse:
-    """Writes a partial result, then reports progress for up to 20 s (long enough to be stopped)."""
-
-    def analyse(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
-        (out_dir / "partial.json").write_text("{}")
-        started.set()
-        for step in range(400):
-            progress(0.05 + step / 1000)
-            time.sleep(0.05)
-        return sample_report(movement)
-
-    return analyse
 
 
 def test_a_check_and_its_job_commit_or_roll_back_together(database: Database, profile_id: int) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -99,5 +101,24 @@ def failing_analysis(message: str) -> Callable[[Path, str, str, Path, Progress],
 
     def analyse(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
         raise VideoError(f"{input_path}: {message}")
+
+    return analyse
+
+
+def slow_analysis(
+    started: threading.Event, steps: list[int] | None = None
+) -> Callable[[Path, str, str, Path, Progress], Report]:
+    """Writes a partial result, then reports progress for up to 20 s: long enough to be stopped or
+    cancelled mid-run. Each step it reached is appended to ``steps``."""
+
+    def analyse(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
+        (out_dir / "partial.json").write_text("{}")
+        started.set()
+        for step in range(400):
+            if steps is not None:
+                steps.append(step)
+            progress(0.05 + step / 1000)
+            time.sleep(0.05)
+        return sample_report(movement)
 
     return analyse

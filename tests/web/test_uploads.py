@@ -24,7 +24,14 @@ from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
-from tests.web.technique_media import Progress, failing_analysis, fake_analysis, sample_report, tiny_mp4
+from tests.web.technique_media import (
+    Progress,
+    failing_analysis,
+    fake_analysis,
+    sample_report,
+    slow_analysis,
+    tiny_mp4,
+)
 
 VIDEO = tiny_mp4()
 
@@ -302,17 +309,7 @@ def test_deleting_a_check_while_it_is_analysed_stops_the_run_and_leaves_no_files
     check = submit(database, data_dir, profile_id)
     started = threading.Event()
     steps: list[int] = []
-
-    def slow(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
-        (out_dir / "partial.json").write_text("{}")
-        started.set()
-        for step in range(400):
-            steps.append(step)
-            progress(0.05 + step / 1000)
-            time.sleep(0.05)
-        return sample_report(movement)
-
-    worker = Worker(database, data_dir, analyse=slow, poll_s=0.05)
+    worker = Worker(database, data_dir, analyse=slow_analysis(started, steps), poll_s=0.05)
     worker.start()
     try:
         assert started.wait(10)

@@ -253,9 +253,6 @@ class EmbeddedQueueWorker:
         finally:
             loop.close()
 
-    def wake(self) -> None:
-        """Nothing to do: Procrastinate workers hear about new jobs through LISTEN/NOTIFY."""
-
     def stop(self, timeout: float = 10.0) -> None:
         """Stop: a running analysis is aborted and goes back to the queue (the try not counted)."""
         loop, task = self._loop, self._task
@@ -266,9 +263,3 @@ class EmbeddedQueueWorker:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
-
-
-def queue_counts(database: Database) -> dict[str, int]:
-    """How many queue jobs are in each state (``todo``, ``doing``, ``failed``, ...)."""
-    with database.session(write=False) as session:
-        return task_jobs.count_jobs(session)

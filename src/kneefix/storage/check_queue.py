@@ -254,33 +254,29 @@ def start_check(
     return technique_check_info(row)
 
 
+#: A running check back in the queue, waiting for any worker.
+_BACK_IN_QUEUE: dict[str, Any] = {
+    "status": "queued",
+    "worker_id": None,
+    "lease_expires_at": None,
+    "progress": 0.0,
+}
+#: The try that was cut short by a stopping worker is given back.
+_ONE_TRY_LESS = case((TechniqueCheck.attempts > 0, TechniqueCheck.attempts - 1), else_=0)
+
+
 def hand_back(session: Session, check_id: int, worker_id: str) -> bool:
     """Put a running check back in the queue; the try that was cut short does not count.
 
     For a worker that is stopping (SIGTERM from systemd or docker): a restart must not use up a
     good video's attempts. False when the check is no longer this worker's.
     """
-    return _update_one(
-        session,
-        _owned(check_id, worker_id),
-        status="queued",
-        worker_id=None,
-        lease_expires_at=None,
-        progress=0.0,
-        attempts=case((TechniqueCheck.attempts > 0, TechniqueCheck.attempts - 1), else_=0),
-    )
+    return _update_one(session, _owned(check_id, worker_id), **_BACK_IN_QUEUE, attempts=_ONE_TRY_LESS)
 
 
 def queue_again(session: Session, check_id: int, worker_id: str) -> bool:
     """Put a running check back in the queue after a failure worth retrying (the try counts)."""
-    return _update_one(
-        session,
-        _owned(check_id, worker_id),
-        status="queued",
-        worker_id=None,
-        lease_expires_at=None,
-        progress=0.0,
-    )
+    return _update_one(session, _owned(check_id, worker_id), **_BACK_IN_QUEUE)
 
 
 def _owned(check_id: int, worker_id: str) -> tuple[Any, ...]:
@@ -398,13 +394,7 @@ def release_worker(session: Session, worker_id: str) -> int:
     result = session.execute(
         update(TechniqueCheck)
         .where(TechniqueCheck.worker_id == worker_id, TechniqueCheck.status == "running")
-        .values(
-            status="queued",
-            worker_id=None,
-            lease_expires_at=None,
-            progress=0.0,
-            attempts=case((TechniqueCheck.attempts > 0, TechniqueCheck.attempts - 1), else_=0),
-        )
+        .values(**_BACK_IN_QUEUE, attempts=_ONE_TRY_LESS)
         .execution_options(synchronize_session=False)
     )
     session.expire_all()

@@ -90,9 +90,3 @@ def jobs_of_check(session: Session, check_id: int) -> list[TaskJob]:
         {"lock": job_lock(check_id)},
     ).all()
     return [TaskJob(int(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in rows]
-
-
-def count_jobs(session: Session) -> dict[str, int]:
-    """How many jobs are in each state."""
-    rows = session.execute(text("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY status"))
-    return {str(status): int(count) for status, count in rows}
