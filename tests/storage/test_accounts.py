@@ -158,12 +158,17 @@ def test_api_tokens_resolve_to_their_user_until_revoked_or_expired(db: Database)
         )
         with pytest.raises(InputError, match="already exists"):
             repo.add_api_token(session, user.id, name="dup", token_hash="sha256:abc")
-    with db.session() as session:
+    with db.session(write=False) as session:  # finding a token's owner only reads
         owner = repo.user_for_token(session, "sha256:abc", now=T0)
         assert repo.user_for_token(session, "sha256:old", now=T0) is None
         assert repo.user_for_token(session, "sha256:nope", now=T0) is None
-        listed = repo.list_api_tokens(session, user.id)
+        found = repo.live_token(session, "sha256:abc", now=T0)
     assert owner is not None and owner.id == user.id
+    assert found is not None and found[0].id == token.id and found[1].id == user.id
+    assert found[0].last_used_at is None
+    with db.session() as session:
+        assert repo.note_token_use(session, token.id, at=T0)
+        listed = repo.list_api_tokens(session, user.id)
     assert {t.name: t.last_used_at for t in listed} == {"phone": T0, "old": None}
     with db.session() as session:
         other = repo.create_user(session, email="b@example.org", password_hash="h")
@@ -171,6 +176,21 @@ def test_api_tokens_resolve_to_their_user_until_revoked_or_expired(db: Database)
             repo.delete_api_token(session, other.id, token.id)
         repo.delete_api_token(session, user.id, token.id)
         assert repo.user_for_token(session, "sha256:abc", now=T0) is None
+
+
+def test_a_tokens_use_is_written_at_most_once_a_minute(db: Database) -> None:
+    """An API client polling every second must not turn every read into a write."""
+    with db.session() as session:
+        user = repo.create_user(session, email="a@example.org", password_hash="h")
+        token = repo.add_api_token(session, user.id, name="phone", token_hash="sha256:abc")
+    moments = [T0, T0 + dt.timedelta(seconds=1), T0 + dt.timedelta(seconds=59), T0 + dt.timedelta(minutes=1)]
+    written = []
+    for moment in moments:
+        with db.session() as session:
+            written.append(repo.note_token_use(session, token.id, at=moment))
+    assert written == [True, False, False, True]
+    with db.session(write=False) as session:
+        assert [t.last_used_at for t in repo.list_api_tokens(session, user.id)] == [moments[-1]]
 
 
 def test_failed_sign_ins_are_counted_per_email_and_ip_in_a_window(db: Database) -> None:

@@ -33,6 +33,7 @@ from kneefix.services.credentials import (
 from kneefix.storage import access, profiles, users
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
+from kneefix.storage.db import writes_beside
 from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
 
 PERSON_PROFILE = "default"
@@ -130,8 +131,16 @@ def user_for_session(db: Session, user_id: int, stamp: str) -> UserInfo | None:
 
 
 def person_profile(db: Session, user_id: int) -> ProfileInfo:
-    """The one coaching profile of a person's account (made if it is missing)."""
-    return profiles.get_or_create_profile(db, PERSON_PROFILE, user_id=user_id)
+    """The one coaching profile of a person's account (made if it is missing).
+
+    Read on every request; the rare re-creation happens beside a GET's read session
+    (:func:`~kneefix.storage.db.writes_beside`), so a page view only writes when there is no profile.
+    """
+    try:
+        return profiles.find_profile(db, PERSON_PROFILE, user_id=user_id)
+    except NotFoundError:
+        with writes_beside(db) as writer:
+            return profiles.get_or_create_profile(writer, PERSON_PROFILE, user_id=user_id)
 
 
 # ----- passwords ---------------------------------------------------------------------------------
@@ -167,12 +176,33 @@ def revoke_api_token(db: Session, user_id: int, token_id: int) -> None:
     access.delete_api_token(db, user_id, token_id)
 
 
-def user_for_api_token(db: Session, token: str) -> UserInfo | None:
-    """The owner of a Bearer token (and note its use), or None when unknown, expired or revoked."""
-    user = access.user_for_token(db, hash_api_token(token))
-    if user is None or user.is_local:
+def api_token_owner(
+    db: Session, token: str, *, now: dt.datetime | None = None
+) -> tuple[UserInfo, ApiTokenInfo] | None:
+    """The owner of a Bearer token and the token's record, or None when unknown, expired or revoked.
+
+    Only reads, so it works in a GET's read session; :func:`note_api_token_use` records the use.
+    """
+    found = access.live_token(db, hash_api_token(token), now=now)
+    if found is None or found[1].is_local:
         return None
-    return user
+    info, user = found
+    return user, info
+
+
+def api_token_use_is_stale(token: ApiTokenInfo, now: dt.datetime) -> bool:
+    """Whether the token's "last used" is old enough to be written again (at most once a minute)."""
+    return access.token_use_is_stale(token, now)
+
+
+def note_api_token_use(db: Session, token_id: int, now: dt.datetime) -> bool:
+    """Record that a token was used at ``now`` (skipped when it was recorded under a minute before).
+
+    In ``db``'s own transaction when it is a write session; beside it, in a short write session, when
+    it is a GET's read session (:func:`~kneefix.storage.db.writes_beside`).
+    """
+    with writes_beside(db) as writer:
+        return access.note_token_use(writer, token_id, at=now)
 
 
 def token_sign_in(

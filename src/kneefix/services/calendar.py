@@ -23,6 +23,7 @@ from kneefix.services.plan import plan_state
 from kneefix.storage import calendars
 from kneefix.storage import profiles as profile_store
 from kneefix.storage.calendars import CalendarState
+from kneefix.storage.db import writes_beside
 from kneefix.storage.records import ProfileInfo
 
 FEED_TOKEN_BYTES = 32
@@ -71,8 +72,11 @@ def calendar_ics(
     state = calendars.calendar_state(session, profile_id)
     events = event_dates(plan, profile.name)
     digest = hashlib.sha256(plan_to_ics(plan, profile.name, stamp=EPOCH, reminder=state.reminder)).hexdigest()
-    when = now or dt.datetime.now(dt.UTC)
-    handout = calendars.record_handout(session, profile_id, digest, events, when, today)
+    handout = calendars.current_handout(session, profile_id, digest, events, today)
+    if handout is None:  # the plan moved (or days passed): store the new SEQUENCE, beside a GET's read
+        with writes_beside(session) as writer:
+            when = now or dt.datetime.now(dt.UTC)
+            handout = calendars.record_handout(writer, profile_id, digest, events, when, today)
     return plan_to_ics(
         plan,
         profile.name,

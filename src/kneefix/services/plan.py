@@ -30,6 +30,7 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import run_checks as run_check_store
 from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
+from kneefix.storage.db import is_read_only, writes_beside
 from kneefix.storage.records import PlanChangeEntry, ScreeningEntry
 
 
@@ -213,9 +214,21 @@ class PlanRefresh:
 
 
 def refresh_plan(session: Session, content: Content, profile_id: int, today: dt.date) -> PlanRefresh:
-    """Replay the logs to ``today`` and store the rule changes; returns the newly stored ones."""
+    """Replay the logs to ``today`` and store the rule changes; returns the newly stored ones.
+
+    Most views find the stored changes already equal to the replay and write nothing. When they differ
+    (a log changed, or a day came that the rules act on) in a GET's read session, the replay runs again
+    in a short write session beside it (:func:`~kneefix.storage.db.writes_beside`), so what is stored
+    is computed from the data it is written against, under the write lock.
+    """
     state = replay(session, content, profile_id, today)
-    added = plan_store.sync_rule_changes(session, profile_id, [c for c in state.changes if _persisted(c)])
+    wanted = [change for change in state.changes if _persisted(change)]
+    added: list[PlanChangeEntry] = []
+    if not plan_store.rule_changes_match(session, profile_id, wanted):
+        if is_read_only(session):
+            with writes_beside(session) as writer:
+                return refresh_plan(writer, content, profile_id, today)
+        added = plan_store.sync_rule_changes(session, profile_id, wanted)
     state = _with_clinician_changes(session, profile_id, state, today)
     return PlanRefresh(state=state, new_changes=tuple(entry.change for entry in added))
 

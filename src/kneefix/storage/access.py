@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,16 +46,60 @@ def add_api_token(
     return api_token_info(row)
 
 
-def user_for_token(session: Session, token_hash: str, *, now: dt.datetime | None = None) -> UserInfo | None:
-    """The owner of a live token (and note its use), or None if unknown or expired."""
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+"""How fresh a token's ``last_used_at`` is kept: a token's use is written at most once per this, so a
+client polling the API does not turn every read into a write."""
+
+
+def live_token(
+    session: Session, token_hash: str, *, now: dt.datetime | None = None
+) -> tuple[ApiTokenInfo, UserInfo] | None:
+    """A live token and its owner, or None if unknown or expired. Only reads (see :func:`note_token_use`)."""
     moment = now or utc_now()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
     if row is None or (row.expires_at is not None and row.expires_at <= moment):
         return None
-    row.last_used_at = moment
     user = session.get(User, row.user_id)
-    session.flush()
-    return None if user is None else user_info(user)
+    return None if user is None else (api_token_info(row), user_info(user))
+
+
+def user_for_token(session: Session, token_hash: str, *, now: dt.datetime | None = None) -> UserInfo | None:
+    """The owner of a live token, or None if unknown or expired. Only reads."""
+    found = live_token(session, token_hash, now=now)
+    return None if found is None else found[1]
+
+
+def token_use_is_stale(
+    token: ApiTokenInfo, now: dt.datetime, *, resolution: dt.timedelta = TOKEN_USE_RESOLUTION
+) -> bool:
+    """Whether ``token``'s recorded last use is older than ``resolution`` (or was never recorded)."""
+    return token.last_used_at is None or token.last_used_at <= now - resolution
+
+
+def note_token_use(
+    session: Session,
+    token_id: int,
+    *,
+    at: dt.datetime | None = None,
+    resolution: dt.timedelta = TOKEN_USE_RESOLUTION,
+) -> bool:
+    """Set the token's ``last_used_at`` to ``at`` unless it was set less than ``resolution`` before.
+
+    The check is in the UPDATE itself, so requests racing with the same token write it once. Returns
+    whether it was written.
+    """
+    moment = at or utc_now()
+    check_aware("Token use", moment)
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= moment - resolution),
+        )
+        .values(last_used_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def list_api_tokens(session: Session, user_id: int) -> list[ApiTokenInfo]:

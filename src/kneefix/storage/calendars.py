@@ -67,6 +67,45 @@ class Handout:
     cancelled: dict[str, dt.date]
 
 
+@dataclass(frozen=True)
+class _Next:
+    """What the profile's calendar columns become when a calendar is handed out, and the handout."""
+
+    handout: Handout
+    digest: str
+    events: dict[str, str]
+    changed: bool
+
+
+def _next_handout(
+    row: Profile, digest: str, events: dict[str, dt.date], now: dt.datetime, today: dt.date
+) -> _Next:
+    known = {uid: dt.date.fromisoformat(day) for uid, day in (row.calendar_events or {}).items()}
+    horizon = today - dt.timedelta(days=KEEP_CANCELLED_DAYS)
+    known = {uid: day for uid, day in known.items() if day >= horizon}
+    sequence, stamp = row.calendar_sequence or 0, row.calendar_stamp
+    moved = row.calendar_digest != digest or stamp is None
+    if moved:
+        sequence += 0 if stamp is None else 1
+        stamp = now
+    assert stamp is not None
+    known.update(events)
+    stored = {uid: day.isoformat() for uid, day in sorted(known.items())}
+    cancelled = {uid: day for uid, day in known.items() if uid not in events}
+    return _Next(Handout(sequence, stamp, cancelled), digest, stored, moved or row.calendar_events != stored)
+
+
+def current_handout(
+    session: Session, profile_id: int, digest: str, events: dict[str, dt.date], today: dt.date
+) -> Handout | None:
+    """The handout when this calendar is the one handed out last and nothing needs storing (the usual
+    case: the same plan fetched again); None when :func:`record_handout` has something to write.
+    Only reads, so a calendar app polling the feed does not write on every fetch."""
+    row = require_profile(session, profile_id)
+    upcoming = _next_handout(row, digest, events, dt.datetime.now(dt.UTC), today)
+    return None if upcoming.changed else upcoming.handout
+
+
 def record_handout(
     session: Session,
     profile_id: int,
@@ -78,18 +117,13 @@ def record_handout(
     """Record a calendar with this digest and these events (uid -> date) as handed out. SEQUENCE and
     DTSTAMP stay as they were if it is what was handed out last, else the sequence goes up by one and
     the stamp is ``now``. Cancellations are kept for events up to :data:`KEEP_CANCELLED_DAYS` before
-    ``today`` (the person's date, which tests and demos may set)."""
+    ``today`` (the person's date, which tests and demos may set). Writes only what changed."""
     row = require_profile(session, profile_id)
-    known = {uid: dt.date.fromisoformat(day) for uid, day in (row.calendar_events or {}).items()}
-    horizon = today - dt.timedelta(days=KEEP_CANCELLED_DAYS)
-    known = {uid: day for uid, day in known.items() if day >= horizon}
-    if row.calendar_digest != digest or row.calendar_stamp is None:
-        row.calendar_sequence = (row.calendar_sequence or 0) + (0 if row.calendar_stamp is None else 1)
-        row.calendar_digest = digest
-        row.calendar_stamp = now
-    known.update(events)
-    row.calendar_events = {uid: day.isoformat() for uid, day in sorted(known.items())}
-    session.flush()
-    assert row.calendar_stamp is not None
-    cancelled = {uid: day for uid, day in known.items() if uid not in events}
-    return Handout(row.calendar_sequence, row.calendar_stamp, cancelled)
+    upcoming = _next_handout(row, digest, events, now, today)
+    if upcoming.changed:
+        row.calendar_sequence = upcoming.handout.sequence
+        row.calendar_digest = upcoming.digest
+        row.calendar_stamp = upcoming.handout.stamp
+        row.calendar_events = upcoming.events
+        session.flush()
+    return upcoming.handout

@@ -6,7 +6,13 @@ SQLite (a file in the user's data folder) is the default; a clinic points ``KNEE
 On SQLite every connection runs in WAL mode with foreign keys on and a busy timeout, and kneefix
 emits ``BEGIN IMMEDIATE`` itself for write sessions: the write lock is taken up front, so two
 programs wait their turn (up to the busy timeout) instead of failing half-way with a stale snapshot.
-Read-only sessions (``session(write=False)``) begin deferred and never wait for writers.
+Read-only sessions (``session(write=False)``) begin deferred and never wait for writers; the web app
+uses them for every GET, so pages and API reads do not queue behind the one write lock (the little a
+read must note, it writes in :func:`writes_beside`). A read session that tries to change data (a
+flush with new, changed or deleted rows, or an INSERT, UPDATE or DELETE run through it) raises
+:class:`~kneefix.errors.StorageError` at once. Such a write would otherwise work alone and fail under
+load: a deferred transaction that wants the lock after another program has written since its first
+read fails "busy" at once, without waiting. So it is a programming error, never a silent write.
 
 Every failure leaves through :func:`kneefix.storage.failures.translate_error` as a
 :class:`~kneefix.errors.StorageError`; a failed transaction is rolled back, so what was committed
@@ -15,6 +21,7 @@ before is untouched.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -27,10 +34,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from kneefix.errors import InputError, StorageError
@@ -43,6 +50,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant: serialises concurrent first-time migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
 _BEGIN_OPTION = "kneefix_sqlite_begin"
+_DATABASE_KEY = "kneefix_database"  # Session.info: the Database a session came from
+_READ_ONLY_KEY = "kneefix_read_only"  # Session.info: True in a session(write=False)
+# The leading keyword of a hand-written statement that changes data (``text("UPDATE ...")``).
+_WRITING_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|UPSERT)\b", re.IGNORECASE)
 
 
 def parse_url(url: str) -> URL:
@@ -169,6 +180,65 @@ def _refuse_foreign_database(connection: Connection, location: str) -> None:
         )
 
 
+def _read_only_refusal(what: str) -> StorageError:
+    return StorageError(
+        f"A read-only request tried to change data ({what}). This is a bug in kneefix: the change "
+        "must run in a write session (database.session()), not in session(write=False). Nothing was "
+        "saved."
+    )
+
+
+def _guard_read_only(session: Session) -> None:
+    """Make ``session`` refuse every write, so a read session can never write without the lock.
+
+    Registered on this one Session instance (not the Session class), so write sessions are untouched.
+    A flush that only carries objects whose attributes were set to the values they already had writes
+    nothing, so it passes.
+    """
+
+    @event.listens_for(session, "before_flush")
+    def _refuse_flush(flushing: Session, _context: UOWTransaction, _instances: object) -> None:
+        changed = [obj for obj in flushing.dirty if flushing.is_modified(obj)]
+        if flushing.new or flushing.deleted or changed:
+            kinds = sorted({type(obj).__name__ for obj in (*flushing.new, *flushing.deleted, *changed)})
+            raise _read_only_refusal("a flush of " + ", ".join(kinds))
+
+    @event.listens_for(session, "do_orm_execute")
+    def _refuse_statement(state: ORMExecuteState) -> None:
+        statement = state.statement
+        if state.is_insert or state.is_update or state.is_delete:
+            verb = "an INSERT" if state.is_insert else "an UPDATE" if state.is_update else "a DELETE"
+            raise _read_only_refusal(f"{verb} statement")
+        if isinstance(statement, TextClause) and _WRITING_SQL.match(statement.text):
+            raise _read_only_refusal(f"an SQL {statement.text.split()[0].upper()} statement")
+
+
+def is_read_only(session: Session) -> bool:
+    """Whether ``session`` is a read session from ``Database.session(write=False)``."""
+    return session.info.get(_READ_ONLY_KEY) is True
+
+
+@contextmanager
+def writes_beside(session: Session) -> Iterator[Session]:
+    """A session to write in for a caller that holds ``session``, which may be a read session.
+
+    A write session is handed back as it is: it already holds the write lock, and a second write
+    session would wait for that lock until the busy timeout. For a read session the block gets its own
+    short write session on the same database, committed when the block ends. ``session``'s read
+    transaction ends first, so it holds no pooled connection while the writer waits for one, and what
+    it reads next (a fresh snapshot) includes what was just written. Keep the block small: a read only
+    writes when something is stale (a token's last use, changed plan history).
+    """
+    database = session.info.get(_DATABASE_KEY)
+    if not is_read_only(session) or not isinstance(database, Database):
+        yield session
+        return
+    if session.in_transaction():
+        session.commit()  # nothing to flush in a read session: this only lets go of the old snapshot
+    with database.session() as writer:
+        yield writer
+
+
 class Database:
     """A kneefix database, migrated to the current schema when opened.
 
@@ -258,9 +328,15 @@ class Database:
     def session(self, *, write: bool = True) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if anything in it fails.
 
-        Pass ``write=False`` for pure reads; on SQLite they then never wait for a writer.
+        Pass ``write=False`` for pure reads; on SQLite they then never wait for a writer. Such a
+        session refuses to write (:class:`~kneefix.errors.StorageError`): a read that needs to note
+        something does it in :func:`writes_beside`.
         """
         session = Session(bind=self.engine if write else self._read_engine, expire_on_commit=False)
+        session.info[_DATABASE_KEY] = self
+        if not write:
+            session.info[_READ_ONLY_KEY] = True
+            _guard_read_only(session)
         try:
             yield session
             session.commit()

@@ -85,6 +85,14 @@ def add_plan_changes(
     return [plan_change_entry(row) for row in added]
 
 
+def rule_changes_match(session: Session, profile_id: int, changes: Iterable[PlanChange]) -> bool:
+    """Whether the stored rule-made changes already equal ``changes``, so :func:`sync_rule_changes`
+    would write nothing. Only reads: a view of the plan checks this before it asks to write."""
+    require_profile(session, profile_id)
+    stored = [_row_key(row) for row in _rows(session, profile_id, "rules")]
+    return len(stored) == len(set(stored)) and set(stored) == {_key(change) for change in changes}
+
+
 def sync_rule_changes(
     session: Session, profile_id: int, changes: Iterable[PlanChange]
 ) -> list[PlanChangeEntry]:

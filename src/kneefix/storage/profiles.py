@@ -19,7 +19,7 @@ from kneefix.storage.convert import apply_settings, profile_info, settings_of
 from kneefix.storage.guards import check_ids, check_text, require_profile, require_user
 from kneefix.storage.models import Profile
 from kneefix.storage.records import ProfileInfo
-from kneefix.storage.users import local_user_id
+from kneefix.storage.users import find_local_user_id, local_user_id
 
 DEFAULT_PROFILE = "default"
 MAX_NAME_LENGTH = 100
@@ -69,6 +69,15 @@ def check_settings(settings: PersonSettings) -> None:
 def _owner(session: Session, user_id: int | None) -> int:
     if user_id is None:
         return local_user_id(session)
+    require_user(session, user_id)
+    return user_id
+
+
+def _reader_owner(session: Session, user_id: int | None) -> int | None:
+    """The owner for a look-up: like :func:`_owner`, but a command-line user that does not exist yet
+    is None (it owns nothing) instead of being created, so listing and finding only read."""
+    if user_id is None:
+        return find_local_user_id(session)
     require_user(session, user_id)
     return user_id
 
@@ -124,9 +133,9 @@ def get_or_create_profile(
 
 def find_profile(session: Session, name: str, *, user_id: int | None = None) -> ProfileInfo:
     """The owner's profile with this name; NotFoundError listing the names that do exist."""
-    owner = _owner(session, user_id)
+    owner = _reader_owner(session, user_id)
     cleaned = clean_profile_name(name)
-    row = _row_by_name(session, owner, cleaned)
+    row = None if owner is None else _row_by_name(session, owner, cleaned)
     if row is not None:
         return profile_info(row)
     names = [p.name for p in list_profiles(session, user_id=owner)]
@@ -141,7 +150,9 @@ def get_profile(session: Session, profile_id: int) -> ProfileInfo:
 
 def list_profiles(session: Session, *, user_id: int | None = None) -> list[ProfileInfo]:
     """The owner's profiles by name."""
-    owner = _owner(session, user_id)
+    owner = _reader_owner(session, user_id)
+    if owner is None:
+        return []
     rows = session.scalars(select(Profile).where(Profile.user_id == owner).order_by(Profile.name))
     return [profile_info(row) for row in rows]
 

@@ -27,13 +27,19 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
+def find_local_user_id(session: Session) -> int | None:
+    """The command-line user's id, or None before its first write (only reads, for read sessions)."""
+    found: int | None = session.scalar(select(User.id).where(User.local_name == LOCAL_USER))
+    return found
+
+
 def local_user_id(session: Session) -> int:
     """The id of this machine's command-line user, created on first use.
 
     Two programs starting at once on a fresh database both try to create it; the loser of that race
     reads the winner's row instead of failing.
     """
-    existing = session.scalar(select(User.id).where(User.local_name == LOCAL_USER))
+    existing = find_local_user_id(session)
     if existing is not None:
         return existing
     try:

@@ -9,6 +9,7 @@ an app-wide dependency by ``create_app``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kneefix.content.loader import Content, load_content
+from kneefix.errors import StorageError
 from kneefix.programme.clock import local_today
 from kneefix.settings import Settings
 from kneefix.storage.db import Database
@@ -41,6 +43,8 @@ CSRF_EXEMPT_ROUTES = frozenset({"unsubscribe"})
 secret in their URL is the proof, and all they can do is turn reminder emails off."""
 NEVER_KEPT_FIELDS = frozenset({CSRF_FIELD, "password", "current_password", "new_password", "confirm"})
 
+log = logging.getLogger("kneefix.web")
+
 
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
@@ -53,8 +57,16 @@ def get_database(request: Request) -> Database:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent (so a redirect sees it)."""
-    with get_database(request).session() as session:
+    """One transaction per request, committed before the response is sent (so a redirect sees it).
+
+    Safe methods (GET, HEAD, ...: the ones the CSRF check lets through) get a read session: on SQLite
+    it takes no write lock, so pages and API reads never queue behind other requests' writes, and it
+    refuses to write, so a GET that changes data fails in the tests instead of in production. A read
+    that must note something (an API token's last use) does it in a short write session of its own
+    (:func:`~kneefix.storage.db.writes_beside`), only when what it notes is stale. The checks before
+    the route read from :func:`context_session`.
+    """
+    with get_database(request).session(write=request.method not in SAFE_METHODS) as session:
         yield session
 
 
@@ -81,6 +93,35 @@ async def get_form(request: Request) -> FormData:
 AppSettings = Annotated[Settings, Depends(get_settings)]
 PostedForm = Annotated[FormData, Depends(get_form)]
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def context_session(request: Request, db: DbSession) -> Iterator[Session]:
+    """The session the checks every request starts with read from: who is asking, their profile,
+    their date, whether they have a plan.
+
+    A GET's own read session. A change gets a read session of its own for these, so its write session
+    begins (and takes SQLite's one write lock) only when the route itself touches the database: the
+    lock is held for the route's work, not also through the dependencies before it (each of which
+    waits its turn for a thread and for Python's GIL when many requests run at once).
+    """
+    if request.method in SAFE_METHODS:
+        yield db
+        return
+    with get_database(request).session(write=False) as session:
+        yield session
+
+
+ContextSession = Annotated[Session, Depends(context_session, scope="function")]
+
+
+def _finish_reads(request: Request, db: Session) -> None:
+    """A change's checks end their read transaction once they have read: the request then holds no
+    second pooled connection while its route writes (with many changes at once, each holding one
+    connection and waiting for another could empty the pool)."""
+    if request.method not in SAFE_METHODS and db.in_transaction():
+        db.commit()  # a read session: nothing to write, this only gives the connection back
+
+
 ContentDep = Annotated[Content, Depends(get_content)]
 
 
@@ -170,11 +211,15 @@ def _user_from_request(request: Request, db: Session) -> UserInfo | None:
 
     token = bearer_token(request)
     if token is not None:
-        user = accounts.user_for_api_token(db, token)
-        if user is None:
+        now = dt.datetime.now(dt.UTC)  # the real clock, as before: "last used" is bookkeeping, not plan time
+        found = accounts.api_token_owner(db, token, now=now)
+        if found is None:
             raise SignInRequiredError()
+        owner, info = found
+        if accounts.api_token_use_is_stale(info, now):
+            _note_token_use(db, info.id, now)
         request.state.auth_method = "token"
-        return user
+        return owner
     session = session_of(request)
     if session.user_id is None:
         return None
@@ -186,9 +231,25 @@ def _user_from_request(request: Request, db: Session) -> UserInfo | None:
     return user
 
 
-def maybe_user(request: Request, db: DbSession) -> UserInfo | None:
+def _note_token_use(db: Session, token_id: int, now: dt.datetime) -> None:
+    """Write a token's "last used" (at most once a minute per token, so most API calls write nothing),
+    in a short write session of its own (:func:`~kneefix.services.accounts.note_api_token_use`).
+
+    If that write fails (the database stayed busy past the timeout), the request is still answered:
+    it is bookkeeping, and the next use tries again.
+    """
+    from kneefix.services import accounts
+
+    try:
+        accounts.note_api_token_use(db, token_id, now)
+    except StorageError as error:
+        log.warning("could not record the use of API token %s: %s", token_id, error)
+
+
+def maybe_user(request: Request, db: ContextSession) -> UserInfo | None:
     """The signed-in user or ``None``; pages that anyone may see use this to adapt their layout."""
     user = _user_from_request(request, db)
+    _finish_reads(request, db)
     request.state.user = user
     return user
 
@@ -203,14 +264,16 @@ MaybeUser = Annotated[UserInfo | None, Depends(maybe_user)]
 CurrentUser = Annotated[UserInfo, Depends(require_user)]
 
 
-def maybe_person(user: MaybeUser, db: DbSession) -> Person | None:
+def maybe_person(request: Request, user: MaybeUser, db: ContextSession) -> Person | None:
     """The signed-in person with their profile (read once per request, also for "today"), or None
     for a visitor or a clinician."""
     from kneefix.services import accounts
 
     if user is None or user.role != "person":
         return None
-    return Person(user=user, profile=accounts.person_profile(db, user.id))
+    profile = accounts.person_profile(db, user.id)
+    _finish_reads(request, db)
+    return Person(user=user, profile=profile)
 
 
 def require_person(user: CurrentUser, person: Annotated[Person | None, Depends(maybe_person)]) -> Person:
@@ -224,7 +287,7 @@ def require_person(user: CurrentUser, person: Annotated[Person | None, Depends(m
 
 
 def get_today(
-    request: Request, db: DbSession, person: Annotated[Person | None, Depends(maybe_person)]
+    request: Request, db: ContextSession, person: Annotated[Person | None, Depends(maybe_person)]
 ) -> dt.date:
     """The person's "today": the date in their time zone (the profile's; the server's clock when it has
     none), so the session due, the morning check and the calendar follow where they live. On a
@@ -233,7 +296,9 @@ def get_today(
 
     raw_id = str(request.path_params.get("profile_id", ""))
     if raw_id.isdigit() and len(raw_id) < 12:  # a missing profile: None here; the route answers 404
-        return today_in(request, profiles.time_zone_of(db, int(raw_id)))
+        zone = profiles.time_zone_of(db, int(raw_id))
+        _finish_reads(request, db)
+        return today_in(request, zone)
     return today_in(request, person.profile.time_zone if person is not None else None)
 
 
@@ -249,13 +314,15 @@ def require_clinician(user: CurrentUser) -> UserInfo:
 CurrentPerson = Annotated[Person, Depends(require_person)]
 
 
-def require_plan(me: CurrentPerson, db: DbSession) -> Person:
+def require_plan(request: Request, me: CurrentPerson, db: ContextSession) -> Person:
     """A person whose plan exists. Without one, pages go to the screening (or its result, when one was
     saved without a plan) and the API answers 409; the one guard every plan page and endpoint uses."""
     if me.profile.settings is None:
         from kneefix.services import screening
 
-        raise NoPlanYetError(screened=screening.latest_screening(db, me.profile_id) is not None)
+        screened = screening.latest_screening(db, me.profile_id) is not None
+        _finish_reads(request, db)
+        raise NoPlanYetError(screened=screened)
     return me
 
 
