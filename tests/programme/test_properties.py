@@ -229,9 +229,12 @@ def test_the_plan_is_deterministic_whatever_order_the_logs_arrive_in(
     second = replay(shuffled, person, today, 3)
     assert first == second
     assert first.to_dict() == second.to_dict()
-    assert first.next_session is not None and first.next_session.date >= today
-    have = available_equipment(person, EQUIPMENT)
-    assert all(set(item.equipment) <= have for item in first.next_session.exercises)
+    if first.plan.status == "paused":  # e.g. a run at pain 8: nothing is planned until it settles
+        assert first.next_session is None and first.plan.sessions == ()
+    else:
+        assert first.next_session is not None and first.next_session.date >= today
+        have = available_equipment(person, EQUIPMENT)
+        assert all(set(item.equipment) <= have for item in first.next_session.exercises)
     runs_done = [log for log in logs if log.is_run]
     assert first.done_in_phase <= len([log for log in logs if not log.is_run])
     assert not first.running.open or person.runs or not runs_done

@@ -212,3 +212,21 @@ def test_a_database_error_mid_transaction_rolls_back_and_is_translated(db: Datab
     with db.session(write=False) as session:
         assert repo.list_logs(session, profile.id) == []
         assert [p.name for p in repo.list_profiles(session)] == ["ana"]
+
+
+def test_a_pool_with_every_connection_in_use_is_reported_busy_not_unreachable(tmp_path: Path) -> None:
+    """SQLAlchemy's own pool timing out (PostgreSQL's pool is bounded) means "too many at once"."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    from kneefix.storage.failures import translate_error
+
+    engine = create_engine(sqlite_url(tmp_path / "pool.db"), pool_size=1, max_overflow=0, pool_timeout=0.05)
+    try:
+        with engine.connect(), pytest.raises(PoolTimeoutError) as raised:
+            engine.connect()
+    finally:
+        engine.dispose()
+    message = str(translate_error(raised.value, "the test database"))
+    assert "busy" in message and "too many requests" in message
+    assert "Cannot reach" not in message

@@ -22,8 +22,8 @@ from typing import Any
 
 from kneefix.content.schemas import STEP_ORDER, Dose, Equipment, Exercise, Phase, Protocol, SessionSlot, Step
 from kneefix.errors import ContentError, InputError
+from kneefix.jsonvalues import record_fields
 from kneefix.limits import check_days_per_week
-from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.progression import DOSE_LIMITS, DoseState, cap_state
 from kneefix.programme.records import PersonSettings
 
@@ -67,7 +67,7 @@ class PlannedExercise:
         return format_dose(self.dose)
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
+        result: dict[str, Any] = record_fields(self)
         result["dose_text"] = self.dose_text
         return result
 
@@ -86,7 +86,7 @@ class PlannedSession:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
+        result: dict[str, Any] = record_fields(self)
         result["exercises"] = [exercise.to_dict() for exercise in self.exercises]
         return result
 
@@ -131,7 +131,7 @@ class Plan:
             "status": self.status,
             "notes": list(self.notes),
             "caveats": list(self.caveats),
-            "runs": [to_jsonable(run) for run in self.runs],
+            "runs": [record_fields(run) for run in self.runs],
             "weeks": [
                 {"week": week.week, "sessions": [session.to_dict() for session in week.sessions]}
                 for week in self.weeks

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import PlanChange, ScoreRecord, SessionLog
 from kneefix.programme.replay import PlanState, is_done, planned_dates_to
 
@@ -117,8 +117,10 @@ class ProgressSummary:
         return self.today >= self.kujala_next_due
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
-        result["weeks"] = [{**to_jsonable(week), "adherence_pct": week.adherence_pct} for week in self.weeks]
+        result: dict[str, Any] = record_fields(self)
+        result["weeks"] = [
+            {**record_fields(week), "adherence_pct": week.adherence_pct} for week in self.weeks
+        ]
         result["kujala"] = self.kujala.to_dict()
         result["nprs"] = self.nprs.to_dict()
         result["adherence_pct"] = self.adherence_pct

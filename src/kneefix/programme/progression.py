@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from kneefix.content.schemas import Change, Condition, Dose, PainModel, ProgressionRule
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import SessionLog
 
 DoseField = Literal["sets", "reps", "hold_s", "duration_s"]
@@ -92,7 +92,7 @@ class DoseState:
         return merged
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
+        result: dict[str, Any] = record_fields(self)
         return result
 
 
@@ -114,7 +114,7 @@ class RuleOutcome:
         return fill_explanation(self.rule.explain, self.facts) if self.rule is not None else ""
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
+        result: dict[str, Any] = record_fields(self)
         return result
 
 

@@ -34,7 +34,7 @@ from kneefix.content.schemas import (
     Protocol,
     StartingPoint,
 )
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.planner import (
     Plan,
     PlannedExercise,
@@ -160,7 +160,7 @@ class PlanState:
         return self.next_session is not None and self.next_session.date == self.today
 
     def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = to_jsonable(self)
+        result: dict[str, Any] = record_fields(self)
         result["next_session"] = self.next_session.to_dict() if self.next_session is not None else None
         result["plan"] = self.plan.to_dict()
         result["programme_complete"] = self.programme_complete

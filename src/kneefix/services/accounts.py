@@ -33,7 +33,7 @@ from kneefix.services.credentials import (
 from kneefix.storage import access, profiles, users
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
-from kneefix.storage.db import writes_beside
+from kneefix.storage.db import own_transaction, writes_beside
 from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
 
 PERSON_PROFILE = "default"
@@ -90,32 +90,39 @@ def sign_in(
     address, at five times that count so a shared network is not locked out by one person), further tries
     are refused without checking the password, until the window has passed. The same message is given
     for an unknown email and a wrong password, and both take the same time.
+
+    Each try is claimed first, counted as a failure until its password proves right, in one short
+    atomic transaction: twenty tries at once check at most ``max_failures`` passwords. The password is
+    checked outside any write transaction, so sign-ins do not queue behind each other's hashing.
     """
     moment = now or utc_now()
     since = moment - dt.timedelta(seconds=window_s)
     address = email.strip().lower()
-    by_email = access.count_failed_logins(db, since=since, email=address) if address else 0
-    by_ip = access.count_failed_logins(db, since=since, ip=ip) if ip else 0
-    if by_email >= max_failures or by_ip >= max_failures * 5:
-        minutes = max(1, round(window_s / 60))
-        return SignInOutcome(
-            None,
-            f"Too many failed sign-ins. For your safety, wait {minutes} minutes and try again.",
-            rate_limited=True,
-        )
-    user = users.find_user_by_email(db, address) if address else None
+    with own_transaction(db) as claim:
+        access.serialise_sign_in_claims(claim)
+        by_email = access.count_failed_logins(claim, since=since, email=address) if address else 0
+        by_ip = access.count_failed_logins(claim, since=since, ip=ip) if ip else 0
+        if by_email >= max_failures or by_ip >= max_failures * 5:
+            minutes = max(1, round(window_s / 60))
+            return SignInOutcome(
+                None,
+                f"Too many failed sign-ins. For your safety, wait {minutes} minutes and try again.",
+                rate_limited=True,
+            )
+        attempt = access.record_login_attempt(claim, email=address or None, ip=ip, ok=False, at=moment)
+        user = users.find_user_by_email(claim, address) if address else None
     if user is None or user.is_local:
         dummy_verify()
-        access.record_login_attempt(db, email=address or None, ip=ip, ok=False, at=moment)
         return SignInOutcome(None, WRONG_CREDENTIALS)
     if not verify_password(user.password_hash, password):
-        access.record_login_attempt(db, email=address, ip=ip, ok=False, at=moment)
         return SignInOutcome(None, WRONG_CREDENTIALS)
-    access.record_login_attempt(db, email=address, ip=ip, ok=True, at=moment)
-    if user.password_hash and password_needs_rehash(user.password_hash):
-        user = users.set_password_hash(
-            db, user.id, hash_password(password), changed_at=user.password_changed_at
-        )
+    new_hash = (
+        hash_password(password) if user.password_hash and password_needs_rehash(user.password_hash) else None
+    )
+    with own_transaction(db) as writer:
+        access.mark_login_ok(writer, attempt)
+        if new_hash is not None:
+            user = users.set_password_hash(writer, user.id, new_hash, changed_at=user.password_changed_at)
     return SignInOutcome(user)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, SessionLog
 from kneefix.programme.replay import PlanState
 from kneefix.programme.scoring import validate_nprs
@@ -38,7 +38,7 @@ class LogResult:
     plan_changes: tuple[PlanChange, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"log": to_jsonable(self.log), "plan_changes": to_jsonable(self.plan_changes)}
+        return {"log": record_fields(self.log), "plan_changes": record_fields(self.plan_changes)}
 
 
 def _pain(value: int | None, what: str) -> int | None:
@@ -209,10 +209,10 @@ class RunCheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "check": to_jsonable(self.check),
+            "check": record_fields(self.check),
             "passed": self.passed,
             "message": self.message,
-            "plan_changes": to_jsonable(self.plan_changes),
+            "plan_changes": record_fields(self.plan_changes),
         }
 
 

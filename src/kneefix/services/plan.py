@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import ContentError
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.adjustments import AdjustedProgramme, fold_adjustments
-from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import PlannedSession
 from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
 from kneefix.programme.replay import PlanState, RunningState, current_state, is_planned_day
@@ -210,7 +210,7 @@ class PlanRefresh:
     new_changes: tuple[PlanChange, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state.to_dict(), "new_changes": to_jsonable(self.new_changes)}
+        return {"state": self.state.to_dict(), "new_changes": record_fields(self.new_changes)}
 
 
 def refresh_plan(session: Session, content: Content, profile_id: int, today: dt.date) -> PlanRefresh:
@@ -312,7 +312,7 @@ class TodayView:
             "programme_finished": self.finished,
             "guideline_additions": self.guideline_additions,
             "running": running_dict(self.running, self.run_due_today, self.run_logged_today),
-            "recent_changes": to_jsonable(self.recent_changes),
+            "recent_changes": record_fields(self.recent_changes),
             "warning": self.warning,
         }
 

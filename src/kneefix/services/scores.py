@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas_screening import Questionnaire
 from kneefix.errors import ContentError
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import ScoreRecord
 from kneefix.programme.scoring import (
     ScoreChange,
@@ -51,9 +51,9 @@ class ScoreResult:
         """``{"score": N}``, plus what was saved and the change when the score was recorded."""
         result: dict[str, Any] = {"score": self.score}
         if self.saved is not None:
-            result["saved"] = to_jsonable(self.saved)
+            result["saved"] = record_fields(self.saved)
         if self.change is not None:
-            result["change"] = to_jsonable(self.change)
+            result["change"] = record_fields(self.change)
         return result
 
 

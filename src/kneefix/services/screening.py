@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.content.schemas_screening import RedFlag
 from kneefix.errors import InputError
+from kneefix.jsonvalues import record_fields
 from kneefix.limits import check_age, check_days_per_week
-from kneefix.programme.jsonable import to_jsonable
 from kneefix.programme.planner import Plan
 from kneefix.programme.records import PersonSettings
 from kneefix.programme.scoring import validate_nprs
@@ -357,10 +357,10 @@ class StartOutcome:
             and self.screening.verdict == "refer_now",
             "may_start": self.screening.may_start,
             "started": self.started,
-            "severity": to_jsonable(self.screening.severity),
-            "screening": to_jsonable(self.screening),
-            "settings": to_jsonable(self.settings),
-            "plan": to_jsonable(self.plan),
+            "severity": record_fields(self.screening.severity),
+            "screening": record_fields(self.screening),
+            "settings": record_fields(self.settings),
+            "plan": record_fields(self.plan),
         }
 
 

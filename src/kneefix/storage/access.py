@@ -46,6 +46,8 @@ def add_api_token(
     return api_token_info(row)
 
 
+_SIGN_IN_CLAIMS_LOCK = 0x6B6E7369  # any constant: "knsi"
+
 TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
 """How fresh a token's ``last_used_at`` is kept: a token's use is written at most once per this, so a
 client polling the API does not turn every read into a write."""
@@ -121,17 +123,33 @@ def delete_api_token(session: Session, user_id: int, token_id: int) -> None:
 
 def record_login_attempt(
     session: Session, *, email: str | None, ip: str | None, ok: bool, at: dt.datetime | None = None
-) -> None:
-    """Note one sign-in try (email lower-cased so the count is per address)."""
-    session.add(
-        LoginAttempt(
-            email=None if email is None else email.strip().lower()[:320],
-            ip=None if ip is None else ip[:64],
-            ok=ok,
-            at=at or utc_now(),
-        )
+) -> int:
+    """Note one sign-in try (email lower-cased so the count is per address); returns its id."""
+    row = LoginAttempt(
+        email=None if email is None else email.strip().lower()[:320],
+        ip=None if ip is None else ip[:64],
+        ok=ok,
+        at=at or utc_now(),
     )
+    session.add(row)
     session.flush()
+    return row.id
+
+
+def mark_login_ok(session: Session, attempt_id: int) -> None:
+    """The try claimed as a failure (:func:`serialise_sign_in_claims`) had the right password."""
+    session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(ok=True))
+
+
+def serialise_sign_in_claims(session: Session) -> None:
+    """Make this transaction's count-then-claim of a sign-in try atomic.
+
+    SQLite writers already run one at a time (``BEGIN IMMEDIATE``). On PostgreSQL two transactions
+    could both count four failures and both go on to check a password, so the claims wait for each
+    other on one transaction-scoped advisory lock (held for a count and an insert only).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_SIGN_IN_CLAIMS_LOCK)))
 
 
 def count_failed_logins(

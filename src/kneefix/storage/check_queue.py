@@ -21,11 +21,11 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.jsonvalues import to_json_value
 from kneefix.storage import task_jobs
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import technique_check_info
 from kneefix.storage.guards import add_or_earlier, check_text, require_profile
-from kneefix.storage.jsonready import json_ready
 from kneefix.storage.models import CHECK_STATUSES, TechniqueCheck
 from kneefix.storage.records import TechniqueCheckInfo
 
@@ -340,8 +340,8 @@ def finish_check(
         progress=1.0,
         error=None,
         output_dir=_relative_path("Output folder", output_dir),
-        report=None if report is None else json_ready(report, "Report"),
-        summary=None if summary is None else json_ready(summary, "Summary"),
+        report=None if report is None else to_json_value(report, strict=True, where="Report"),
+        summary=None if summary is None else to_json_value(summary, strict=True, where="Summary"),
         lease_expires_at=None,
         finished_at=now or utc_now(),
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -38,18 +39,25 @@ from sqlalchemy import Connection, Engine, TextClause, create_engine, event, ins
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 
 from kneefix.errors import InputError, StorageError
 from kneefix.settings import load_settings
 from kneefix.storage.failures import translate_error
 
 DEFAULT_BUSY_TIMEOUT_S = 5.0
+# Connections one process keeps to PostgreSQL (each web process and worker has its own pool).
+PG_POOL_SIZE = 10
+PG_POOL_OVERFLOW = 20
+PG_POOL_TIMEOUT_S = 10
 DEFAULT_CONNECT_TIMEOUT_S = 5
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant: serialises concurrent first-time migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
 _BEGIN_OPTION = "kneefix_sqlite_begin"
+_TURN_KEY = "kneefix_write_turn"  # pooled connection info: the write turn this transaction holds
+_WRITE_TURNS: dict[str, threading.Lock] = {}  # one per SQLite file, shared by every Database on it
+_TURNS_GUARD = threading.Lock()
 _DATABASE_KEY = "kneefix_database"  # Session.info: the Database a session came from
 _READ_ONLY_KEY = "kneefix_read_only"  # Session.info: True in a session(write=False)
 # The leading keyword of a hand-written statement that changes data (``text("UPDATE ...")``).
@@ -112,6 +120,7 @@ def _switch_to_wal(cursor: sqlite3.Cursor, busy_timeout_s: float) -> None:
 
 def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
     busy_ms = int(busy_timeout_s * 1000)
+    turn = _write_turn(engine.url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -128,7 +137,46 @@ def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "IMMEDIATE":
+            connection.exec_driver_sql(f"BEGIN {mode}")
+            return
+        record = connection.connection  # the pooled connection: its ``info`` lives until check-in
+        if not turn.acquire(timeout=busy_timeout_s):
+            raise sqlite3.OperationalError("database is locked (this program's other writes took too long)")
+        record.info[_TURN_KEY] = turn
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _end_turn(record.info)
+            raise
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        _end_turn(record.info)  # after COMMIT or ROLLBACK: the connection went back
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: ConnectionPoolEntry, _error: object) -> None:
+        _end_turn(record.info)
+
+
+def _end_turn(info: dict[Any, Any]) -> None:
+    held = info.pop(_TURN_KEY, None)
+    if held is not None:
+        held.release()
+
+
+def _write_turn(url: URL) -> threading.Lock:
+    """The one lock this process's writers to ``url`` take turns on.
+
+    SQLite's own busy handler polls with growing sleeps, so under a steady stream of writes one writer
+    can lose every race until its busy timeout runs out ("database is busy" with the lock free most of
+    the time). Waiting on a lock in the process first wakes writers one after another; SQLite's busy
+    handler is left with other processes (a CLI command, a second server process).
+    """
+    path = _sqlite_file(url)
+    key = str(path.resolve()) if path is not None else str(url)
+    with _TURNS_GUARD:
+        return _WRITE_TURNS.setdefault(key, threading.Lock())
 
 
 def _build_engine(url: URL, busy_timeout_s: float, connect_timeout_s: int) -> Engine:
@@ -136,10 +184,15 @@ def _build_engine(url: URL, busy_timeout_s: float, connect_timeout_s: int) -> En
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
-        if _is_sqlite_memory(url):
-            kwargs["poolclass"] = StaticPool  # one shared connection, or each would see an empty DB
+        # A file database gets no pool: opening one is a file open, and a bounded pool can deadlock a
+        # web server whose requests hold a connection between the threads they run on (every thread
+        # waiting for a connection that a request without a thread holds; fastapi/fastapi#3205).
+        kwargs["poolclass"] = StaticPool if _is_sqlite_memory(url) else NullPool
     else:
         kwargs["pool_pre_ping"] = True
+        # A bounded pool that gives up soon: past PG_POOL_SIZE + PG_POOL_OVERFLOW connections a
+        # request waits at most PG_POOL_TIMEOUT_S and is answered "busy" rather than hanging.
+        kwargs.update(pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW, pool_timeout=PG_POOL_TIMEOUT_S)
         if backend == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": connect_timeout_s}
     try:
@@ -235,6 +288,26 @@ def writes_beside(session: Session) -> Iterator[Session]:
         return
     if session.in_transaction():
         session.commit()  # nothing to flush in a read session: this only lets go of the old snapshot
+    with database.session() as writer:
+        yield writer
+
+
+@contextmanager
+def own_transaction(session: Session) -> Iterator[Session]:
+    """A short write transaction of its own, committed when the block ends, beside ``session``.
+
+    For work that must not hold the write lock while it does something slow in between (checking a
+    password takes a good part of a second): each short block takes the lock only for itself. A write
+    session already inside a transaction holds the lock, and a second writer would wait for it until
+    the busy timeout, so the block then runs in ``session`` itself. A read session's transaction ends
+    first (see :func:`writes_beside`).
+    """
+    database = session.info.get(_DATABASE_KEY)
+    if not isinstance(database, Database) or (not is_read_only(session) and session.in_transaction()):
+        yield session
+        return
+    if session.in_transaction():
+        session.commit()  # a read session: nothing to flush, this only lets go of the old snapshot
     with database.session() as writer:
         yield writer
 

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 
 from kneefix import __version__
 from kneefix.errors import InputError
+from kneefix.jsonvalues import to_json_value
 from kneefix.limits import DaysPerWeek
 from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION
 from kneefix.storage.guards import require_profile, require_user
-from kneefix.storage.jsonready import json_ready
 from kneefix.storage.models import (
     MAX_RUN_DISTANCE_KM,
     MAX_RUN_MINUTES,
@@ -405,7 +405,7 @@ def import_profile(
         Screening(
             profile_id=pid,
             taken_at=s.taken_at,
-            answers=json_ready(s.answers, "screenings.answers"),
+            answers=to_json_value(s.answers, strict=True, where="screenings.answers"),
             verdict=s.verdict,
             red_flags=s.red_flags,
             messages=s.messages,
@@ -449,7 +449,7 @@ def import_profile(
             rule_id=c.rule_id,
             kind=c.kind,
             explanation=c.explanation,
-            details=json_ready(c.details, "plan_changes.details"),
+            details=to_json_value(c.details, strict=True, where="plan_changes.details"),
             source=c.source,
             created_at=c.created_at,
         )
@@ -460,7 +460,7 @@ def import_profile(
             profile_id=pid,
             created_at=a.created_at,
             kind=a.kind,
-            payload=json_ready(a.payload, "plan_adjustments.payload"),
+            payload=to_json_value(a.payload, strict=True, where="plan_adjustments.payload"),
             note=a.note,
             active=a.active,
         )

@@ -8,6 +8,7 @@ next step. The original exception stays chained (``raise ... from``) for whoever
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from kneefix.errors import StorageError
 
@@ -35,6 +36,11 @@ def translate_error(error: BaseException, location: str) -> StorageError:
     text = str(original).lower()
     detail = _first_line(original)
 
+    if isinstance(error, PoolTimeoutError):  # every pooled connection stayed in use past the timeout
+        return StorageError(
+            f"The database at {location} is busy: this server has too many requests waiting for it at "
+            f"once. Wait a moment and try again. {SAFE}"
+        )
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return StorageError(
             f"{location} is not a readable kneefix database: it is damaged or is another kind of file "

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.jsonvalues import canonical, to_json_value
 from kneefix.programme.records import PlanChange
 from kneefix.storage.convert import plan_adjustment_entry, plan_change, plan_change_entry
 from kneefix.storage.guards import check_text, require_profile
-from kneefix.storage.jsonready import canonical, json_ready
 from kneefix.storage.models import CHANGE_SOURCES, PlanAdjustment, PlanChangeRow
 from kneefix.storage.records import PlanAdjustmentEntry, PlanChangeEntry
 from kneefix.storage.users import require_role
@@ -27,7 +27,7 @@ ChangeKey = tuple[str, str, str, str, str]
 
 
 def _key(change: PlanChange) -> ChangeKey:
-    details = canonical(json_ready(change.details, "Plan change details"))
+    details = canonical(to_json_value(change.details, strict=True, where="Plan change details"))
     return (change.date.isoformat(), change.rule_id, change.kind, change.explanation, details)
 
 
@@ -44,7 +44,7 @@ def _new_row(
         rule_id=check_text("Rule id", change.rule_id, max_length=100, allow_empty=False),
         kind=check_text("Change kind", change.kind, max_length=40, allow_empty=False),
         explanation=check_text("Explanation", change.explanation, max_length=5000),
-        details=json_ready(change.details, "Plan change details"),
+        details=to_json_value(change.details, strict=True, where="Plan change details"),
         source=source,
         clinician_user_id=clinician_user_id,
     )
@@ -145,7 +145,7 @@ def add_plan_adjustment(
         profile_id=profile_id,
         clinician_user_id=clinician_user_id,
         kind=check_text("Adjustment kind", kind, max_length=40, allow_empty=False),
-        payload=json_ready(payload, "Adjustment"),
+        payload=to_json_value(payload, strict=True, where="Adjustment"),
         note=check_text("Note", note, max_length=5000),
         active=True,
     )

@@ -1,8 +1,8 @@
 """Request and response bodies of the JSON API, as pydantic models so the OpenAPI document shows them.
 
 Responses that mirror a programme record (plan, today's session, progress) are typed loosely as JSON
-objects produced by the records' own ``to_dict``/``to_jsonable``: one converter for CLI ``--json``,
-exports and the API, rather than a second hand-written schema that could drift.
+objects produced by the records' own ``to_dict`` (:mod:`kneefix.jsonvalues`): one converter for CLI
+``--json``, exports and the API, rather than a second hand-written schema that could drift.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from kneefix.programme.jsonable import to_jsonable
+from kneefix.jsonvalues import record_fields
 from kneefix.services import accounts, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
@@ -240,7 +240,7 @@ def api_screening(
     )
     if not first:
         latest = screening_service.latest_screening(db, me.profile_id)
-        return {"repeat": True, "screening": to_jsonable(latest)}
+        return {"repeat": True, "screening": record_fields(latest)}
     outcome = screening_service.run_start(
         db, content, me.profile.name, start, today=today, user_id=me.user.id
     )
@@ -254,7 +254,7 @@ def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
     latest = screening_service.latest_screening(db, me.profile_id)
     if latest is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="No screening yet.")
-    result: JsonObject = to_jsonable(latest)
+    result: JsonObject = record_fields(latest)
     return result
 
 
@@ -301,12 +301,12 @@ def api_plan_changes(
 ) -> list[JsonObject]:
     plan_service.refresh_plan(db, content, me.profile_id, today)
     entries = plan_service.change_history(db, me.profile_id)
-    return [{**to_jsonable(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
+    return [{**record_fields(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
 
 
 @router.get("/logs", tags=["logs"], summary="Every logged session, oldest first", responses=PERSON_ONLY)
 def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
-    return [to_jsonable(log) for log in logbook.list_logs(db, me.profile_id)]
+    return [record_fields(log) for log in logbook.list_logs(db, me.profile_id)]
 
 
 @router.post(
@@ -412,7 +412,7 @@ def api_progress_chart(me: PersonWithPlan, db: DbSession, content: ContentDep, t
     "/scores", tags=["progress"], summary="Kujala and NPRS scores, oldest first", responses=PERSON_ONLY
 )
 def api_scores(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
-    return [to_jsonable(score) for score in score_service.list_scores(db, me.profile_id)]
+    return [record_fields(score) for score in score_service.list_scores(db, me.profile_id)]
 
 
 @router.post(
@@ -429,7 +429,7 @@ def api_kujala(
         first, _ = accounts.first_submit(db, "api-kujala:" + body.request_id, me.user.id)
         if not first:
             latest = score_service.list_scores(db, me.profile_id, "kujala")[-1]
-            return {"repeat": True, "saved": to_jsonable(latest), "score": latest.score}
+            return {"repeat": True, "saved": record_fields(latest), "score": latest.score}
     result = score_service.save_score(
         db, me.profile_id, score_service.score_kujala(content, body.answers), today
     )
