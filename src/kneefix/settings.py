@@ -129,8 +129,8 @@ def folder_store_path(value: str) -> Path:
 
     Only folder stores exist. Any other kind (``s3://``, ``http://``) is refused here, at start-up,
     rather than at the first upload: an object-store backend is future work, because no
-    S3-compatible server can run in kneefix's tests and a backend tried only against a fake would
-    not be trusted with people's videos.
+    S3-compatible server runs in kneefix's tests and a backend tried only against a fake would not
+    be trusted with people's videos.
     """
     text = value.strip()
     split = urlsplit(text)
@@ -142,7 +142,7 @@ def folder_store_path(value: str) -> Path:
         raise ValueError(
             f"names a {split.scheme}:// store ({value!r}), but only folder stores exist: give a path "
             "or a file:// URL (a folder shared by the web and worker machines, over NFS or a bind "
-            "mount). Object stores such as S3 are future work: no S3-compatible server can run in "
+            "mount). Object stores such as S3 are future work: no S3-compatible server runs in "
             "kneefix's tests, so no such backend is shipped untested"
         )
     if not text:

@@ -95,6 +95,11 @@ def test_a_planted_link_cannot_lead_a_write_or_a_delete_outside(store: FolderSto
         store.delete_prefix("uploads/7")
     with pytest.raises(InputError), store.local_path("uploads/7/precious"):
         pass
+    (store.root / "analyses" / "7").mkdir(parents=True)
+    (store.root / "analyses" / "7" / "report.json").symlink_to(outside / "7" / "precious")
+    assert not store.exists("analyses/7/report.json")
+    with pytest.raises(NotFoundError), store.local_path("analyses/7/report.json"):
+        pass
     assert files_under(outside) == ["7/precious"]
 
 
@@ -250,7 +255,7 @@ def test_the_settings_refuse_a_store_that_is_not_a_folder(tmp_path: Path, value:
     message = str(caught.value)
     assert message.startswith("KNEEFIX_FILE_STORE ")
     assert "only folder stores exist" in message and "future work" in message
-    assert "no S3-compatible server can run in kneefix's tests" in message
+    assert "no S3-compatible server runs in kneefix's tests" in message
 
 
 def test_the_default_store_is_the_data_folder(tmp_path: Path) -> None:
@@ -274,7 +279,7 @@ def test_a_folder_store_can_be_a_path_or_a_file_url(tmp_path: Path, form: str) -
 
 def test_a_worker_built_from_settings_alone_finds_what_the_web_side_stored(tmp_path: Path) -> None:
     """The web machine and the worker machine have data folders of their own and share one file
-    store (a volume both mount); the worker knows it only from its environment."""
+    store (a volume both mount, at different paths); the worker knows it only from its environment."""
     shared = tmp_path / "shared"
     database_url = sqlite_url(tmp_path / "kneefix.db")
     web_settings = load_settings(
@@ -295,10 +300,13 @@ def test_a_worker_built_from_settings_alone_finds_what_the_web_side_stored(tmp_p
         ).check
     assert check.input_path is not None and (shared / check.input_path).is_file()
 
+    mount = tmp_path / "mnt" / "kneefix"  # the same volume, mounted at another path on the worker
+    mount.parent.mkdir()
+    mount.symlink_to(shared, target_is_directory=True)
     worker_settings = load_settings(
         environ={
             "KNEEFIX_DATA_DIR": str(tmp_path / "worker"),
-            "KNEEFIX_FILE_STORE": shared.as_uri(),
+            "KNEEFIX_FILE_STORE": mount.as_uri(),
             "KNEEFIX_DATABASE_URL": database_url,
         }
     )

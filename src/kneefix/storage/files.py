@@ -217,7 +217,10 @@ class FolderStore:
             shutil.rmtree(staging, ignore_errors=True)
 
     def exists(self, key: str) -> bool:
-        return self._readable(key).is_file()
+        try:
+            return self._readable(key).is_file()
+        except NotFoundError:  # a link out of the store: as good as absent
+            return False
 
     def delete(self, key: str) -> bool:
         path = self._path(key)
