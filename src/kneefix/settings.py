@@ -29,7 +29,7 @@ from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -124,6 +124,32 @@ def load_or_create_secret(data_dir: Path) -> str:
         ) from None
 
 
+def folder_store_path(value: str) -> Path:
+    """The folder a ``file_store`` setting names: a plain path or a ``file://`` URL.
+
+    Only folder stores exist. Any other kind (``s3://``, ``http://``) is refused here, at start-up,
+    rather than at the first upload: an object-store backend is future work, because no
+    S3-compatible server runs in kneefix's tests and a backend tried only against a fake would not
+    be trusted with people's videos.
+    """
+    text = value.strip()
+    split = urlsplit(text)
+    if split.scheme == "file":
+        if split.netloc not in {"", "localhost"} or split.query or split.fragment or not split.path:
+            raise ValueError(f"must be a folder like /srv/kneefix or file:///srv/kneefix, got {value!r}")
+        return Path(unquote(split.path)).expanduser()
+    if split.scheme and "://" in text:
+        raise ValueError(
+            f"names a {split.scheme}:// store ({value!r}), but only folder stores exist: give a path "
+            "or a file:// URL (a folder shared by the web and worker machines, over NFS or a bind "
+            "mount). Object stores such as S3 are future work: no S3-compatible server runs in "
+            "kneefix's tests, so no such backend is shipped untested"
+        )
+    if not text:
+        raise ValueError("must name a folder, got an empty value")
+    return Path(text).expanduser()
+
+
 def parse_origins(raw: str | None) -> tuple[str, ...]:
     """Turn ``"https://a.org, http://b:8080"`` into normalised origins; reject anything that is not one.
 
@@ -187,6 +213,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=lambda data: sqlite_url(Path(data["data_dir"]) / DATABASE_FILENAME), min_length=1
     )
+    file_store: str | None = None
     secret_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -241,6 +268,13 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @field_validator("file_store", mode="after")
+    @classmethod
+    def _folder_store(cls, value: str | None) -> str | None:
+        if value is not None:
+            folder_store_path(value)  # refuses, at start-up, a kind of store that does not exist
+        return value
+
     @field_validator("trusted_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> Any:
@@ -290,12 +324,10 @@ class Settings(BaseSettings):
     # ----- what the rest of kneefix reads --------------------------------------------------------
 
     @property
-    def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
-
-    @property
-    def analyses_dir(self) -> Path:
-        return self.data_dir / "analyses"
+    def file_store_folder(self) -> Path:
+        """The folder of the file store: ``file_store``, else the data folder (where uploads and
+        results have always been, so existing data keeps working)."""
+        return self.data_dir if self.file_store is None else folder_store_path(self.file_store)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -345,6 +377,8 @@ class Settings(BaseSettings):
                 text = "(not set: the data folder's own)"
             elif name == "database_url":
                 text = _mask_password(str(value))
+            elif name == "file_store" and value is None:
+                text = "(not set: the data folder)"
             elif name == "secure_cookies" and value is None:
                 text = "auto"
             elif isinstance(value, bool):

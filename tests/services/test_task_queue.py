@@ -28,6 +28,7 @@ from kneefix.storage import task_jobs
 from kneefix.storage import users as user_store
 from kneefix.storage.check_queue import GAVE_UP_MESSAGE
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore, open_store
 from kneefix.storage.profiles import create_profile, delete_profile
 from kneefix.storage.records import TechniqueCheckInfo
 from tests.pg import fresh_postgres_url, postgres_url
@@ -73,7 +74,7 @@ def submit(database: Database, data_dir: Path, profile_id: int) -> TechniqueChec
     with database.session() as session:
         return uploads.submit_check(
             session,
-            data_dir,
+            FolderStore(data_dir),
             profile_id,
             io.BytesIO(VIDEO),
             movement="squat",
@@ -98,7 +99,7 @@ def run_until_empty(database: Database, settings: Settings, analyse: Analyse) ->
     In a thread of its own: the browser tests keep Playwright's event loop running in the main thread
     of the same test process, and ``asyncio.run`` refuses to start inside a running loop.
     """
-    app = task_queue.build_app(database, settings.data_dir, analyse=analyse)
+    app = task_queue.build_app(database, open_store(settings), analyse=analyse)
     failures: list[BaseException] = []
 
     def run() -> None:
@@ -213,12 +214,12 @@ def test_deleting_a_running_check_aborts_its_job_and_leaves_no_files(
         assert started.wait(20)
         with database.session() as session:
             removed = uploads.delete_check(session, profile_id, check.id)
-        uploads.remove_check_files(data_dir, removed)
+        uploads.remove_check_files(FolderStore(data_dir), removed)
         wait_for(lambda: [job.status for job in jobs(database, check.id)] == ["aborted"])
     finally:
         worker.stop()
     assert not (data_dir / uploads.output_dir_for(profile_id, check.id)).exists()
-    assert not (data_dir / "work" / str(check.id)).exists()
+    assert not list((data_dir / "work").glob("*"))  # no scratch copy of the upload is left
 
 
 def test_deleting_a_profile_cancels_its_waiting_jobs(

@@ -27,6 +27,7 @@ from kneefix.settings import sqlite_url
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
 from tests.pg import PostgresServer, create_database, fresh_postgres_url, postgres_url
@@ -48,7 +49,7 @@ def add_person_and_check(
         return [
             uploads.submit_check(
                 session,
-                data_dir,
+                FolderStore(data_dir),
                 profile.id,
                 io.BytesIO(CLIP),
                 movement="squat",

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from kneefix.services import accounts
+from kneefix.storage.files import FolderStore
 from kneefix.storage.models import Profile, SessionLogRow, User
 from tests.web.helpers import PASSWORD, bearer, csrf_of, log_today, person_with_plan
 
@@ -91,6 +92,6 @@ def test_delete_account_removes_rows_and_files_of_this_person_only(
 def test_delete_user_files_ignores_what_is_not_a_profile_folder(tmp_path: Path) -> None:
     (tmp_path / "uploads" / "5").mkdir(parents=True)
     (tmp_path / "uploads" / "55").mkdir(parents=True)
-    removed = accounts.delete_user_files(tmp_path, [5, -1, 0])
-    assert removed == [tmp_path / "uploads" / "5"]
+    removed = accounts.delete_user_files(FolderStore(tmp_path), [5, -1, 0])
+    assert removed == ["uploads/5"]
     assert (tmp_path / "uploads" / "55").is_dir()

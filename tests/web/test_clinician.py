@@ -199,7 +199,7 @@ def test_the_table_sorts_and_shows_the_latest_technique_result(
         data={"csrf_token": csrf_of(page), "movement": "squat", "request_id": token.group(1)},
         files={"video": ("squat.mp4", video, "video/mp4")},
     )
-    Worker(app.state.database, app.state.settings.data_dir, analyse=fake_analysis(video)).run_until_idle()
+    Worker(app.state.database, app.state.files, analyse=fake_analysis(video)).run_until_idle()
     person_with_plan(other_client, "aaron@example.org")
     accept(other_client, create_invite(clinician))
     rows = clinician.get("/api/v1/clinician/people?sort=name").json()

@@ -75,7 +75,7 @@ def world(app: FastAPI) -> World:
         data={"csrf_token": csrf_of(page), "movement": "squat", "request_id": token.group(1)},
         files={"video": ("squat.mp4", video, "video/mp4")},
     )
-    Worker(app.state.database, app.state.settings.data_dir, analyse=fake_analysis(video)).run_until_idle()
+    Worker(app.state.database, app.state.files, analyse=fake_analysis(video)).run_until_idle()
     for name, email, role in (
         ("other", "other@example.org", "person"),
         ("doc", "doc@example.org", "clinician"),

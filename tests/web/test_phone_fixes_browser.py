@@ -101,7 +101,7 @@ def phone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phone]:
         assert sent.status_code == 202, sent.text
         ids.append(sent.json()["id"])
         analysis = fake_analysis(video, _landing_report if movement == "landing" else None)
-        assert Worker(app.state.database, data_dir, analyse=analysis).run_until_idle() == 1
+        assert Worker(app.state.database, app.state.files, analyse=analysis).run_until_idle() == 1
     # A second person, who sends a form after their sign-in ran out.
     signup = client.post("/api/v1/auth/signup", json={"email": RESUMER, "password": PASSWORD})
     screened = client.post(

@@ -57,7 +57,7 @@ def stored_uploads(settings: Settings) -> list[Path]:
 
 
 def run_worker(app: FastAPI, settings: Settings, analyse: object = None) -> int:
-    worker = Worker(app.state.database, settings.data_dir, analyse=analyse or fake_analysis(VIDEO))  # type: ignore[arg-type]
+    worker = Worker(app.state.database, app.state.files, analyse=analyse or fake_analysis(VIDEO))  # type: ignore[arg-type]
     return worker.run_until_idle()
 
 

@@ -22,6 +22,7 @@ from kneefix.services.worker import Worker
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
 from tests.web.technique_media import (
@@ -64,7 +65,7 @@ def submit(
     with database.session() as session:
         submission = uploads.submit_check(
             session,
-            data_dir,
+            FolderStore(data_dir),
             profile_id,
             io.BytesIO(VIDEO),
             movement=movement,
@@ -86,7 +87,7 @@ def test_a_job_left_running_by_a_dead_worker_is_run_again_after_a_restart(
     database: Database, db_url: str, data_dir: Path, profile_id: int
 ) -> None:
     check = submit(database, data_dir, profile_id)
-    dead = Worker(database, data_dir, worker_id="old-process", lease_s=30)
+    dead = Worker(database, FolderStore(data_dir), worker_id="old-process", lease_s=30)
     claimed = dead.claim()  # the old process took the job, then the server stopped mid-analysis
     assert claimed is not None and claimed.id == check.id and load(database, check.id).status == "running"
     database.close()
@@ -95,7 +96,7 @@ def test_a_job_left_running_by_a_dead_worker_is_run_again_after_a_restart(
     expired = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=31)
     with restarted_db.session() as session:  # the old lease has run out by the time the new worker looks
         assert check_store.requeue_expired(session, now=expired) == 1
-    fresh = Worker(restarted_db, data_dir, analyse=fake_analysis(VIDEO), worker_id="new-process")
+    fresh = Worker(restarted_db, FolderStore(data_dir), analyse=fake_analysis(VIDEO), worker_id="new-process")
     assert fresh.run_until_idle() == 1
     done = load(restarted_db, check.id)
     assert done.status == "done" and done.worker_id == "new-process"
@@ -108,9 +109,11 @@ def test_a_job_whose_lease_is_still_live_is_not_taken_by_a_second_worker(
     database: Database, data_dir: Path, profile_id: int
 ) -> None:
     submit(database, data_dir, profile_id)
-    first = Worker(database, data_dir, worker_id="first", lease_s=600)
+    first = Worker(database, FolderStore(data_dir), worker_id="first", lease_s=600)
     assert first.claim() is not None
-    second = Worker(database, data_dir, analyse=fake_analysis(VIDEO), worker_id="second", lease_s=600)
+    second = Worker(
+        database, FolderStore(data_dir), analyse=fake_analysis(VIDEO), worker_id="second", lease_s=600
+    )
     assert second.run_until_idle() == 0
 
 
@@ -142,7 +145,7 @@ def test_a_worker_stopping_mid_job_hands_it_back(database: Database, data_dir: P
         release.wait(10)
         return sample_report(movement)
 
-    worker = Worker(database, data_dir, analyse=slow, poll_s=0.05)
+    worker = Worker(database, FolderStore(data_dir), analyse=slow, poll_s=0.05)
     worker.start()
     try:
         assert started.wait(10)
@@ -150,7 +153,7 @@ def test_a_worker_stopping_mid_job_hands_it_back(database: Database, data_dir: P
         assert load(database, check.id).status == "queued"
     finally:
         release.set()
-    next_worker = Worker(database, data_dir, analyse=fake_analysis(VIDEO))
+    next_worker = Worker(database, FolderStore(data_dir), analyse=fake_analysis(VIDEO))
     assert next_worker.run_until_idle() == 1
     assert load(database, check.id).status == "done"
 
@@ -162,7 +165,9 @@ def test_a_failing_analysis_is_marked_failed_with_its_message(
     database: Database, data_dir: Path, profile_id: int
 ) -> None:
     check = submit(database, data_dir, profile_id)
-    worker = Worker(database, data_dir, analyse=failing_analysis("no person was found in any frame."))
+    worker = Worker(
+        database, FolderStore(data_dir), analyse=failing_analysis("no person was found in any frame.")
+    )
     worker.run_until_idle()
     failed = load(database, check.id)
     assert failed.status == "failed"
@@ -177,7 +182,7 @@ def test_a_crash_in_the_analysis_becomes_a_plain_message(
     def broken(input_path: Path, movement: str, side: str, out_dir: Path, progress: Progress) -> Report:
         raise ZeroDivisionError("division by zero")
 
-    Worker(database, data_dir, analyse=broken).run_until_idle()
+    Worker(database, FolderStore(data_dir), analyse=broken).run_until_idle()
     failed = load(database, check.id)
     assert failed.status == "failed" and failed.error == UNEXPECTED_FAILURE
     assert "division" not in (failed.error or "")
@@ -187,7 +192,7 @@ def test_a_missing_upload_fails_the_job_clearly(database: Database, data_dir: Pa
     check = submit(database, data_dir, profile_id)
     assert check.input_path is not None
     (data_dir / check.input_path).unlink()
-    Worker(database, data_dir, analyse=fake_analysis(VIDEO)).run_until_idle()
+    Worker(database, FolderStore(data_dir), analyse=fake_analysis(VIDEO)).run_until_idle()
     failed = load(database, check.id)
     assert failed.status == "failed" and failed.error == MISSING_UPLOAD
 
@@ -206,7 +211,7 @@ def test_progress_is_written_to_the_database_while_the_analysis_runs(
         seen.append(load(database, check.id).progress)
         return fake_analysis(VIDEO)(input_path, movement, side, out_dir, progress)
 
-    Worker(database, data_dir, analyse=watching).run_until_idle()
+    Worker(database, FolderStore(data_dir), analyse=watching).run_until_idle()
     assert seen == [0.35]
     assert load(database, check.id).progress == 1.0
 
@@ -222,7 +227,7 @@ def test_the_background_thread_picks_up_a_new_job_when_woken(
         finished.set()
         return report
 
-    worker = Worker(database, data_dir, analyse=signalling, poll_s=30)
+    worker = Worker(database, FolderStore(data_dir), analyse=signalling, poll_s=30)
     worker.start()
     try:
         check = submit(database, data_dir, profile_id)
@@ -268,19 +273,23 @@ def test_pipeline_progress_maps_to_one_bar(update: object, expected: float | Non
 
 def test_an_over_size_stream_leaves_no_partial_file(data_dir: Path) -> None:
     with pytest.raises(InputError, match="larger than the 1 KB limit"):
-        uploads.store_upload(io.BytesIO(VIDEO + b"\x00" * 2048), data_dir, 7, max_bytes=1024)
+        uploads.store_upload(io.BytesIO(VIDEO + b"\x00" * 2048), FolderStore(data_dir), 7, max_bytes=1024)
     assert list((data_dir / "uploads" / "7").iterdir()) == []
 
 
 def test_a_file_named_mp4_holding_text_is_refused(data_dir: Path) -> None:
     with pytest.raises(InputError, match="not a video"):
-        uploads.store_upload(io.BytesIO(b"ftyp? no, plain text\n" * 30), data_dir, 7, max_bytes=10_000)
+        uploads.store_upload(
+            io.BytesIO(b"ftyp? no, plain text\n" * 30), FolderStore(data_dir), 7, max_bytes=10_000
+        )
     assert list((data_dir / "uploads" / "7").iterdir()) == []
 
 
 def test_a_damaged_video_is_refused_before_it_is_queued(data_dir: Path) -> None:
     with pytest.raises(VideoError, match="cannot be read") as caught:
-        uploads.store_upload(io.BytesIO(VIDEO[:600]), data_dir, 7, max_bytes=10_000, filename="cut.mp4")
+        uploads.store_upload(
+            io.BytesIO(VIDEO[:600]), FolderStore(data_dir), 7, max_bytes=10_000, filename="cut.mp4"
+        )
     assert str(data_dir) not in str(caught.value)
 
 
@@ -309,13 +318,13 @@ def test_deleting_a_check_while_it_is_analysed_stops_the_run_and_leaves_no_files
     check = submit(database, data_dir, profile_id)
     started = threading.Event()
     steps: list[int] = []
-    worker = Worker(database, data_dir, analyse=slow_analysis(started, steps), poll_s=0.05)
+    worker = Worker(database, FolderStore(data_dir), analyse=slow_analysis(started, steps), poll_s=0.05)
     worker.start()
     try:
         assert started.wait(10)
         with database.session() as session:
             removed = uploads.delete_check(session, profile_id, check.id)
-        uploads.remove_check_files(data_dir, removed)
+        uploads.remove_check_files(FolderStore(data_dir), removed)
         deadline = time.monotonic() + 10
         while worker.current is not None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -324,4 +333,4 @@ def test_deleting_a_check_while_it_is_analysed_stops_the_run_and_leaves_no_files
         worker.stop()
     assert len(steps) < 400
     assert not (data_dir / uploads.output_dir_for(profile_id, check.id)).exists()
-    assert not (data_dir / "work" / str(check.id)).exists()
+    assert not list((data_dir / "work").glob("*"))  # no scratch copy of the upload is left

@@ -14,6 +14,7 @@ from kneefix.services import uploads
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from tests.web.technique_media import tiny_mp4
 
@@ -47,7 +48,7 @@ def test_the_worker_command_runs_waiting_jobs_and_reports_failures(tmp_path: Pat
         user = user_store.create_user(session, email="w@example.org", password_hash="x", role="person")
         profile = create_profile(session, "default", user_id=user.id)
         check = uploads.submit_check(
-            session, data_dir, profile.id, io.BytesIO(tiny_mp4(frames=24)), movement="squat",
+            session, FolderStore(data_dir), profile.id, io.BytesIO(tiny_mp4(frames=24)), movement="squat",
             filename="empty room.mp4", max_bytes=10_000_000,
         ).check  # fmt: skip
     database.close()

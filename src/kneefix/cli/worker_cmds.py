@@ -1,9 +1,9 @@
 """``kneefix worker``: analyse uploaded videos in a process of its own, on this or another machine.
 
-A worker needs only the settings: the database URL and the data folder (a volume shared with the web
-machines). On PostgreSQL it is a Procrastinate worker (:mod:`kneefix.services.task_queue`); on SQLite
-it takes checks from the embedded queue (:class:`kneefix.services.worker.Worker`), which suits a
-second process on the same machine.
+A worker needs only the settings: the database URL and the file store (``KNEEFIX_FILE_STORE``, by
+default the data folder: a volume shared with the web machines). On PostgreSQL it is a Procrastinate
+worker (:mod:`kneefix.services.task_queue`); on SQLite it takes checks from the embedded queue
+(:class:`kneefix.services.worker.Worker`), which suits a second process on the same machine.
 
 SIGTERM (systemd, docker) and Ctrl-C stop it gracefully: the video being analysed goes back to the
 queue at once, without spending one of its attempts, and the pose processes are reaped.
@@ -26,6 +26,7 @@ from kneefix.cli.serve import DataDirOption, DbOption, global_db
 from kneefix.services.worker import Worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
+from kneefix.storage.files import open_store
 
 
 @app.command("worker")
@@ -52,7 +53,7 @@ def worker_command(
 def _run_queue_worker(database: Database, settings: Settings, *, once: bool) -> None:
     from kneefix.services import task_queue
 
-    queue_app = task_queue.build_app(database, settings.data_dir)
+    queue_app = task_queue.build_app(database, open_store(settings))
     if once:
         asyncio.run(task_queue.serve(queue_app, settings, once=True))
         err_console.print("No more videos are waiting.")
@@ -67,7 +68,7 @@ def _run_queue_worker(database: Database, settings: Settings, *, once: bool) -> 
 
 
 def _run_table_worker(database: Database, settings: Settings, *, once: bool) -> None:
-    runner = Worker(database, settings.data_dir)
+    runner = Worker(database, open_store(settings))
     stop = threading.Event()
 
     def on_signal(_number: int, _frame: FrameType | None) -> None:

@@ -11,15 +11,14 @@ prompts. Security primitives (argon2, token hashing) come from :mod:`kneefix.web
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.services import uploads
 from kneefix.services.credentials import (
     check_password_rules,
     dummy_verify,
@@ -34,6 +33,7 @@ from kneefix.storage import access, profiles, users
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
 from kneefix.storage.db import own_transaction, writes_beside
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
 
 PERSON_PROFILE = "default"
@@ -265,21 +265,19 @@ def delete_account(db: Session, user_id: int, *, password: str) -> list[int]:
     return users.delete_user(db, user_id)
 
 
-def delete_user_files(data_dir: Path, profile_ids: Iterable[int]) -> list[Path]:
-    """Remove ``<data>/uploads/<profile_id>/`` and ``<data>/analyses/<profile_id>/`` for each profile.
+def delete_user_files(files: FileStore, profile_ids: Iterable[int]) -> list[str]:
+    """Remove everything stored for each profile: ``uploads/<profile_id>/`` and ``analyses/<profile_id>/``.
 
-    Returns the folders removed. Paths are built from integer ids only, so nothing outside the data
-    folder can be touched.
+    Returns the key prefixes that held something. Keys are built from integer ids only, so nothing
+    outside those folders can be touched.
     """
-    removed: list[Path] = []
+    removed: list[str] = []
     for profile_id in profile_ids:
         if isinstance(profile_id, bool) or not isinstance(profile_id, int) or profile_id <= 0:
             continue
-        for area in ("uploads", "analyses"):
-            folder = data_dir / area / str(profile_id)
-            if folder.is_dir() and not folder.is_symlink():
-                shutil.rmtree(folder, ignore_errors=False)
-                removed.append(folder)
+        for prefix in uploads.profile_prefixes(profile_id):
+            if files.delete_prefix(prefix):
+                removed.append(prefix)
     return removed
 
 

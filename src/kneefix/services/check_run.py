@@ -5,7 +5,8 @@ Two queues hand out checks: the database lease queue of the embedded default (SQ
 Both call :func:`run_check`, so a video is analysed, stopped, cancelled and failed the same way
 whichever runs it:
 
-- the results are written into the check's folder and the check is marked done;
+- the results are built in a private folder, published under the check's key in the file store all
+  at once, and the check is marked done;
 - a problem with the video fails the check with a message the person can act on;
 - a worker that is stopping (SIGTERM, Ctrl-C) hands the check back, and that try does not count;
 - a check deleted while it runs (by the person, or with their account) is abandoned at the next
@@ -16,14 +17,11 @@ whichever runs it:
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Literal
 
 from kneefix.errors import KneefixError, NotFoundError
@@ -31,6 +29,7 @@ from kneefix.motion.types import Report
 from kneefix.services.uploads import output_dir_for, summarise_report
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
 
 log = logging.getLogger("kneefix.worker")
@@ -169,7 +168,7 @@ class _Progress:
 
 def run_check(
     database: Database,
-    data_dir: Path,
+    files: FileStore,
     job: TechniqueCheckInfo,
     worker_id: str,
     *,
@@ -179,17 +178,15 @@ def run_check(
     retry_unexpected: bool = False,
 ) -> Outcome:
     """Run a taken check to one of the ends listed in the module docstring; returns which."""
-    relative_out = output_dir_for(job.profile_id, job.id)
-    out_dir = data_dir / relative_out
-    source = data_dir / job.input_path if job.input_path else None
-    if source is None or not source.is_file():
-        return _fail(database, job, worker_id, MISSING_UPLOAD, out_dir)
-    shutil.rmtree(out_dir, ignore_errors=True)  # half-written results of a run that died
-    out_dir.mkdir(parents=True, exist_ok=True)
+    results = output_dir_for(job.profile_id, job.id)
+    if not job.input_path or not files.exists(job.input_path):
+        return _fail(database, files, job, worker_id, MISSING_UPLOAD, results)
+    _discard(files, results)  # results of an earlier run of this check: this run replaces them
     log.info("worker %s analysing check %s (%s)", worker_id, job.id, job.movement)
+    upload_name = shown_name(job, PurePosixPath(job.input_path))
     with (
         _Progress(database, job.id, worker_id, lease_s) as progress,
-        _named_input(data_dir, source, job) as named,
+        files.local_path(job.input_path, name=upload_name) as named,
     ):
 
         def on_progress(value: float) -> None:
@@ -201,19 +198,21 @@ def run_check(
             progress.report(value)
 
         try:
-            report = analyse(named, job.movement, job.side or "auto", out_dir, on_progress)
+            with files.publishing(results) as out_dir:  # published only if the analysis ends well
+                report = analyse(named, job.movement, job.side or "auto", out_dir, on_progress)
         except _InterruptedError as interrupted:
-            return _end_early(database, job, worker_id, interrupted.reason, out_dir)
+            return _end_early(database, files, job, worker_id, interrupted.reason, results)
         except KneefixError as error:
-            return _fail(database, job, worker_id, _person_message(str(error), named, job), out_dir)
+            message = _person_message(str(error), named, job)
+            return _fail(database, files, job, worker_id, message, results)
         except Exception:
             log.exception("analysis of check %s failed unexpectedly", job.id)
             if retry_unexpected:
                 with database.session() as session:
                     if check_store.queue_again(session, job.id, worker_id):
-                        shutil.rmtree(out_dir, ignore_errors=True)
+                        _discard(files, results)
                         return "retry"
-            outcome = _fail(database, job, worker_id, UNEXPECTED_FAILURE, out_dir)
+            outcome = _fail(database, files, job, worker_id, UNEXPECTED_FAILURE, results)
             return "error" if outcome == "failed" else outcome
     data = report.model_dump(mode="json")
     with database.session() as session:
@@ -221,35 +220,48 @@ def run_check(
             session,
             job.id,
             worker_id,
-            output_dir=relative_out,
+            output_dir=results,
             report=data,
             summary=summarise_report(data),
         )
     if not finished:
         log.warning("check %s was deleted or taken over while it ran; its results were dropped", job.id)
-        _remove_if_deleted(database, job, out_dir)
+        _remove_if_deleted(database, files, job, results)
         return "gone"
     return "done"
 
 
-def _remove_if_deleted(database: Database, job: TechniqueCheckInfo, out_dir: Path) -> None:
+def _discard(files: FileStore, results: str) -> None:
+    """Remove a check's results folder; a failure to do so is logged (the run's outcome stands)."""
+    try:
+        files.delete_prefix(results)
+    except OSError as error:
+        log.warning("could not remove %s from the file store: %s", results, error)
+
+
+def _remove_if_deleted(database: Database, files: FileStore, job: TechniqueCheckInfo, results: str) -> None:
     """Remove a run's files when its check is gone; a check taken over by another worker (after a
-    lost lease) keeps them, because that worker writes into the same folder."""
+    lost lease) keeps them, because that worker publishes under the same key."""
     with database.session(write=False) as session:
         try:
             check_store.get_check(session, job.id)
         except NotFoundError:
-            shutil.rmtree(out_dir, ignore_errors=True)
+            _discard(files, results)
 
 
 def _end_early(
-    database: Database, job: TechniqueCheckInfo, worker_id: str, reason: StopReason, out_dir: Path
+    database: Database,
+    files: FileStore,
+    job: TechniqueCheckInfo,
+    worker_id: str,
+    reason: StopReason,
+    results: str,
 ) -> Outcome:
     if reason == "cancel":
         log.info("check %s was deleted or taken over while it ran; nothing was kept", job.id)
-        _remove_if_deleted(database, job, out_dir)
+        _remove_if_deleted(database, files, job, results)
         return "gone"
-    shutil.rmtree(out_dir, ignore_errors=True)  # still ours; the next run starts from an empty folder
+    _discard(files, results)  # still ours; the next run starts with no results
     with database.session() as session:
         handed = check_store.hand_back(session, job.id, worker_id)
     log.info("worker %s stopping: check %s %s", worker_id, job.id, "handed back" if handed else "gone")
@@ -257,12 +269,17 @@ def _end_early(
 
 
 def _fail(
-    database: Database, job: TechniqueCheckInfo, worker_id: str, message: str, out_dir: Path
+    database: Database,
+    files: FileStore,
+    job: TechniqueCheckInfo,
+    worker_id: str,
+    message: str,
+    results: str,
 ) -> Outcome:
     with database.session() as session:
         failed = check_store.fail_check(session, job.id, worker_id, message)
     if not failed:
-        _remove_if_deleted(database, job, out_dir)
+        _remove_if_deleted(database, files, job, results)
         return "gone"
     return "failed"
 
@@ -270,31 +287,15 @@ def _fail(
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
-def shown_name(job: TechniqueCheckInfo, source: Path) -> str:
-    """The person's own file name, made safe for a path, with the stored (sniffed) extension."""
+def shown_name(job: TechniqueCheckInfo, source: PurePath) -> str:
+    """The person's own file name, made safe for a path, with the stored (sniffed) extension.
+
+    The analysis reads the upload under this name (:meth:`FileStore.local_path`), so reports and
+    charts show the name the person knows.
+    """
     stem = Path(job.original_filename or "").stem
     cleaned = _SAFE_NAME.sub("_", stem).strip(" ._")[:80] or "video"
     return f"{cleaned}{source.suffix}"
-
-
-@contextmanager
-def _named_input(data_dir: Path, source: Path, job: TechniqueCheckInfo) -> Iterator[Path]:
-    """The upload under the name the person gave it, so reports and charts show that name.
-
-    A hard link in a scratch folder (a copy where links are not possible), removed afterwards.
-    """
-    folder = data_dir / "work" / str(job.id)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    named = folder / shown_name(job, source)
-    try:
-        try:
-            os.link(source, named)
-        except OSError:
-            shutil.copyfile(source, named)
-        yield named
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _person_message(message: str, source: Path, job: TechniqueCheckInfo) -> str:

@@ -10,7 +10,7 @@ PDF by WeasyPrint (see the README's dependency table for why). The same function
   pain rules the plan follows; and the sessions and runs of the coming four weeks.
 * The **report**: pain per week, Kujala and 0-10 pain scores with the change that matters, adherence,
   the plan's changes with their reasons, and the technique checks with their angle charts (when the
-  check's files are in ``data_dir``).
+  check's files are in the file store it is given).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from kneefix.services.library import demonstration_svg
 from kneefix.services.plan import plan_state, today_view
 from kneefix.services.progress import progress_summary
 from kneefix.storage import profiles as profile_store
+from kneefix.storage.files import FileStore
 
 TEMPLATES = Path(__file__).with_name("print")
 WEEKS_AHEAD = 4
@@ -118,19 +119,20 @@ def handout_pdf(session: Session, content: Content, profile_id: int, today: dt.d
     )
 
 
-def _chart(data_dir: Path | None, check: Any) -> str | None:
+def _chart(files: FileStore | None, check: Any) -> str | None:
     """The check's angle chart as a data URL, when its files are here."""
-    if data_dir is None:
+    if files is None:
         return None
     try:
-        path, _ = uploads.result_file(data_dir, check, "angles.png")
+        with uploads.result_file(files, check, "angles.png") as (path, _):
+            picture = path.read_bytes()
     except Exception:
         return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(picture).decode("ascii")
 
 
 def report_pdf(
-    session: Session, content: Content, profile_id: int, today: dt.date, data_dir: Path | None = None
+    session: Session, content: Content, profile_id: int, today: dt.date, files: FileStore | None = None
 ) -> bytes:
     """The progress report for a clinician (see the module docstring)."""
     profile = profile_store.get_profile(session, profile_id)
@@ -139,7 +141,7 @@ def report_pdf(
     summary = progress_summary(session, content, profile_id, today)
     state = plan_state(session, content, profile_id, today)
     checks = [
-        {"view": uploads.check_view(check), "chart": _chart(data_dir, check)}
+        {"view": uploads.check_view(check), "chart": _chart(files, check)}
         for check in uploads.list_checks(session, profile_id)
         if check.status == "done"
     ]

@@ -36,7 +36,6 @@ import logging
 import os
 import socket
 import threading
-from pathlib import Path
 
 import procrastinate
 from procrastinate import exceptions as queue_errors
@@ -50,6 +49,7 @@ from kneefix.settings import Settings
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import task_jobs
 from kneefix.storage.db import Database
+from kneefix.storage.files import FileStore, open_store
 
 log = logging.getLogger("kneefix.worker")
 
@@ -101,7 +101,7 @@ def worker_name() -> str:
 
 def build_app(
     database: Database,
-    data_dir: Path,
+    files: FileStore,
     *,
     analyse: Analyse = run_video_analysis,
     max_attempts: int = check_store.DEFAULT_MAX_ATTEMPTS,
@@ -111,7 +111,7 @@ def build_app(
 
     @app.task(name=TASK_NAME, queue=QUEUE_NAME, pass_context=True, retry=_AnalysisRetries())
     def analyse_check(context: JobContext, check_id: int) -> str:
-        return _analyse(context, database, data_dir, analyse, max_attempts, check_id)
+        return _analyse(context, database, files, analyse, max_attempts, check_id)
 
     return app
 
@@ -119,7 +119,7 @@ def build_app(
 def _analyse(
     context: JobContext,
     database: Database,
-    data_dir: Path,
+    files: FileStore,
     analyse: Analyse,
     max_attempts: int,
     check_id: int,
@@ -140,7 +140,7 @@ def _analyse(
 
     outcome = run_check(
         database,
-        data_dir,
+        files,
         job,
         runner,
         analyse=analyse,
@@ -228,8 +228,16 @@ async def serve(
 class EmbeddedQueueWorker:
     """A Procrastinate worker in a thread of the web process (PostgreSQL without separate workers)."""
 
-    def __init__(self, database: Database, settings: Settings, *, analyse: Analyse = run_video_analysis):
-        self.app = build_app(database, settings.data_dir, analyse=analyse)
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        analyse: Analyse = run_video_analysis,
+        files: FileStore | None = None,
+    ):
+        """``files`` defaults to the store the settings name (the web app passes its own)."""
+        self.app = build_app(database, files or open_store(settings), analyse=analyse)
         self.settings = settings
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None

@@ -4,20 +4,22 @@ The web request only stores the video and queues a job row; the analysis (second
 inference) runs later in :class:`kneefix.services.worker.Worker`. Everything a page or the API shows
 about a check comes from here, so both show the same thing.
 
-Files live in the data folder, by profile, so deleting a person can remove all of their videos:
+Files live in the file store (:mod:`kneefix.storage.files`, the data folder by default), by profile,
+so deleting a person can remove all of their videos. Their keys are built here and nowhere else:
 
 * the upload: ``uploads/<profile_id>/<uuid>.<ext>`` (extension from the file's content, never its name);
 * the results: ``analyses/<profile_id>/<check_id>/`` (report.json, annotated.mp4, angles.png, ...).
 
-Paths stored in the database are relative to the data folder, so the folder can move.
+The database keeps these keys, never a machine's path, so the store can move or be shared.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,7 +29,10 @@ from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError, VideoError
 from kneefix.storage import check_queue as check_store
+from kneefix.storage.files import FileStore, FileTooLargeError
 from kneefix.storage.records import TechniqueCheckInfo
+
+log = logging.getLogger("kneefix.uploads")
 
 MOVEMENTS: dict[str, str] = {
     "squat": "Squat",
@@ -50,7 +55,6 @@ FILMING_TIPS: dict[str, str] = {
 
 UPLOADS = "uploads"
 ANALYSES = "analyses"
-CHUNK = 1024 * 1024
 SNIFF_BYTES = 8192
 # Result files a person may open, with their media types; nothing else in the folder is served.
 RESULT_FILES: dict[str, str] = {
@@ -66,7 +70,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 @dataclass(frozen=True)
 class StoredUpload:
-    """A video saved under the data folder, ready to be queued."""
+    """A video saved in the file store (``relative_path`` is its key), ready to be queued."""
 
     relative_path: str
     size_bytes: int
@@ -118,25 +122,17 @@ def _sniff(head: bytes) -> tuple[str, str]:
     return str(kind.mime), str(kind.extension)
 
 
-def _copy_limited(source: BinaryIO, target: Path, max_bytes: int) -> tuple[int, bytes]:
-    """Copy in chunks, stopping as soon as the limit is passed; returns the size and the first bytes."""
-    size = 0
-    head = b""
-    with target.open("wb") as out:
-        while True:
-            chunk = source.read(CHUNK)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                raise InputError(
-                    f"That video is larger than the {describe_limit(max_bytes)} limit. Trim it to the few "
-                    "seconds of the movement, or record again at a lower resolution."
-                )
-            if len(head) < SNIFF_BYTES:
-                head += chunk[: SNIFF_BYTES - len(head)]
-            out.write(chunk)
-    return size, head
+def _too_large(max_bytes: int) -> InputError:
+    return InputError(
+        f"That video is larger than the {describe_limit(max_bytes)} limit. Trim it to the few "
+        "seconds of the movement, or record again at a lower resolution."
+    )
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a received file, which tell its type."""
+    with path.open("rb") as handle:
+        return handle.read(SNIFF_BYTES)
 
 
 def _probe_readable(path: Path, shown_name: str) -> None:
@@ -151,7 +147,7 @@ def _probe_readable(path: Path, shown_name: str) -> None:
 
 
 def store_upload(
-    source: BinaryIO, data_dir: Path, profile_id: int, *, max_bytes: int, filename: str | None = None
+    source: BinaryIO, files: FileStore, profile_id: int, *, max_bytes: int, filename: str | None = None
 ) -> StoredUpload:
     """Save an uploaded video as ``uploads/<profile_id>/<uuid>.<ext>``; nothing is left behind on error.
 
@@ -159,22 +155,16 @@ def store_upload(
     a text file is refused. The size limit is enforced while copying, so an over-size upload never
     fills the disk.
     """
-    folder = data_dir / UPLOADS / str(profile_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    partial = folder / f".{token}.part"
     try:
-        size, head = _copy_limited(source, partial, max_bytes)
-        if size == 0:
-            raise InputError("That file is empty. Record or choose the video again.")
-        media_type, extension = _sniff(head)
-        _probe_readable(partial, filename or "the video")
-        final = folder / f"{token}.{extension}"
-        partial.replace(final)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return StoredUpload(f"{UPLOADS}/{profile_id}/{final.name}", size, media_type)
+        with files.receive(f"{UPLOADS}/{profile_id}", source, max_bytes=max_bytes) as draft:
+            if draft.size == 0:
+                raise InputError("That file is empty. Record or choose the video again.")
+            media_type, extension = _sniff(_head(draft.path))
+            _probe_readable(draft.path, filename or "the video")
+            key = draft.keep(f"{uuid.uuid4().hex}.{extension}")
+    except FileTooLargeError:
+        raise _too_large(max_bytes) from None
+    return StoredUpload(key, draft.size, media_type)
 
 
 def clean_request_id(request_id: str | None) -> str | None:
@@ -187,7 +177,7 @@ def clean_request_id(request_id: str | None) -> str | None:
 
 def submit_check(
     session: Session,
-    data_dir: Path,
+    files: FileStore,
     profile_id: int,
     source: BinaryIO,
     *,
@@ -204,7 +194,7 @@ def submit_check(
     """
     chosen, chosen_side = check_movement(movement, side)
     token = clean_request_id(request_id)
-    stored = store_upload(source, data_dir, profile_id, max_bytes=max_bytes, filename=filename)
+    stored = store_upload(source, files, profile_id, max_bytes=max_bytes, filename=filename)
     try:
         check = check_store.enqueue_check(
             session,
@@ -216,11 +206,11 @@ def submit_check(
             request_id=token,
         )
     except BaseException:
-        (data_dir / stored.relative_path).unlink(missing_ok=True)
+        files.delete(stored.relative_path)
         raise
     duplicate = check.input_path != stored.relative_path
     if duplicate:  # the same form was sent before: keep the first copy only
-        (data_dir / stored.relative_path).unlink(missing_ok=True)
+        files.delete(stored.relative_path)
     return Submission(check, duplicate)
 
 
@@ -255,36 +245,54 @@ def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueC
     return check_store.delete_check(session, profile_id, check_id)
 
 
-def remove_check_files(data_dir: Path, check: TechniqueCheckInfo) -> None:
+def remove_check_files(files: FileStore, check: TechniqueCheckInfo) -> None:
     """Delete the upload and the results folder of one check (missing files are fine)."""
     if check.input_path:
-        _inside(data_dir, check.input_path).unlink(missing_ok=True)
+        with _logged_if_failing(check.input_path):
+            files.delete(check.input_path)
     if check.output_dir:
-        shutil.rmtree(_inside(data_dir, check.output_dir), ignore_errors=True)
+        with _logged_if_failing(check.output_dir):
+            files.delete_prefix(check.output_dir)
+
+
+@contextmanager
+def _logged_if_failing(key: str) -> Iterator[None]:
+    """A file that cannot be removed is logged, not raised: the check is already gone from the
+    database, and the person's delete has succeeded as far as they can tell."""
+    try:
+        yield
+    except OSError as error:
+        log.warning("could not remove %s from the file store: %s", key, error)
 
 
 def output_dir_for(profile_id: int, check_id: int) -> str:
-    """Where a check's results go, relative to the data folder."""
+    """The key under which a check's results go."""
     return f"{ANALYSES}/{profile_id}/{check_id}"
 
 
-def _inside(data_dir: Path, relative: str) -> Path:
-    """``data_dir / relative``, refusing anything that would point outside the data folder."""
-    root = data_dir.resolve()
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root):
-        raise NotFoundError("That file is not available.")
-    return target
+def profile_prefixes(profile_id: int) -> tuple[str, str]:
+    """The keys under which everything of one profile is stored: its uploads and its results."""
+    return f"{UPLOADS}/{profile_id}", f"{ANALYSES}/{profile_id}"
 
 
-def result_file(data_dir: Path, check: TechniqueCheckInfo, name: str) -> tuple[Path, str]:
-    """The path and media type of one result file of a finished check, or NotFoundError."""
+def result_key(check: TechniqueCheckInfo, name: str) -> tuple[str, str]:
+    """The key and media type of one result file of a finished check, or NotFoundError."""
     if name not in RESULT_FILES or check.status != "done" or not check.output_dir:
         raise NotFoundError("That file is not available.")
-    path = _inside(data_dir, f"{check.output_dir}/{name}")
-    if not path.is_file():
+    return f"{check.output_dir}/{name}", RESULT_FILES[name]
+
+
+@contextmanager
+def result_file(files: FileStore, check: TechniqueCheckInfo, name: str) -> Iterator[tuple[Path, str]]:
+    """A local path and the media type of one result file of a finished check, or NotFoundError.
+
+    The path is valid inside the ``with`` block (an object store would hand out a downloaded copy).
+    """
+    key, media_type = result_key(check, name)
+    if not files.exists(key):
         raise NotFoundError("That file is not available (it was not produced for this video).")
-    return path, RESULT_FILES[name]
+    with files.local_path(key) as path:
+        yield path, media_type
 
 
 def _initiation_words(report: Mapping[str, Any], reps: list[Any], summary: dict[str, Any]) -> str:

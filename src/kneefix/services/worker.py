@@ -21,7 +21,6 @@ import os
 import socket
 import threading
 import uuid
-from pathlib import Path
 from typing import Any
 
 from kneefix.errors import KneefixError
@@ -29,6 +28,7 @@ from kneefix.services.check_run import Analyse, Outcome, StopReason, run_check, 
 from kneefix.services.task_queue import EmbeddedQueueWorker, uses_task_queue
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
 
 log = logging.getLogger("kneefix.worker")
@@ -45,14 +45,16 @@ def new_worker_id() -> str:
 class Worker:
     """Claims and runs analysis jobs; one job at a time (the pose model already uses the cores).
 
-    ``analyse`` is the pipeline to run (tests pass a small stand-in); ``lease_s`` is how long a job
-    stays claimed without a sign of life before another worker may take it back.
+    ``files`` is the file store the uploads are read from and the results published to (the web
+    side's, or the same volume mounted on this machine). ``analyse`` is the pipeline to run (tests
+    pass a small stand-in); ``lease_s`` is how long a job stays claimed without a sign of life
+    before another worker may take it back.
     """
 
     def __init__(
         self,
         database: Database,
-        data_dir: Path,
+        files: FileStore,
         *,
         analyse: Analyse = run_video_analysis,
         worker_id: str | None = None,
@@ -61,7 +63,7 @@ class Worker:
         max_attempts: int = check_store.DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self.database = database
-        self.data_dir = Path(data_dir)
+        self.files = files
         self.analyse = analyse
         self.worker_id = worker_id or new_worker_id()
         self.lease_s = lease_s
@@ -102,7 +104,7 @@ class Worker:
         """Run a claimed job to its end (see :func:`kneefix.services.check_run.run_check`)."""
         return run_check(
             self.database,
-            self.data_dir,
+            self.files,
             job,
             self.worker_id,
             analyse=self.analyse,
@@ -191,9 +193,9 @@ def start_embedded_worker(app: Any) -> None:
         return
     worker: Worker | EmbeddedQueueWorker
     if uses_task_queue(database):
-        worker = EmbeddedQueueWorker(database, settings)
+        worker = EmbeddedQueueWorker(database, settings, files=app.state.files)
     else:
-        worker = Worker(database, settings.data_dir)
+        worker = Worker(database, app.state.files)
     app.state.worker = worker
     worker.start()
 

@@ -18,6 +18,7 @@ from kneefix.services.reminders import start_embedded_loop, stop_embedded_loop
 from kneefix.services.worker import start_embedded_worker, stop_embedded_worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
+from kneefix.storage.files import open_store
 from kneefix.web.deps import enforce_csrf
 from kneefix.web.errors import install_error_handlers
 from kneefix.web.middleware import BodySizeLimitMiddleware, RootPathMiddleware, SessionMiddleware
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
+    app.state.files = open_store(settings)
     app.state.lifecycle_hooks = []
 
     install_error_handlers(app)

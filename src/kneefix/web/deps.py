@@ -23,6 +23,7 @@ from kneefix.errors import StorageError
 from kneefix.programme.clock import local_today
 from kneefix.settings import Settings
 from kneefix.storage.db import Database
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import ProfileInfo, UserInfo
 from kneefix.web.errors import CsrfRejectedError, ForbiddenError, NoPlanYetError, SignInRequiredError
 from kneefix.web.middleware import is_api_path
@@ -49,6 +50,12 @@ log = logging.getLogger("kneefix.web")
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_files(request: Request) -> FileStore:
+    """The file store of uploads and results, opened once by ``create_app`` from the settings."""
+    files: FileStore = request.app.state.files
+    return files
 
 
 def get_database(request: Request) -> Database:
@@ -91,6 +98,7 @@ async def get_form(request: Request) -> FormData:
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppFiles = Annotated[FileStore, Depends(get_files)]
 PostedForm = Annotated[FormData, Depends(get_form)]
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 

@@ -16,7 +16,7 @@ from kneefix.errors import InputError
 from kneefix.services import accounts
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.storage.records import UserInfo
-from kneefix.web.deps import AppSettings, CurrentUser, DbSession
+from kneefix.web.deps import AppFiles, CurrentUser, DbSession
 from kneefix.web.routes.auth import redirect, sign_in_session
 from kneefix.web.templating import flash, render, session_of, set_session
 
@@ -103,7 +103,7 @@ def account_delete(
     request: Request,
     user: CurrentUser,
     db: DbSession,
-    settings: AppSettings,
+    files: AppFiles,
     password: Annotated[str, Form()] = "",
     confirm_delete: Annotated[str, Form()] = "",
 ) -> Response:
@@ -112,7 +112,7 @@ def account_delete(
     try:
         if confirm_delete != "yes":
             raise InputError("Tick the box to confirm that the account and its data should be deleted.")
-        delete_everything(db, settings, user.id, password)
+        delete_everything(db, files, user.id, password)
     except InputError as error:
         return account_page(request, db, user, error=str(error), status_code=422)
     set_session(

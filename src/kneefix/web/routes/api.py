@@ -41,6 +41,7 @@ from kneefix.web.api_models import (
     UserOut,
 )
 from kneefix.web.deps import (
+    AppFiles,
     AppSettings,
     ContentDep,
     CurrentPerson,
@@ -162,18 +163,16 @@ def api_revoke_token(token_id: int, user: CurrentUser, db: DbSession) -> Respons
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete the account and all its data, videos included (asks for the password)",
 )
-def api_delete_account(
-    body: AccountDeletion, user: CurrentUser, db: DbSession, settings: AppSettings
-) -> Response:
-    delete_everything(db, settings, user.id, body.password)
+def api_delete_account(body: AccountDeletion, user: CurrentUser, db: DbSession, files: AppFiles) -> Response:
+    delete_everything(db, files, user.id, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def delete_everything(db: DbSession, settings: AppSettings, user_id: int, password: str) -> None:
+def delete_everything(db: DbSession, files: AppFiles, user_id: int, password: str) -> None:
     """Rows first (committed), then the files: a failed delete in the database leaves the files too."""
     profile_ids = accounts.delete_account(db, user_id, password=password)
     db.commit()
-    accounts.delete_user_files(settings.data_dir, profile_ids)
+    accounts.delete_user_files(files, profile_ids)
 
 
 # ----- the person's programme ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from kneefix.errors import KneefixError, NotFoundError
 from kneefix.services import accounts, clinic, uploads
 from kneefix.storage.records import InviteInfo, UserInfo
 from kneefix.web.deps import (
-    AppSettings,
+    AppFiles,
     ContentDep,
     CurrentClinician,
     CurrentPerson,
@@ -243,10 +243,10 @@ def clinician_check(
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}/files/{name}", name="clinician_check_file")
 def clinician_check_file(
-    profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, settings: AppSettings
+    profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, files: AppFiles
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
-    return file_response(settings.data_dir, uploads.get_check(db, profile_id, check_id), name)
+    return file_response(files, uploads.get_check(db, profile_id, check_id), name)
 
 
 # ----- the person's side: invites and sharing ------------------------------------------------

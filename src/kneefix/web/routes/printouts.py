@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from kneefix.services import clinic, printing
 from kneefix.web.deps import (
-    AppSettings,
+    AppFiles,
     ContentDep,
     CurrentClinician,
     CurrentPerson,
@@ -46,9 +46,9 @@ def person_report(
     db: DbSession,
     content: ContentDep,
     today: Today,
-    settings: AppSettings,
+    files: AppFiles,
 ) -> Response:
-    body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
+    body = printing.report_pdf(db, content, me.profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
@@ -67,10 +67,10 @@ def clinician_report(
     content: ContentDep,
     me: CurrentClinician,
     today: Today,
-    settings: AppSettings,
+    files: AppFiles,
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
-    body = printing.report_pdf(db, content, profile_id, today, settings.data_dir)
+    body = printing.report_pdf(db, content, profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
@@ -81,9 +81,9 @@ def api_handout(me: CurrentPerson, db: DbSession, content: ContentDep, today: To
 
 @api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
 def api_report(
-    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, settings: AppSettings
+    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, files: AppFiles
 ) -> Response:
-    body = printing.report_pdf(db, content, me.profile_id, today, settings.data_dir)
+    body = printing.report_pdf(db, content, me.profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 
 

@@ -12,18 +12,20 @@ one that does not exist.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.services import uploads
 from kneefix.services.worker import Worker
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
-from kneefix.web.deps import AppSettings, CurrentPerson, DbSession, Person
+from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
@@ -96,6 +98,7 @@ def _home_page(
 def _submit(
     db: DbSession,
     settings: AppSettings,
+    files: AppFiles,
     me: Person,
     upload: UploadFile,
     movement: str,
@@ -105,7 +108,7 @@ def _submit(
     """Store the uploaded video and queue its analysis (the same ``request_id`` twice: the first check)."""
     return uploads.submit_check(
         db,
-        settings.data_dir,
+        files,
         me.profile_id,
         upload.file,
         movement=movement,
@@ -130,6 +133,7 @@ async def technique_upload(
     db: DbSession,
     me: CurrentPerson,
     settings: AppSettings,
+    files: AppFiles,
     movement: Annotated[str, Form()] = "",
     side: Annotated[str, Form()] = "auto",
     request_id: Annotated[str, Form()] = "",
@@ -139,7 +143,7 @@ async def technique_upload(
     try:
         if upload is None:
             raise InputError("Choose a video file, or record one, before sending.")
-        submission = _submit(db, settings, me, upload, movement, side, request_id)
+        submission = _submit(db, settings, files, me, upload, movement, side, request_id)
     except KneefixError as error:
         return _home_page(request, db, me, settings, values, str(error))
     db.commit()  # the worker must see the job before it is woken
@@ -162,11 +166,9 @@ def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 
 @router.get("/technique/checks/{check_id}/files/{name}", name="technique_file")
-def technique_file(
-    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
-) -> Response:
+def technique_file(check_id: int, name: str, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
     check = uploads.get_check(db, me.profile_id, check_id)
-    return file_response(settings.data_dir, check, name)
+    return file_response(files, check, name)
 
 
 @router.post("/technique/checks/{check_id}/retry", name="technique_retry")
@@ -179,21 +181,26 @@ def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 @router.post("/technique/checks/{check_id}/delete", name="technique_delete")
 def technique_delete(
-    request: Request, check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings
+    request: Request, check_id: int, db: DbSession, me: CurrentPerson, files: AppFiles
 ) -> Response:
     try:
         removed = uploads.delete_check(db, me.profile_id, check_id)
     except NotFoundError:  # already gone (a second click): the list is what the person wanted to see
         return redirect(request, "/technique")
     db.commit()
-    uploads.remove_check_files(settings.data_dir, removed)
+    uploads.remove_check_files(files, removed)
     flash(request, "The check, its video and its results were deleted.", "ok")
     return redirect(request, "/technique")
 
 
-def file_response(data_dir: Path, check: TechniqueCheckInfo, name: str) -> Response:
-    """One result file, with range support (FileResponse honours ``Range``) and private caching."""
-    path, media_type = uploads.result_file(data_dir, check, name)
+def file_response(files: FileStore, check: TechniqueCheckInfo, name: str) -> Response:
+    """One result file, with range support (FileResponse honours ``Range``) and private caching.
+
+    The store's local path stays valid until the response has been sent (a background task closes
+    it), so a store that hands out a downloaded copy removes that copy only afterwards.
+    """
+    held = ExitStack()
+    path, media_type = held.enter_context(uploads.result_file(files, check, name))
     disposition = "attachment" if name.endswith((".csv", ".mot", ".json")) else "inline"
     return FileResponse(
         path,
@@ -201,6 +208,7 @@ def file_response(data_dir: Path, check: TechniqueCheckInfo, name: str) -> Respo
         filename=f"check-{check.id}-{name}",
         content_disposition_type=disposition,
         headers={"Cache-Control": "private, max-age=3600"},
+        background=BackgroundTask(held.close),
     )
 
 
@@ -228,6 +236,7 @@ async def api_upload_check(
     db: DbSession,
     me: CurrentPerson,
     settings: AppSettings,
+    files: AppFiles,
     movement: Annotated[str, Form()] = "",
     side: Annotated[str, Form()] = "auto",
     request_id: Annotated[str, Form()] = "",
@@ -235,7 +244,7 @@ async def api_upload_check(
     upload = await _uploaded_file(request)
     if upload is None:
         raise InputError("Send the video in the multipart field 'video'.")
-    submission = _submit(db, settings, me, upload, movement, side, request_id)
+    submission = _submit(db, settings, files, me, upload, movement, side, request_id)
     db.commit()
     wake_worker(request)
     body = {**uploads.check_view(submission.check), "duplicate": submission.duplicate}
@@ -253,10 +262,8 @@ def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, 
     summary="A result file: annotated.mp4, angles.png, report.json, landmarks.csv, angles.csv, angles.mot",
     response_class=FileResponse,
 )
-def api_check_file(
-    check_id: int, name: str, db: DbSession, me: CurrentPerson, settings: AppSettings
-) -> Response:
-    return file_response(settings.data_dir, uploads.get_check(db, me.profile_id, check_id), name)
+def api_check_file(check_id: int, name: str, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
+    return file_response(files, uploads.get_check(db, me.profile_id, check_id), name)
 
 
 @api_router.post("/checks/{check_id}/retry", summary="Queue a failed check again")
@@ -270,8 +277,8 @@ def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 @api_router.delete(
     "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
 )
-def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, settings: AppSettings) -> Response:
+def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
     removed = uploads.delete_check(db, me.profile_id, check_id)
     db.commit()
-    uploads.remove_check_files(settings.data_dir, removed)
+    uploads.remove_check_files(files, removed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

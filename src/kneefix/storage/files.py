@@ -1,0 +1,372 @@
+"""The file store: where uploaded videos and analysis results are kept, named by relative keys.
+
+The database remembers files by key (``uploads/7/3f2a….mp4``, ``analyses/7/12``), never by a path on
+one machine, so the web processes that receive uploads and the workers that analyse them only have
+to agree on the store, not on a disk. Everything that touches those files goes through
+:class:`FileStore`; nothing else builds paths under the store or removes folders in it.
+
+A key is a relative POSIX path: parts separated by ``/``, none empty, ``.`` or ``..``, none starting
+with a dot (those names are the store's own temporary files), no backslash, no leading ``/``. A bad
+key is a bug or an attack, and is refused with an :class:`~kneefix.errors.InputError`.
+
+Writes are all-or-nothing. A received file is written under a temporary name beside its target and
+renamed into place once it is complete, and a results folder is built as a temporary sibling folder
+and renamed into place, so a process that dies half-way never leaves half a file or half a folder
+under a real key. The temporary names sit in the same folder as the target because a rename is only
+atomic within one filesystem.
+
+:class:`FolderStore` is the one backend: a folder (the data folder by default), which several
+machines share over NFS or a bind mount. An object store (S3 and the like) would be a second class
+behind the same :class:`FileStore` protocol; see ``docs/deploy.md`` for why there is none yet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.settings import Settings
+
+CHUNK = 1024 * 1024
+TEMPORARY_SUFFIX = ".part"
+RETIRED_SUFFIX = ".old"
+SCRATCH = "work"
+"""Top-level folder of :meth:`FolderStore.local_path`'s named links; never a key of its own."""
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+class FileTooLargeError(InputError):
+    """A received stream passed its byte limit; nothing of it was kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the file is larger than the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a valid store key (see the module docstring), else an InputError.
+
+    Checked on every call, so a key read back from a tampered database row still cannot reach
+    outside the store.
+    """
+    problem = _key_problem(key)
+    if problem:
+        raise InputError(f"{key!r} is not a file-store key: {problem}.")
+    return key
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "it is empty"
+    if "\\" in key or "\x00" in key:
+        return "it holds a backslash or a NUL character"
+    if key.startswith("/"):
+        return "it is an absolute path"
+    for part in key.split("/"):
+        if part in {"", ".", ".."}:
+            return "it has an empty, '.' or '..' part"
+        if part.startswith("."):
+            return "a part starts with '.', which is kept for the store's temporary files"
+    return None
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is one valid key part (a file name with no ``/``), else an InputError."""
+    if "/" in name:
+        raise InputError(f"{name!r} is not a file name: it holds a '/'.")
+    return check_key(name)
+
+
+def join_key(*parts: str) -> str:
+    """Keys joined with ``/`` and checked: ``join_key("analyses/7", "12") == "analyses/7/12"``."""
+    return check_key("/".join(parts))
+
+
+class Draft(Protocol):
+    """A file received completely but not yet kept: :meth:`keep` gives it its name."""
+
+    @property
+    def path(self) -> Path:
+        """A local path holding the whole received content (to inspect it before it is kept)."""
+        ...
+
+    @property
+    def size(self) -> int: ...
+
+    def keep(self, name: str) -> str:
+        """Store the draft as ``<folder>/<name>`` (replacing any file there); returns that key."""
+        ...
+
+
+class FileStore(Protocol):
+    """What kneefix needs from wherever uploads and results are kept.
+
+    Every method takes keys (module docstring); none of them leaves a partial file under a key.
+    """
+
+    def receive(
+        self, folder: str, source: BinaryIO, *, max_bytes: int | None = None
+    ) -> AbstractContextManager[Draft]:
+        """Copy ``source`` into a draft in ``folder``, stopping with :class:`FileTooLargeError` as
+        soon as it passes ``max_bytes``. The draft is kept only by :meth:`Draft.keep` inside the
+        ``with`` block; leaving the block any other way (an error included) removes it."""
+        ...
+
+    def local_path(self, key: str, *, name: str | None = None) -> AbstractContextManager[Path]:
+        """A local path holding the file under ``key``, valid inside the ``with`` block.
+
+        With ``name``, the path's file name is ``name`` (the analysis shows the person's own file
+        name). Raises NotFoundError when nothing is stored under ``key``. The file must not be
+        changed through the path.
+        """
+        ...
+
+    def publishing(self, prefix: str) -> AbstractContextManager[Path]:
+        """An empty local folder to fill; when the ``with`` block ends normally its contents replace
+        whatever was under ``prefix``, all at once. An error in the block publishes nothing."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether a file is stored under ``key``."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove the file under ``key``; whether there was one."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> bool:
+        """Remove everything under ``prefix`` (and nothing beside it); whether there was anything."""
+        ...
+
+    def leftovers(self) -> list[str]:
+        """Temporary files and folders left by processes that died mid-write, as paths relative to
+        the store (for an operator to look at; a running write's own temporaries are listed too)."""
+        ...
+
+
+def open_store(settings: Settings) -> FileStore:
+    """The file store the settings name (``KNEEFIX_FILE_STORE``, default the data folder).
+
+    The one place that picks a backend; the settings have already refused any kind that does not
+    exist, so today this is always a :class:`FolderStore`.
+    """
+    return FolderStore(settings.file_store_folder)
+
+
+class FolderStore:
+    """A :class:`FileStore` in a folder: keys are paths below ``root``.
+
+    Folders it creates are readable by their owner only (0700) and files likewise (0600), so every
+    process sharing the store must run as the same user. Two ``FolderStore`` objects on one root (a
+    web machine and a worker machine mounting one volume) see each other's files: the store keeps no
+    state besides the folder itself.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser()
+
+    def __repr__(self) -> str:
+        return f"FolderStore({str(self.root)!r})"
+
+    # ----- the FileStore protocol ----------------------------------------------------------------
+
+    @contextmanager
+    def receive(self, folder: str, source: BinaryIO, *, max_bytes: int | None = None) -> Iterator[Draft]:
+        directory = self._make_folder(folder)
+        temporary = directory / f".{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        try:
+            size = _copy_limited(source, temporary, max_bytes)
+            yield _FolderDraft(self, folder, temporary, size)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    @contextmanager
+    def local_path(self, key: str, *, name: str | None = None) -> Iterator[Path]:
+        path = self._readable(key)
+        if not path.is_file():
+            raise NotFoundError("That file is not available.")
+        if name is None:
+            yield path
+            return
+        scratch = self._make_folder(join_key(SCRATCH, uuid.uuid4().hex))
+        try:
+            named = scratch / check_name(name)
+            _link_or_copy(path, named)
+            yield named
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    @contextmanager
+    def publishing(self, prefix: str) -> Iterator[Path]:
+        target = self._path(prefix)
+        parent = self._make_folder(prefix.rpartition("/")[0]) if "/" in prefix else self._make_root()
+        staging = parent / f".{target.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
+        os.mkdir(staging, FOLDER_MODE)
+        try:
+            yield staging
+            _make_private(staging)
+            _swap_in(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._readable(key).is_file()
+        except NotFoundError:  # a link out of the store: as good as absent
+            return False
+
+    def delete(self, key: str) -> bool:
+        path = self._path(key)
+        existed = path.is_file() or path.is_symlink()
+        path.unlink(missing_ok=True)
+        return existed
+
+    def delete_prefix(self, prefix: str) -> bool:
+        path = self._path(prefix)
+        if path.is_symlink() or not path.is_dir():  # a link is never followed out of the store
+            return False
+        shutil.rmtree(path)
+        return True
+
+    def leftovers(self) -> list[str]:
+        found: list[str] = []
+        if not self.root.is_dir():
+            return found
+        scratch = self.root / SCRATCH
+        if scratch.is_dir():
+            found.extend(f"{SCRATCH}/{entry.name}" for entry in scratch.iterdir())
+        for folder, subfolders, names in os.walk(self.root):
+            here = Path(folder)
+            if here == scratch:
+                subfolders.clear()
+                continue
+            for entry in [*subfolders, *names]:
+                if _is_temporary(entry):
+                    found.append((here / entry).relative_to(self.root).as_posix())
+            subfolders[:] = [entry for entry in subfolders if not _is_temporary(entry)]
+        return sorted(found)
+
+    # ----- paths ---------------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        """Where ``key`` lives. The folder holding it must resolve inside the root, so a symbolic
+        link planted on the way cannot redirect a write or a delete outside the store."""
+        path = self.root / check_key(key)
+        root = self.root.resolve()
+        if not path.parent.resolve().is_relative_to(root):
+            raise InputError(f"{key!r} leads outside the file store.")
+        return path
+
+    def _readable(self, key: str) -> Path:
+        """Like :meth:`_path`, and the file itself must resolve inside the root too."""
+        path = self._path(key)
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise NotFoundError("That file is not available.")
+        return path
+
+    def _make_root(self) -> Path:
+        if not self.root.is_dir():
+            self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        return self.root
+
+    def _make_folder(self, key: str) -> Path:
+        """The folder for ``key``, created (each missing level 0700) when needed. Every level must
+        resolve inside the root before anything is created in it, so a planted link is refused."""
+        parts = check_key(key).split("/")
+        folder = self._make_root()
+        root = folder.resolve()
+        for part in parts:
+            folder = folder / part
+            with suppress(FileExistsError):
+                os.mkdir(folder, FOLDER_MODE)
+            if not folder.resolve().is_relative_to(root):
+                raise InputError(f"{key!r} leads outside the file store.")
+        return folder
+
+
+class _FolderDraft:
+    """A received file in its temporary name, beside where it will be kept."""
+
+    def __init__(self, store: FolderStore, folder: str, temporary: Path, size: int) -> None:
+        self._store = store
+        self._folder = folder
+        self._temporary = temporary
+        self._size = size
+
+    @property
+    def path(self) -> Path:
+        return self._temporary
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def keep(self, name: str) -> str:
+        key = join_key(self._folder, check_name(name))
+        os.replace(self._temporary, self._store._path(key))
+        return key
+
+
+def _copy_limited(source: BinaryIO, target: Path, max_bytes: int | None) -> int:
+    """Copy ``source`` into a new owner-only file in chunks, stopping as soon as the limit is
+    passed (so an over-size stream never fills the disk); flushed to disk before it is renamed."""
+    size = 0
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise FileTooLargeError(max_bytes)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    return size
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (no copy of a large video) where the filesystem allows one, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _make_private(folder: Path) -> None:
+    """Owner-only modes on everything a publisher wrote (its tools use their own defaults)."""
+    for parent, subfolders, names in os.walk(folder):
+        for name in subfolders:
+            os.chmod(Path(parent) / name, FOLDER_MODE)
+        for name in names:
+            path = Path(parent) / name
+            if not path.is_symlink():
+                os.chmod(path, FILE_MODE)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing ``target`` is renamed aside first and removed
+    after, so a reader finds the old folder or the new one, never a mixture."""
+    if not target.exists() and not target.is_symlink():
+        os.rename(staging, target)
+        return
+    retired = target.with_name(f".{target.name}.{uuid.uuid4().hex}{RETIRED_SUFFIX}")
+    os.rename(target, retired)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(retired, target)
+        raise
+    if retired.is_dir() and not retired.is_symlink():
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        retired.unlink(missing_ok=True)
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith((TEMPORARY_SUFFIX, RETIRED_SUFFIX))
