@@ -96,11 +96,12 @@ def load_or_create_secret(data_dir: Path) -> str:
     path = data_dir / SECRET_KEY_FILE
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
+        replace_broken = False  # decided from this one look: another process may link its key meanwhile
         if path.is_file():
             key = path.read_text(encoding="ascii").strip()
             if len(key) >= 32:
                 return key
-        replace_broken = path.exists()
+            replace_broken = True
         key = secrets.token_urlsafe(48)
         draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kneefix.services import uploads
@@ -30,7 +31,8 @@ from kneefix.storage.db import Database
 from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
-from tests.pg import PostgresServer, create_database, fresh_postgres_url, postgres_url
+from tests.pg import PostgresServer, _free_port, create_database, fresh_postgres_url, postgres_url
+from tests.web.helpers import PASSWORD
 from tests.web.technique_media import tiny_mp4
 
 __all__ = ["fresh_postgres_url", "postgres_url"]
@@ -38,6 +40,7 @@ __all__ = ["fresh_postgres_url", "postgres_url"]
 pytestmark = pytest.mark.slow
 
 CLIP = tiny_mp4(360, 128)
+KNEEFIX = str(Path(sys.executable).parent / "kneefix")
 
 
 def add_person_and_check(
@@ -143,37 +146,92 @@ def test_sigterm_hands_the_video_back_and_leaves_no_pose_process(
     database.close()
 
 
+SHORT_CLIP = tiny_mp4(36, 96)  # about a second of pose work: thirty of them fit in a test
+CHECKS = 30
+
+
+def start_web(tmp_path: Path, database_url: str, data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """``kneefix serve --workers 2 --no-worker``: two web processes on one port, analysing nothing."""
+    port = _free_port()
+    command = [KNEEFIX, "serve", "--workers", "2", "--no-worker", "--port", str(port)]
+    command += ["--db", database_url, "--data-dir", str(data_dir)]
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                return base, server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise AssertionError((tmp_path / "serve.log").read_text())
+        time.sleep(0.2)
+
+
+def upload(client: httpx.Client, clip: bytes, number: int) -> int:
+    sent = client.post(
+        "/api/v1/checks",
+        data={"movement": "squat", "request_id": f"bench-upload-{number:04d}"},
+        files={"video": (f"clip{number}.mp4", clip, "video/mp4")},
+    )
+    assert sent.status_code == 202, sent.text
+    return int(sent.json()["id"])
+
+
 @pytest.mark.postgres
-def test_two_workers_one_killed_every_video_finishes_exactly_once(
+def test_thirty_videos_through_two_web_processes_and_two_workers_one_killed_each_ends_once(
     tmp_path: Path,
     fresh_postgres_url: str,
     start_worker: Callable[[str, Path], tuple[subprocess.Popen[bytes], str]],
 ) -> None:
+    """The clinic set-up end to end: videos sent through the API to either of two web processes,
+    analysed by two worker processes on the shared database and folder; one worker is killed with
+    SIGKILL mid-analysis and systemd starts a new one. Every check ends exactly once with its result,
+    none is lost, and none ran in two places at once (one attempt each, two for the one cut short)."""
     data_dir = tmp_path / "data"
+    base, web = start_web(tmp_path, fresh_postgres_url, data_dir)
     database = Database(fresh_postgres_url)
-    check_ids = add_person_and_check(database, data_dir, count=3)
-    first, first_mark = start_worker(fresh_postgres_url, data_dir)
-    second, _ = start_worker(fresh_postgres_url, data_dir)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            made = client.post("/api/v1/auth/signup", json={"email": "w@example.org", "password": PASSWORD})
+            assert made.status_code == 201, made.text
+            client.headers["Authorization"] = f"Bearer {made.json()['token']}"
+            # Two long clips first, so each worker is busy with one when the first is killed.
+            check_ids = [upload(client, CLIP, number) for number in range(2)]
+            check_ids += [upload(client, SHORT_CLIP, number) for number in range(2, CHECKS)]
+        first, first_mark = start_worker(fresh_postgres_url, data_dir)
+        start_worker(fresh_postgres_url, data_dir)
 
-    def running() -> list[TechniqueCheckInfo]:
-        return [c for c in map(lambda i: load(database, i), check_ids) if c.status == "running"]
+        def running() -> list[TechniqueCheckInfo]:
+            return [c for c in (load(database, i) for i in check_ids[:2]) if c.status == "running"]
 
-    wait_for(lambda: len(running()) == 2 and all(c.progress > 0.03 for c in running()), 120, "two analyses")
-    first.send_signal(signal.SIGKILL)
-    first.wait(timeout=10)
-    wait_for(lambda: all(load(database, i).status == "failed" for i in check_ids), 240, "all three to end")
-    ends = [load(database, i) for i in check_ids]
-    assert all(c.error is not None and "No person found" in c.error for c in ends)
-    assert sorted(c.attempts for c in ends) == [1, 1, 2]  # the killed one ran again, and counted
-    with database.session(write=False) as session:
-        from sqlalchemy import text
+        wait_for(
+            lambda: len(running()) == 2 and all(c.progress > 0.03 for c in running()), 120, "two analyses"
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        start_worker(fresh_postgres_url, data_dir)  # the replacement systemd or docker would start
+        wait_for(
+            lambda: all(load(database, i).status == "failed" for i in check_ids), 300, "every check to end"
+        )
 
-        statuses = session.execute(text("SELECT status::text FROM procrastinate_jobs ORDER BY id")).scalars()
-        assert list(statuses) == ["succeeded"] * 3
-    wait_for(lambda: not processes_marked(first_mark), 15, "the killed worker's pose processes to stop")
-    second.send_signal(signal.SIGTERM)
-    assert second.wait(timeout=30) == 0
-    database.close()
+        ends = [load(database, i) for i in check_ids]
+        assert all(c.error is not None and "No person found" in c.error for c in ends)
+        assert sorted(c.attempts for c in ends) == [1] * (CHECKS - 1) + [2]  # only the killed one ran again
+        assert {c.attempts for c in ends[:2]} == {1, 2}
+        with database.session(write=False) as session:
+            from sqlalchemy import text
+
+            jobs = session.execute(text("SELECT status::text FROM procrastinate_jobs")).scalars().all()
+        assert sorted(jobs) == ["succeeded"] * CHECKS  # one job per check, and each ran to its end
+        wait_for(lambda: not processes_marked(first_mark), 15, "the killed worker's pose processes to stop")
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+        database.close()
 
 
 @pytest.fixture

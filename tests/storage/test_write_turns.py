@@ -24,9 +24,9 @@ HOLD_S = 0.01  # each write keeps its transaction open this long, like a route d
 
 
 def test_many_threads_writing_at_once_all_get_their_turn_within_the_busy_timeout(tmp_path: Path) -> None:
-    # The whole queue (16 threads x 10 ms) fits in the 1 s timeout many times over, but a writer that
-    # only polled could still lose every race for a second.
-    database = Database(sqlite_url(tmp_path / "kneefix.db"), busy_timeout_s=1.0)
+    # The whole queue (16 threads x 10 ms) fits in the 2 s timeout many times over, but a writer that
+    # only polled could still lose every race for that long.
+    database = Database(sqlite_url(tmp_path / "kneefix.db"), busy_timeout_s=2.0)
     failures: list[BaseException] = []
     start = threading.Barrier(THREADS)
 

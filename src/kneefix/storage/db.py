@@ -21,6 +21,7 @@ before is untouched.
 
 from __future__ import annotations
 
+import collections
 import re
 import sqlite3
 import threading
@@ -56,7 +57,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
 _BEGIN_OPTION = "kneefix_sqlite_begin"
 _TURN_KEY = "kneefix_write_turn"  # pooled connection info: the write turn this transaction holds
-_WRITE_TURNS: dict[str, threading.Lock] = {}  # one per SQLite file, shared by every Database on it
+_WRITE_TURNS: dict[str, WriteTurns] = {}  # one per SQLite file, shared by every Database on it
 _TURNS_GUARD = threading.Lock()
 _DATABASE_KEY = "kneefix_database"  # Session.info: the Database a session came from
 _READ_ONLY_KEY = "kneefix_read_only"  # Session.info: True in a session(write=False)
@@ -165,18 +166,46 @@ def _end_turn(info: dict[Any, Any]) -> None:
         held.release()
 
 
-def _write_turn(url: URL) -> threading.Lock:
-    """The one lock this process's writers to ``url`` take turns on.
+class WriteTurns:
+    """A first-come, first-served lock: writers get the write lock in the order they asked for it.
 
     SQLite's own busy handler polls with growing sleeps, so under a steady stream of writes one writer
     can lose every race until its busy timeout runs out ("database is busy" with the lock free most of
-    the time). Waiting on a lock in the process first wakes writers one after another; SQLite's busy
-    handler is left with other processes (a CLI command, a second server process).
+    the time). A plain ``threading.Lock`` is no cure: the thread that just released it often takes it
+    again before a waiter wakes. Here only the writer at the head of the queue may take its turn.
     """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: collections.deque[object] = collections.deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this caller's turn, at most ``timeout`` seconds; False when it did not come."""
+        me = object()
+        with self._changed:
+            self._queue.append(me)
+            if self._changed.wait_for(lambda: not self._held and self._queue[0] is me, timeout):
+                self._queue.popleft()
+                self._held = True
+                return True
+            self._queue.remove(me)
+            self._changed.notify_all()  # the next in line may be free to go now
+            return False
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
+def _write_turn(url: URL) -> WriteTurns:
+    """The queue this process's writers to ``url`` wait in before they ask SQLite for its lock (SQLite's
+    busy handler is left with other processes: a CLI command, a second server process)."""
     path = _sqlite_file(url)
     key = str(path.resolve()) if path is not None else str(url)
     with _TURNS_GUARD:
-        return _WRITE_TURNS.setdefault(key, threading.Lock())
+        return _WRITE_TURNS.setdefault(key, WriteTurns())
 
 
 def _build_engine(url: URL, busy_timeout_s: float, connect_timeout_s: int) -> Engine:
