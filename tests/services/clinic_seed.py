@@ -4,8 +4,8 @@ Each person follows one of a few stories, chosen by their number, with the numbe
 long ago they started and how their pain went, so no two rows are alike:
 
 * progressing: weeks of logged sessions (some skipped), next-morning pain, a Kujala re-score,
-  readiness checks, a clinician's dose change or exercise swap, and technique checks (one done, one
-  newer that failed or is still queued);
+  readiness checks, a clinician's dose change or exercise swap (and a withdrawn phase move), and
+  technique checks (finished ones, then newer ones that failed or are still queued);
 * rising pain over the last two weeks;
 * stopped at screening by a red flag (no plan);
 * re-screened after starting with a red flag, so the plan is paused (some resumed by the clinician);
@@ -45,6 +45,8 @@ from tests.services.helpers import typical_answers
 
 TODAY = dt.date(2025, 4, 14)  # a Monday
 STORIES = ("progressing", "rising", "red_flag", "paused", "unscreened", "retired_programme")
+EVERY_VARIANT = 3 * len(STORIES)
+"""Enough people for every story in each of its variations (they vary with ``number // len(STORIES)``)."""
 RED_FLAG = "true_locking"
 LATER_KUJALA = tuple("aaababaaaaaba")
 
@@ -113,24 +115,26 @@ def _log_weeks(
 
 
 def _technique_checks(session: Session, profile_id: int, number: int) -> None:
-    """A finished squat check, then a newer one that failed or is still waiting."""
-    first = check_store.enqueue_check(
-        session, profile_id, movement="squat", input_path=f"uploads/{profile_id}/a.mp4", side="left"
-    )
-    second = check_store.enqueue_check(
-        session, profile_id, movement="landing", input_path=f"uploads/{profile_id}/b.mp4"
-    )
-    done = session.get(TechniqueCheck, first.id)
-    newer = session.get(TechniqueCheck, second.id)
-    assert done is not None and newer is not None
-    done.status, done.progress = "done", 1.0
-    done.summary = {
-        "headline": f"Squat: {3 + number % 3} reps, hips led {1 + number % 3} of {3 + number % 3}"
-    }
-    done.created_at = dt.datetime(2025, 4, 1 + number % 9, 9, 30, tzinfo=dt.UTC)
-    newer.created_at = dt.datetime(2025, 4, 11, 17, 0, tzinfo=dt.UTC)
-    if number // len(STORIES) % 2:
-        newer.status, newer.error = "failed", "No person found in the video."
+    """Finished squat checks on earlier days, then newer ones that failed or are still waiting.
+
+    Some people have five unfinished checks newer than their last finished one, so their row (which
+    looks through the five newest) shows no technique, and others a history longer than five.
+    """
+    finished = 1 + number % 4
+    unfinished = (1, 2, 5)[number // len(STORIES) % 3]
+    for index in range(finished + unfinished):
+        check = check_store.enqueue_check(
+            session, profile_id, movement="squat", input_path=f"uploads/{profile_id}/{index}.mp4", side="left"
+        )
+        row = session.get(TechniqueCheck, check.id)
+        assert row is not None
+        row.created_at = dt.datetime(2025, 3, 20 + index, 9 + number % 8, 30, tzinfo=dt.UTC)
+        if index < finished:
+            reps = 3 + (number + index) % 3
+            row.status, row.progress = "done", 1.0
+            row.summary = {"headline": f"Squat: {reps} reps, hips led {1 + index % reps} of {reps}"}
+        elif index % 2:
+            row.status, row.error = "failed", "No person found in the video."
     session.flush()
 
 
@@ -156,6 +160,11 @@ def _progressing(session: Session, content: Content, clinician_id: int, profile_
         clinic.adjust_plan(
             session, content, clinician_id, profile_id, "swap", {"from": old, "to": new}, today=TODAY
         )
+    if number // len(STORIES) % 3 == 1:  # a phase move the clinician thought better of
+        moved = clinic.adjust_plan(
+            session, content, clinician_id, profile_id, "phase", {"phase": "build"}, today=TODAY
+        )
+        clinic.withdraw_adjustment(session, content, clinician_id, profile_id, moved.id, today=TODAY)
     _technique_checks(session, profile_id, number)
 
 

@@ -32,10 +32,10 @@ from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.records import ProfileInfo
-from tests.services.clinic_seed import STORIES, TODAY, Clinic, seed_clinic
+from tests.services.clinic_seed import EVERY_VARIANT, TODAY, Clinic, seed_clinic
 
 SNAPSHOT = Path(__file__).parent / "data" / "dashboard_rows.json"
-SNAPSHOT_PEOPLE = 2 * len(STORIES)  # every story twice (the stories alternate details in pairs)
+SNAPSHOT_PEOPLE = EVERY_VARIANT
 
 
 def reference_row(
@@ -111,7 +111,7 @@ def snapshot(session: Session, content: Content, clinician_id: int) -> dict[str,
 def seeded(
     tmp_path_factory: pytest.TempPathFactory, content: Content
 ) -> Iterator[dict[int, tuple[Database, Clinic]]]:
-    """Clinics of 5, 12 and 50 people, each seeded once for the module (the dashboard only reads)."""
+    """Clinics of 5, 18 and 50 people, each seeded once for the module (the dashboard only reads)."""
     made: dict[int, tuple[Database, Clinic]] = {}
     for people in (5, SNAPSHOT_PEOPLE, 50):
         database = Database(f"sqlite:///{tmp_path_factory.mktemp(f'clinic{people}') / 'kneefix.db'}")

@@ -21,7 +21,7 @@ from kneefix.services.credentials import hash_password
 from kneefix.settings import Settings
 from kneefix.storage import users as user_store
 from kneefix.web.app import create_app
-from tests.services.clinic_seed import STORIES, TODAY, Clinic, seed_clinic
+from tests.services.clinic_seed import EVERY_VARIANT, TODAY, Clinic, seed_clinic
 from tests.web.helpers import PASSWORD, pin, sign_in
 
 DATA = Path(__file__).parent / "data"
@@ -30,11 +30,11 @@ TABLE = re.compile(r'<table class="people">.*?</table>', re.S)
 
 @pytest.fixture
 def clinic_app(web_settings: Settings) -> Iterator[tuple[FastAPI, Clinic]]:
-    """The app on its own database, with a clinic of every story twice, "today" pinned to the seed's."""
+    """The app on its own database with a clinic of every variant of every story, "today" pinned."""
     application = create_app(web_settings)
     pin(application, today=TODAY)
     database = application.state.database
-    place = seed_clinic(database, load_content(), 2 * len(STORIES))
+    place = seed_clinic(database, load_content(), EVERY_VARIANT)
     with database.session() as session:
         user_store.set_password_hash(session, place.clinician_id, hash_password(PASSWORD))
     yield application, place
