@@ -1,5 +1,5 @@
 """The clinician's dashboard: the same rows as reading each person on their own, from a fixed number of
-SQL statements however many people a clinician has.
+SQL statements however many people a clinician has (before, 21 statements a person: 1075 for 50).
 
 The rows are checked two ways: against :func:`reference_row`, the dashboard line built one person at a
 time from the per-person services (what the dashboard did before it read everyone at once), and against
@@ -33,6 +33,7 @@ from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.records import ProfileInfo
 from tests.services.clinic_seed import EVERY_VARIANT, TODAY, Clinic, seed_clinic
+from tests.statements import counted
 
 SNAPSHOT = Path(__file__).parent / "data" / "dashboard_rows.json"
 SNAPSHOT_PEOPLE = EVERY_VARIANT
@@ -146,3 +147,21 @@ def test_the_dashboard_matches_the_rows_captured_before_it_read_everyone_at_once
         SNAPSHOT.write_text(json.dumps(current, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         pytest.skip(f"wrote {SNAPSHOT}")
     assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def dashboard_statements(database: Database, content: Content, clinician_id: int) -> list[str]:
+    """The statements one dashboard sends (after a first one, so the rules' changes are stored)."""
+    with database.session() as session:
+        clinic.dashboard(session, content, clinician_id, TODAY)
+    with database.session() as session, counted(database.engine) as sent:
+        clinic.dashboard(session, content, clinician_id, TODAY, sort="pain", descending=True)
+    return sent
+
+
+def test_fifty_people_cost_the_dashboard_no_more_statements_than_five(
+    seeded: dict[int, tuple[Database, Clinic]], content: Content
+) -> None:
+    few = dashboard_statements(seeded[5][0], content, seeded[5][1].clinician_id)
+    many = dashboard_statements(seeded[50][0], content, seeded[50][1].clinician_id)
+    assert len(many) <= len(few) + 2, "\n".join(many)
+    assert len(few) <= 15, "\n".join(few)  # a query per kind of record, not per person

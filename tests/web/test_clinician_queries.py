@@ -22,6 +22,7 @@ from kneefix.settings import Settings
 from kneefix.storage import users as user_store
 from kneefix.web.app import create_app
 from tests.services.clinic_seed import EVERY_VARIANT, TODAY, Clinic, seed_clinic
+from tests.statements import counted
 from tests.web.helpers import PASSWORD, pin, sign_in
 
 DATA = Path(__file__).parent / "data"
@@ -64,3 +65,17 @@ def test_the_page_and_the_api_show_the_people_as_before(clinic_app: tuple[FastAP
     people = doctor.get("/api/v1/clinician/people")
     assert people.status_code == 200
     check_snapshot("clinician_people.json", json.dumps(people.json(), indent=1, ensure_ascii=False) + "\n")
+
+
+def test_the_page_and_the_api_send_a_few_statements_not_a_few_per_person(
+    clinic_app: tuple[FastAPI, Clinic],
+) -> None:
+    application, _ = clinic_app
+    engine = application.state.database.engine
+    doctor = TestClient(application, follow_redirects=True)
+    sign_in(doctor, "doctor@clinic.invalid")
+    doctor.get("/clinician")  # the rules' changes are stored by now
+    for path in ("/clinician", "/api/v1/clinician/people"):
+        with counted(engine) as sent:
+            assert doctor.get(path).status_code == 200
+        assert len(sent) <= 16, "\n".join(sent)  # before: about 21 a person, 18 people here
