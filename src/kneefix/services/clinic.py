@@ -27,11 +27,12 @@ from kneefix.content.loader import Content
 from kneefix.content.schemas import Protocol
 from kneefix.errors import InputError, KneefixError, NotFoundError
 from kneefix.programme.adjustments import adjusted_dose, protocol_exercises
+from kneefix.programme.progress import ProgressSummary
 from kneefix.programme.progression import DOSE_FIELDS
 from kneefix.programme.records import PlanChange
 from kneefix.services import uploads
-from kneefix.services.plan import adjusted_programme, today_view
-from kneefix.services.progress import progress_summary
+from kneefix.services.plan import PlanRecords, adjusted_programme, plan_records_for, today_view
+from kneefix.services.progress import progress_summaries, progress_summary
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import plans as plan_store
 from kneefix.storage import profiles as profile_store
@@ -39,7 +40,7 @@ from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.columns import utc_now
-from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo, UserInfo
+from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo, TechniqueCheckInfo, UserInfo
 
 INVITE_DAYS = 14
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read out and type
@@ -240,19 +241,52 @@ def red_flag_titles(content: Content, flag_ids: Sequence[str]) -> tuple[str, ...
     return tuple(titles.get(flag, flag.replace("_", " ")) for flag in flag_ids)
 
 
-def person_row(session: Session, content: Content, profile: ProfileInfo, today: dt.date) -> PersonRow:
-    """The dashboard line for one person, built from the same services as their own progress page."""
-    from kneefix.storage import logs as log_store
+RECENT_CHECKS = 5
+"""The newest technique checks a row looks through for the latest finished one."""
 
-    screening = screening_store.latest_screening(session, profile.id)
+
+@dataclass(frozen=True)
+class _PersonRecords:
+    """What one line of the table is built from."""
+
+    records: PlanRecords
+    owner: UserInfo
+    checks: tuple[TechniqueCheckInfo, ...]  # the newest few, newest first
+    progress: ProgressSummary | KneefixError | None  # None: no plan yet; an error: it cannot be built
+
+
+def _read_people(
+    session: Session, content: Content, profiles: Sequence[ProfileInfo], today: dt.date
+) -> list[_PersonRecords]:
+    """Everything the rows of these people show, in a few queries for all of them together.
+
+    Reading person by person cost some twenty statements a person (a page of fifty sent over a
+    thousand); each kind of record is read once for the whole table here instead.
+    """
+    records = plan_records_for(session, profiles)
+    owners = user_store.users_by_id(session, (profile.user_id for profile in profiles))
+    checks = uploads.recent_checks_for(session, [profile.id for profile in profiles], limit=RECENT_CHECKS)
+    started = [records[profile.id] for profile in profiles if profile.settings is not None]
+    progress = progress_summaries(session, content, started, today)
+    return [
+        _PersonRecords(
+            records[profile.id], owners[profile.user_id], tuple(checks[profile.id]), progress.get(profile.id)
+        )
+        for profile in profiles
+    ]
+
+
+def _row(content: Content, person: _PersonRecords) -> PersonRow:
+    """The dashboard line for one person, from the same summary as their own progress page."""
+    profile, records = person.records.profile, person.records
+    screening = records.latest_screening
     flags = red_flag_titles(content, screening.red_flags) if screening is not None else ()
-    kujala_scores = score_store.list_scores(session, profile.id, "kujala")
+    kujala_scores = [score for score in records.scores if score.instrument == "kujala"]
     latest_kujala = kujala_scores[-1] if kujala_scores else None
-    checks = [check for check in uploads.list_checks(session, profile.id, limit=5) if check.status == "done"]
+    checks = [check for check in person.checks if check.status == "done"]
     latest_check = checks[0] if checks else None
-    logs = log_store.list_logs(session, profile.id)
-    last_activity = max((log.date for log in logs), default=None)
-    owner = user_store.get_user(session, profile.user_id)
+    last_activity = max((log.date for log in records.logs), default=None)
+    owner = person.owner
     first_kujala = kujala_scores[0].score if kujala_scores else None
     row = PersonRow(
         profile_id=profile.id,
@@ -269,13 +303,12 @@ def person_row(session: Session, content: Content, profile: ProfileInfo, today: 
         technique_date=latest_check.created_at.date() if latest_check else None,
         last_activity=last_activity,
     )
-    if profile.settings is None:
+    summary = person.progress
+    if summary is None:  # no plan yet
         note = "Stopped at screening: see the red flags." if flags else "Has not finished screening yet."
         return replace(row, notes=(note,))
-    try:
-        summary = progress_summary(session, content, profile.id, today)
-    except KneefixError as error:  # a plan that cannot be built must not hide the rest of the table
-        return replace(row, notes=(str(error),))
+    if isinstance(summary, KneefixError):  # a plan that cannot be built must not hide the rest of the table
+        return replace(row, notes=(str(summary),))
     recent = [week.pain_during for week in summary.weeks if week.pain_during is not None]
     slope = summary.pain_slopes.get("pain_during")
     return replace(
@@ -289,6 +322,11 @@ def person_row(session: Session, content: Content, profile: ProfileInfo, today: 
         paused_reason=summary.paused_reason,
         notes=tuple(summary.messages),
     )
+
+
+def person_row(session: Session, content: Content, profile: ProfileInfo, today: dt.date) -> PersonRow:
+    """The dashboard line for one person (the headline of their full picture)."""
+    return _row(content, _read_people(session, content, [profile], today)[0])
 
 
 def _sort_value(row: PersonRow, key: str) -> tuple[int, Any]:
@@ -333,10 +371,8 @@ def dashboard(
 ) -> list[PersonRow]:
     """The clinician's people, one row each, sorted by the chosen column."""
     user_store.require_role(session, clinician_id, "clinician")
-    rows = [
-        person_row(session, content, profile, today)
-        for profile in clinic_store.linked_profiles(session, clinician_id)
-    ]
+    profiles = clinic_store.linked_profiles(session, clinician_id)
+    rows = [_row(content, person) for person in _read_people(session, content, profiles, today)]
     return sort_rows(rows, sort, descending)
 
 

@@ -3,12 +3,16 @@
 The plan is derived data: it is recomputed from the settings, the logs and the protocol every time.
 What the rules changed is stored too (``sync_rule_changes``), so "why did my plan change" stays
 readable in exports and for a clinician, and an edited or deleted log takes its change with it.
+
+The stored records are read once per replay (:class:`PlanRecords`) and the replay itself is pure
+(:func:`replay_records`), so a clinician's table can read everyone's records together and replay each
+person exactly as their own pages do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +24,14 @@ from kneefix.errors import ContentError
 from kneefix.jsonvalues import record_fields
 from kneefix.programme.adjustments import AdjustedProgramme, fold_adjustments
 from kneefix.programme.planner import PlannedSession
-from kneefix.programme.records import PersonSettings, PlanChange, ReviewEvent, RunCheck, ScoreRecord
+from kneefix.programme.records import (
+    PersonSettings,
+    PlanChange,
+    ReviewEvent,
+    RunCheck,
+    ScoreRecord,
+    SessionLog,
+)
 from kneefix.programme.replay import PlanState, RunningState, current_state, is_planned_day
 from kneefix.programme.screening import severity
 from kneefix.services.profiles import require_settings
@@ -30,8 +41,8 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import run_checks as run_check_store
 from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
-from kneefix.storage.db import is_read_only, writes_beside
-from kneefix.storage.records import PlanChangeEntry, ScreeningEntry
+from kneefix.storage.db import writes_beside
+from kneefix.storage.records import PlanAdjustmentEntry, PlanChangeEntry, ProfileInfo, ScreeningEntry
 
 
 def protocol_for(content: Content, settings: PersonSettings) -> Protocol:
@@ -42,6 +53,54 @@ def protocol_for(content: Content, settings: PersonSettings) -> Protocol:
             f"This profile follows the programme '{settings.protocol_id}', which the content no longer "
             f"has (available: {', '.join(sorted(content.protocols))})."
         ) from None
+
+
+@dataclass(frozen=True)
+class PlanRecords:
+    """Everything stored that a person's plan is replayed from, each kind read once.
+
+    One page replays the plan once but used to read the same rows several times over (the profile for
+    every read, the screenings for the replay, the warning and the referral note); a clinician's table
+    reads these for all of its people at once (:func:`plan_records_for`).
+    """
+
+    profile: ProfileInfo
+    screenings: tuple[ScreeningEntry, ...]  # oldest first
+    scores: tuple[ScoreRecord, ...]  # in date order, every instrument
+    logs: tuple[SessionLog, ...]  # in date order
+    run_checks: tuple[RunCheck, ...]  # in date order
+    adjustments: tuple[PlanAdjustmentEntry, ...]  # the active ones, oldest first
+
+    @property
+    def latest_screening(self) -> ScreeningEntry | None:
+        return self.screenings[-1] if self.screenings else None
+
+
+def plan_records(session: Session, profile_id: int) -> PlanRecords:
+    """One person's records (NotFoundError for an unknown profile)."""
+    profile = profile_store.get_profile(session, profile_id)
+    return plan_records_for(session, [profile])[profile.id]
+
+
+def plan_records_for(session: Session, profiles: Sequence[ProfileInfo]) -> dict[int, PlanRecords]:
+    """Several people's records by profile id, a query per kind of record for all of them together."""
+    ids = [profile.id for profile in profiles]
+    screenings = screening_store.screenings_by_profile(session, ids)
+    scores = score_store.scores_by_profile(session, ids)
+    logs = log_store.logs_by_profile(session, ids)
+    run_checks = run_check_store.run_checks_by_profile(session, ids)
+    adjustments = plan_store.adjustments_by_profile(session, ids, active_only=True)
+    return {
+        profile.id: PlanRecords(
+            profile=profile,
+            screenings=tuple(screenings[profile.id]),
+            scores=tuple(scores[profile.id]),
+            logs=tuple(logs[profile.id]),
+            run_checks=tuple(run_checks[profile.id]),
+            adjustments=tuple(adjustments[profile.id]),
+        )
+        for profile in profiles
+    }
 
 
 @dataclass(frozen=True)
@@ -65,15 +124,13 @@ def _kujala_of(entry: ScreeningEntry) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def programme_records(
-    session: Session, content: Content, profile_id: int, settings: PersonSettings
-) -> ProgrammeRecords:
+def programme_records(content: Content, records: PlanRecords, settings: PersonSettings) -> ProgrammeRecords:
     """The baseline screening (the latest on or before the start date, else the first), and what came after.
 
     Every later screening is a re-screening: with a red flag it pauses the plan, and a clear one after
     a pause resumes it. A clinician's "resume" is an adjustment of kind ``resume``.
     """
-    screenings = screening_store.list_screenings(session, profile_id)
+    screenings = records.screenings
     before = [entry for entry in screenings if entry.taken_at.date() <= settings.start_date]
     baseline_entry = before[-1] if before else (screenings[0] if screenings else None)
     later = [
@@ -83,7 +140,7 @@ def programme_records(
         and entry.id != baseline_entry.id
         and (entry.taken_at, entry.id) > (baseline_entry.taken_at, baseline_entry.id)
     ]
-    scores = tuple(score_store.list_scores(session, profile_id))
+    scores = records.scores
     pain = _pain_of(baseline_entry) if baseline_entry is not None else None
     if pain is None:
         nprs = [score for score in scores if score.instrument == "nprs"]
@@ -103,13 +160,14 @@ def programme_records(
         )
         for entry in later
     ]
-    for adjustment in plan_store.list_plan_adjustments(session, profile_id, active_only=True):
+    for adjustment in records.adjustments:
         if adjustment.kind == "resume":
             day = dt.date.fromisoformat(str(adjustment.payload.get("date")))
             note = f"Their note: {adjustment.note}" if adjustment.note else ""
             events.append(ReviewEvent(date=day, kind="clinician_resume", reason=note))
-    checks = tuple(run_check_store.list_run_checks(session, profile_id))
-    return ProgrammeRecords(pain, level, tuple(sorted(events, key=lambda e: e.date)), scores, checks)
+    return ProgrammeRecords(
+        pain, level, tuple(sorted(events, key=lambda e: e.date)), scores, records.run_checks
+    )
 
 
 def _flag_reason(content: Content, entry: ScreeningEntry) -> str:
@@ -123,12 +181,20 @@ def replay(
     session: Session, content: Content, profile_id: int, today: dt.date, *, before: dt.date | None = None
 ) -> PlanState:
     """Replay the stored records of a profile to ``today`` (only logs before ``before`` when given)."""
-    profile = profile_store.get_profile(session, profile_id)
-    settings = require_settings(profile)
-    content, overrides = _with_adjustments(session, content, settings, profile_id)
+    return replay_records(content, plan_records(session, profile_id), today, before=before)
+
+
+def replay_records(
+    content: Content, records: PlanRecords, today: dt.date, *, before: dt.date | None = None
+) -> PlanState:
+    """:func:`replay` from records already read (pure: the same records always give the same plan)."""
+    settings = require_settings(records.profile)
+    adjusted = fold_active(content, settings.protocol_id, records.adjustments)
+    content = adjusted.content
+    overrides = tuple((move.start, move.phase_index) for move in adjusted.phase_overrides)
     protocol = protocol_for(content, settings)
-    records = programme_records(session, content, profile_id, settings)
-    logs = log_store.list_logs(session, profile_id)
+    programme = programme_records(content, records, settings)
+    logs: Sequence[SessionLog] = records.logs
     if before is not None:
         logs = [log for log in logs if log.date < before]
         start = min(today, settings.start_date)
@@ -137,14 +203,14 @@ def replay(
         protocol,
         content,
         settings,
-        logs,
+        list(logs),
         today,
-        records.baseline_pain,
+        programme.baseline_pain,
         phase_overrides=overrides,
-        events=records.events,
-        scores=records.scores,
-        run_checks=records.run_checks,
-        severity=records.severity,
+        events=programme.events,
+        scores=programme.scores,
+        run_checks=programme.run_checks,
+        severity=programme.severity,
     )
 
 
@@ -214,23 +280,43 @@ class PlanRefresh:
 
 
 def refresh_plan(session: Session, content: Content, profile_id: int, today: dt.date) -> PlanRefresh:
-    """Replay the logs to ``today`` and store the rule changes; returns the newly stored ones.
+    """Replay the logs to ``today`` and store the rule changes; returns the newly stored ones."""
+    return refresh_records(session, content, plan_records(session, profile_id), today)
 
-    Most views find the stored changes already equal to the replay and write nothing. When they differ
-    (a log changed, or a day came that the rules act on) in a GET's read session, the replay runs again
-    in a short write session beside it (:func:`~kneefix.storage.db.writes_beside`), so what is stored
-    is computed from the data it is written against, under the write lock.
+
+def refresh_records(session: Session, content: Content, records: PlanRecords, today: dt.date) -> PlanRefresh:
+    """:func:`refresh_plan` from records already read (a page that shows more of them reads them once)."""
+    state = replay_records(content, records, today)
+    return refresh_states(session, {records.profile.id: state}, today)[records.profile.id]
+
+
+def refresh_states(
+    session: Session, states: Mapping[int, PlanState], today: dt.date
+) -> dict[int, PlanRefresh]:
+    """Store the rule changes of freshly replayed plans (by profile id) and show each clinician's changes
+    beside the rules' own; what is stored is read once for all the plans, however many.
+
+    Most views find the stored changes already equal to the replay and write nothing. The plans whose
+    stored changes differ (a log changed, or a day came that the rules act on) are synced in a short
+    write session beside a GET's read session (:func:`~kneefix.storage.db.writes_beside`). A log saved
+    between the read and that write leaves the stored changes one step behind until the next view,
+    which syncs them again: the sync makes the stored set equal to the replay, whatever was there.
     """
-    state = replay(session, content, profile_id, today)
-    wanted = [change for change in state.changes if _persisted(change)]
-    added: list[PlanChangeEntry] = []
-    if not plan_store.rule_changes_match(session, profile_id, wanted):
-        if is_read_only(session):
-            with writes_beside(session) as writer:
-                return refresh_plan(writer, content, profile_id, today)
-        added = plan_store.sync_rule_changes(session, profile_id, wanted)
-    state = _with_clinician_changes(session, profile_id, state, today)
-    return PlanRefresh(state=state, new_changes=tuple(entry.change for entry in added))
+    ids = list(states)
+    wanted = {profile_id: [c for c in state.changes if _persisted(c)] for profile_id, state in states.items()}
+    added: dict[int, list[PlanChangeEntry]] = {profile_id: [] for profile_id in ids}
+    differing = plan_store.rule_changes_differ(session, wanted)
+    if differing:
+        with writes_beside(session) as writer:
+            added.update(plan_store.sync_rule_changes_for(writer, {pid: wanted[pid] for pid in differing}))
+    by_clinicians = plan_store.changes_by_profile(session, ids, source="clinician")
+    return {
+        profile_id: PlanRefresh(
+            state=with_clinician_changes(state, by_clinicians[profile_id], today),
+            new_changes=tuple(entry.change for entry in added[profile_id]),
+        )
+        for profile_id, state in states.items()
+    }
 
 
 def adjusted_programme(
@@ -238,21 +324,19 @@ def adjusted_programme(
 ) -> AdjustedProgramme:
     """The content with the profile's active clinician adjustments folded in, in the order made."""
     entries = plan_store.list_plan_adjustments(session, profile_id, active_only=True)
-    ordered = sorted(entries, key=lambda item: (item.created_at, item.id))
+    return fold_active(content, protocol_id, entries)
+
+
+def fold_active(
+    content: Content, protocol_id: str, adjustments: Sequence[PlanAdjustmentEntry]
+) -> AdjustedProgramme:
+    """Fold active adjustments into the content, in the order they were made."""
+    ordered = sorted(adjustments, key=lambda item: (item.created_at, item.id))
     return fold_adjustments(content, protocol_id, ((entry.kind, entry.payload) for entry in ordered))
 
 
-def _with_adjustments(
-    session: Session, content: Content, settings: PersonSettings, profile_id: int
-) -> tuple[Content, tuple[tuple[dt.date, int], ...]]:
-    """The content with a clinician's standing adjustments folded in, and their phase moves."""
-    adjusted = adjusted_programme(session, content, settings.protocol_id, profile_id)
-    return adjusted.content, tuple((move.start, move.phase_index) for move in adjusted.phase_overrides)
-
-
-def _with_clinician_changes(session: Session, profile_id: int, state: PlanState, today: dt.date) -> PlanState:
+def with_clinician_changes(state: PlanState, stored: Sequence[PlanChange], today: dt.date) -> PlanState:
     """Show a clinician's changes beside the rules' own, so the person reads why the plan changed."""
-    stored = plan_store.list_plan_changes(session, profile_id, source="clinician")
     made = [change for change in stored if change.date <= today]
     if not made:
         return state
@@ -343,7 +427,8 @@ RECENT_DAYS = 7
 def today_view(session: Session, content: Content, profile_id: int, today: dt.date) -> TodayView:
     """Today's session in step order (hip additions last when on), the next one on a rest day, or the
     reason the plan is paused (then there is no session and no run)."""
-    state = plan_state(session, content, profile_id, today)
+    records = plan_records(session, profile_id)
+    state = refresh_records(session, content, records, today).state
     settings = state.settings
     logged = any(entry.log.date == today and not entry.log.is_run for entry in state.history)
     ran = any(entry.log.date == today and entry.log.is_run for entry in state.history)
@@ -377,14 +462,18 @@ def today_view(session: Session, content: Content, profile_id: int, today: dt.da
         recent_changes=recent,
         paused_reason=state.paused_reason,
         finished=state.programme_complete,
-        warning=screening_warning(session, profile_id),
+        warning=warning_of(records.latest_screening),
         session_number=1 + sum(not entry.log.is_run for entry in state.history),
     )
 
 
 def screening_warning(session: Session, profile_id: int) -> str | None:
     """A reminder when the latest screening raised a red flag after the plan was set up."""
-    latest = screening_store.latest_screening(session, profile_id)
+    return warning_of(screening_store.latest_screening(session, profile_id))
+
+
+def warning_of(latest: ScreeningEntry | None) -> str | None:
+    """The reminder :func:`screening_warning` gives for this latest screening (None: no warning)."""
     if latest is None or latest.verdict != "refer_now":
         return None
     return (

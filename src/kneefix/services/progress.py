@@ -6,24 +6,49 @@ import datetime as dt
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
+from kneefix.errors import KneefixError
 from kneefix.programme.progress import ProgressSummary, summarise
-from kneefix.services.plan import plan_state
+from kneefix.programme.replay import PlanState
+from kneefix.services.plan import PlanRecords, plan_records, refresh_records, refresh_states, replay_records
 from kneefix.services.transfer import write_bytes_file
-from kneefix.storage import logs as log_store
-from kneefix.storage import scores as score_store
 
 
 def progress_summary(session: Session, content: Content, profile_id: int, today: dt.date) -> ProgressSummary:
     """Everything the progress views show, from the stored logs and scores up to ``today``."""
-    state = plan_state(session, content, profile_id, today)
-    logs = log_store.list_logs(session, profile_id)
-    scores = score_store.list_scores(session, profile_id)
-    return summarise(logs, scores, state, today)
+    records = plan_records(session, profile_id)
+    state = refresh_records(session, content, records, today).state
+    return summarise(records.logs, records.scores, state, today)
+
+
+def progress_summaries(
+    session: Session, content: Content, people: Sequence[PlanRecords], today: dt.date
+) -> dict[int, ProgressSummary | KneefixError]:
+    """:func:`progress_summary` for several people from their records, by profile id (a clinician's table).
+
+    Each plan is replayed as the person's own pages replay it, and the rules' changes of all of them are
+    stored together. A plan that cannot be built gives its error instead, so it cannot hide the others.
+    """
+    outcomes: dict[int, ProgressSummary | KneefixError] = {}
+    states: dict[int, PlanState] = {}
+    for person in people:
+        try:
+            states[person.profile.id] = replay_records(content, person, today)
+        except KneefixError as error:
+            outcomes[person.profile.id] = error
+    by_id = {person.profile.id: person for person in people}
+    for profile_id, refreshed in refresh_states(session, states, today).items():
+        person = by_id[profile_id]
+        try:
+            outcomes[profile_id] = summarise(person.logs, person.scores, refreshed.state, today)
+        except KneefixError as error:
+            outcomes[profile_id] = error
+    return outcomes
 
 
 CHART_CACHE_SIZE = 64

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +225,13 @@ def _display_name(filename: str | None) -> str | None:
 def list_checks(session: Session, profile_id: int, *, limit: int | None = None) -> list[TechniqueCheckInfo]:
     """The person's checks, newest first."""
     return check_store.list_checks(session, profile_id, limit=limit)
+
+
+def recent_checks_for(
+    session: Session, profile_ids: Sequence[int], *, limit: int
+) -> dict[int, list[TechniqueCheckInfo]]:
+    """Each person's ``limit`` newest checks, newest first, read together (a clinician's table)."""
+    return check_store.recent_checks_by_profile(session, profile_ids, per_profile=limit)
 
 
 def get_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:

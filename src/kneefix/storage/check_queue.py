@@ -14,15 +14,16 @@ it has been tried ``max_attempts`` times; then it is marked failed with a messag
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.jsonvalues import to_json_value
 from kneefix.storage import task_jobs
+from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import technique_check_info
 from kneefix.storage.guards import add_or_earlier, check_text, require_profile
@@ -120,6 +121,30 @@ def list_checks(session: Session, profile_id: int, *, limit: int | None = None) 
     if limit is not None:
         query = query.limit(limit)
     return [technique_check_info(row) for row in session.scalars(query)]
+
+
+def recent_checks_by_profile(
+    session: Session, profile_ids: Sequence[int], *, per_profile: int
+) -> dict[int, list[TechniqueCheckInfo]]:
+    """Each profile's ``per_profile`` newest checks, newest first (as :func:`list_checks` with a limit),
+    in one query for all: a window numbers each profile's checks, so a long history is not read."""
+
+    def query_for(ids: list[int]) -> Select[TechniqueCheck]:
+        newest_first = (TechniqueCheck.created_at.desc(), TechniqueCheck.id.desc())
+        place = func.row_number().over(partition_by=TechniqueCheck.profile_id, order_by=newest_first)
+        ranked = (
+            select(TechniqueCheck.id, place.label("place"))
+            .where(TechniqueCheck.profile_id.in_(ids))
+            .subquery()
+        )
+        return (
+            select(TechniqueCheck)
+            .join(ranked, ranked.c.id == TechniqueCheck.id)
+            .where(ranked.c.place <= per_profile)
+            .order_by(*newest_first)
+        )
+
+    return rows_by_profile(session, profile_ids, query_for, technique_check_info)
 
 
 def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:

@@ -3,20 +3,22 @@
 The rules are replayed over the logs whenever the plan is shown, so the same change comes out again
 and again; :func:`add_plan_changes` skips what is already stored and :func:`sync_rule_changes` makes the
 stored rule changes match a fresh replay (after a log was edited or deleted) without churning the
-rows that did not change.
+rows that did not change. :func:`sync_rule_changes_for` does the same for many profiles with one read
+of what is stored (the clinician's table replays everyone's plan at once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.jsonvalues import canonical, to_json_value
 from kneefix.programme.records import PlanChange
+from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.convert import plan_adjustment_entry, plan_change, plan_change_entry
 from kneefix.storage.guards import check_text, require_profile
 from kneefix.storage.models import CHANGE_SOURCES, PlanAdjustment, PlanChangeRow
@@ -51,10 +53,15 @@ def _new_row(
 
 
 def _rows(session: Session, profile_id: int, source: str | None) -> list[PlanChangeRow]:
-    query = select(PlanChangeRow).where(PlanChangeRow.profile_id == profile_id)
+    return list(session.scalars(_query_by_profile([profile_id], source)))
+
+
+def _query_by_profile(ids: list[int], source: str | None) -> Select[PlanChangeRow]:
+    """The changes of these profiles (of one ``source`` when given), in date order."""
+    query = select(PlanChangeRow).where(PlanChangeRow.profile_id.in_(ids))
     if source is not None:
         query = query.where(PlanChangeRow.source == source)
-    return list(session.scalars(query.order_by(PlanChangeRow.date, PlanChangeRow.id)))
+    return query.order_by(PlanChangeRow.date, PlanChangeRow.id)
 
 
 def add_plan_changes(
@@ -89,8 +96,7 @@ def rule_changes_match(session: Session, profile_id: int, changes: Iterable[Plan
     """Whether the stored rule-made changes already equal ``changes``, so :func:`sync_rule_changes`
     would write nothing. Only reads: a view of the plan checks this before it asks to write."""
     require_profile(session, profile_id)
-    stored = [_row_key(row) for row in _rows(session, profile_id, "rules")]
-    return len(stored) == len(set(stored)) and set(stored) == {_key(change) for change in changes}
+    return not rule_changes_differ(session, {profile_id: list(changes)})
 
 
 def sync_rule_changes(
@@ -101,17 +107,80 @@ def sync_rule_changes(
     Returns the entries that were not stored before.
     """
     require_profile(session, profile_id)
-    wanted = list(changes)
+    return sync_rule_changes_for(session, {profile_id: list(changes)})[profile_id]
+
+
+def rule_changes_differ(session: Session, wanted: Mapping[int, Sequence[PlanChange]]) -> set[int]:
+    """The profiles whose stored rule-made changes differ from ``wanted`` (what
+    :func:`sync_rule_changes_for` would change); one query for all of them, and only reads."""
+    stored = rows_by_profile(
+        session, list(wanted), lambda ids: _query_by_profile(ids, "rules"), lambda row: _row_key(row)
+    )
+    return {
+        profile_id
+        for profile_id, changes in wanted.items()
+        if len(stored[profile_id]) != len(set(stored[profile_id]))
+        or set(stored[profile_id]) != {_key(change) for change in changes}
+    }
+
+
+def sync_rule_changes_for(
+    session: Session, wanted: Mapping[int, Sequence[PlanChange]]
+) -> dict[int, list[PlanChangeEntry]]:
+    """:func:`sync_rule_changes` for several profiles (ids the caller checked) at once.
+
+    The stored rule changes are read in one query for all of them. Returns each profile's entries
+    that were not stored before.
+    """
+    stored = rows_by_profile(
+        session, list(wanted), lambda ids: _query_by_profile(ids, "rules"), lambda row: row
+    )
+    kept = {
+        profile_id: _drop_stale(session, stored[profile_id], changes)
+        for profile_id, changes in wanted.items()
+    }
+    session.flush()
+    added = {
+        profile_id: _add_missing(session, profile_id, changes, kept[profile_id])
+        for profile_id, changes in wanted.items()
+    }
+    session.flush()
+    return {profile_id: [plan_change_entry(row) for row in rows] for profile_id, rows in added.items()}
+
+
+def _drop_stale(
+    session: Session, rows: Iterable[PlanChangeRow], wanted: Iterable[PlanChange]
+) -> set[ChangeKey]:
+    """Delete the stored changes a fresh replay no longer gives (and repeats); the keys of those kept.
+
+    A change the replay gives again keeps its row (and its id and time), so nothing churns.
+    """
     wanted_keys = {_key(change) for change in wanted}
     kept: set[ChangeKey] = set()
-    for row in _rows(session, profile_id, "rules"):
+    for row in rows:
         key = _row_key(row)
         if key in wanted_keys and key not in kept:
             kept.add(key)
         else:
             session.delete(row)
-    session.flush()
-    return add_plan_changes(session, profile_id, [c for c in wanted if _key(c) not in kept])
+    return kept
+
+
+def _add_missing(
+    session: Session, profile_id: int, changes: Iterable[PlanChange], stored: set[ChangeKey]
+) -> list[PlanChangeRow]:
+    """Add the replay's changes that are not stored yet, in its order, each once."""
+    seen = set(stored)
+    added: list[PlanChangeRow] = []
+    for change in changes:
+        key = _key(change)
+        if key in seen:
+            continue
+        seen.add(key)
+        row = _new_row(profile_id, change, "rules", None)
+        session.add(row)
+        added.append(row)
+    return added
 
 
 def list_plan_changes(session: Session, profile_id: int, *, source: str | None = None) -> list[PlanChange]:
@@ -126,6 +195,13 @@ def list_plan_change_entries(
     """The changes in date order with their source, for "why did my plan change" views."""
     require_profile(session, profile_id)
     return [plan_change_entry(row) for row in _rows(session, profile_id, source)]
+
+
+def changes_by_profile(
+    session: Session, profile_ids: Sequence[int], *, source: str | None = None
+) -> dict[int, list[PlanChange]]:
+    """Each profile's changes in date order (of one ``source`` when given), read in one query for all."""
+    return rows_by_profile(session, profile_ids, lambda ids: _query_by_profile(ids, source), plan_change)
 
 
 def add_plan_adjustment(
@@ -164,6 +240,20 @@ def list_plan_adjustments(
         query = query.where(PlanAdjustment.active.is_(True))
     query = query.order_by(PlanAdjustment.created_at, PlanAdjustment.id)
     return [plan_adjustment_entry(row) for row in session.scalars(query)]
+
+
+def adjustments_by_profile(
+    session: Session, profile_ids: Sequence[int], *, active_only: bool = True
+) -> dict[int, list[PlanAdjustmentEntry]]:
+    """Each profile's adjustments oldest first, as :func:`list_plan_adjustments`, in one query for all."""
+
+    def query_for(ids: list[int]) -> Select[PlanAdjustment]:
+        query = select(PlanAdjustment).where(PlanAdjustment.profile_id.in_(ids))
+        if active_only:
+            query = query.where(PlanAdjustment.active.is_(True))
+        return query.order_by(PlanAdjustment.created_at, PlanAdjustment.id)
+
+    return rows_by_profile(session, profile_ids, query_for, plan_adjustment_entry)
 
 
 def set_plan_adjustment_active(

@@ -7,12 +7,14 @@ reached through the profile that owns it: a wrong or foreign id is simply "not f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.records import RunCheck
+from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.convert import run_check
 from kneefix.storage.guards import check_pain, require_profile
 from kneefix.storage.models import RunCheckRow
@@ -53,6 +55,20 @@ def list_run_checks(session: Session, profile_id: int) -> list[RunCheck]:
         .order_by(RunCheckRow.date, RunCheckRow.id)
     )
     return [run_check(row) for row in session.scalars(query)]
+
+
+def run_checks_by_profile(session: Session, profile_ids: Sequence[int]) -> dict[int, list[RunCheck]]:
+    """Every readiness check of each profile in date order, read in one query for all."""
+    return rows_by_profile(
+        session,
+        profile_ids,
+        lambda ids: (
+            select(RunCheckRow)
+            .where(RunCheckRow.profile_id.in_(ids))
+            .order_by(RunCheckRow.date, RunCheckRow.id)
+        ),
+        run_check,
+    )
 
 
 def delete_run_check(session: Session, profile_id: int, check_id: int) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.records import ScoreRecord
+from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.convert import score_record
 from kneefix.storage.guards import check_text, require_profile
 from kneefix.storage.models import INSTRUMENTS, Score
@@ -57,6 +59,16 @@ def list_scores(session: Session, profile_id: int, instrument: str | None = None
         query = query.where(Score.instrument == instrument)
     query = query.order_by(Score.date, Score.id)
     return [score_record(row) for row in session.scalars(query)]
+
+
+def scores_by_profile(session: Session, profile_ids: Sequence[int]) -> dict[int, list[ScoreRecord]]:
+    """Every score of each profile in date order, all instruments, read in one query for all."""
+    return rows_by_profile(
+        session,
+        profile_ids,
+        lambda ids: select(Score).where(Score.profile_id.in_(ids)).order_by(Score.date, Score.id),
+        score_record,
+    )
 
 
 def latest_score(session: Session, profile_id: int, instrument: str) -> ScoreRecord | None:

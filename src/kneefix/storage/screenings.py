@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import screening_entry
 from kneefix.storage.guards import check_aware, check_ids, check_text, require_profile
@@ -50,6 +51,18 @@ def list_screenings(session: Session, profile_id: int) -> list[ScreeningEntry]:
         select(Screening).where(Screening.profile_id == profile_id).order_by(Screening.taken_at, Screening.id)
     )
     return [screening_entry(row) for row in rows]
+
+
+def screenings_by_profile(session: Session, profile_ids: Sequence[int]) -> dict[int, list[ScreeningEntry]]:
+    """Every screening of each profile, oldest first, read in one query for all."""
+    return rows_by_profile(
+        session,
+        profile_ids,
+        lambda ids: (
+            select(Screening).where(Screening.profile_id.in_(ids)).order_by(Screening.taken_at, Screening.id)
+        ),
+        screening_entry,
+    )
 
 
 def latest_screening(session: Session, profile_id: int) -> ScreeningEntry | None:

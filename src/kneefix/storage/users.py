@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
+from kneefix.storage.batches import id_chunks
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import user_info
 from kneefix.storage.guards import check_text, require_user
@@ -81,6 +83,16 @@ def create_user(
 def get_user(session: Session, user_id: int) -> UserInfo:
     """The account, or NotFoundError."""
     return user_info(require_user(session, user_id))
+
+
+def users_by_id(session: Session, user_ids: Iterable[int]) -> dict[int, UserInfo]:
+    """The accounts with these ids, in one query (ids that are no account are left out)."""
+    found: dict[int, UserInfo] = {}
+    for chunk in id_chunks(sorted(set(user_ids))):
+        found.update(
+            (row.id, user_info(row)) for row in session.scalars(select(User).where(User.id.in_(chunk)))
+        )
+    return found
 
 
 def find_user_by_email(session: Session, email: str) -> UserInfo | None:
