@@ -223,6 +223,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     root_path: str = ""
     max_upload_mb: float = Field(default=200, gt=0, le=10_000)
+    max_requests_in_flight: int = Field(default=32, ge=1, le=100_000)  # per web process; more get 503
     secure_cookies: bool | None = None
     session_days: int = Field(default=14, ge=1, le=365)
     signin_max_failures: int = Field(default=5, ge=1, le=1000)

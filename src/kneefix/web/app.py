@@ -21,7 +21,12 @@ from kneefix.storage.db import Database
 from kneefix.storage.files import open_store
 from kneefix.web.deps import enforce_csrf
 from kneefix.web.errors import install_error_handlers
-from kneefix.web.middleware import BodySizeLimitMiddleware, RootPathMiddleware, SessionMiddleware
+from kneefix.web.middleware import (
+    BodySizeLimitMiddleware,
+    LoadSheddingMiddleware,
+    RootPathMiddleware,
+    SessionMiddleware,
+)
 from kneefix.web.templating import STATIC_DIR
 
 API_DESCRIPTION = """\
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(SessionMiddleware, settings=settings)
     # The limit is for the file; a multipart envelope adds a little around it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_requests_in_flight)
     app.add_middleware(RootPathMiddleware, root_path=settings.root_path)  # outermost: sets the prefix first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app)

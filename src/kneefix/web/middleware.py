@@ -136,31 +136,100 @@ class BodySizeLimitMiddleware:
         )
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        text = self.message()
-        if is_api_path(scope, self.api_prefix):
-            body = json.dumps({"detail": text}).encode("utf-8")
-            content_type = b"application/json"
-        else:
-            body = (
-                "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                "<title>File too large · kneefix</title></head><body style='font-family:system-ui;"
-                "max-width:36rem;margin:2rem auto;padding:0 1rem'><h1>File too large</h1>"
-                f"<p>{text}</p><p><a href='javascript:history.back()'>Go back</a></p></body></html>"
-            ).encode()
-            content_type = b"text/html; charset=utf-8"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", content_type),
-                    (b"content-length", str(len(body)).encode("ascii")),
-                    (b"connection", b"close"),
-                ],
-            }
+        await send_plain_answer(
+            scope, send, 413, "File too large", self.message(), api_prefix=self.api_prefix
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def send_plain_answer(
+    scope: Scope,
+    send: Send,
+    status: int,
+    title: str,
+    text: str,
+    *,
+    api_prefix: str = "/api/",
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """An answer given before the app runs: JSON ``{"detail": text}`` for the API, a small page otherwise."""
+    if is_api_path(scope, api_prefix):
+        body = json.dumps({"detail": text}).encode("utf-8")
+        content_type = b"application/json"
+    else:
+        body = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{title} · kneefix</title></head><body style='font-family:system-ui;"
+            f"max-width:36rem;margin:2rem auto;padding:0 1rem'><h1>{title}</h1>"
+            f"<p>{text}</p><p><a href='javascript:history.back()'>Go back</a></p></body></html>"
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode("ascii")),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+BUSY_MESSAGE = (
+    "kneefix is answering as many requests as it can right now. Nothing was changed; wait a few "
+    "seconds and try again."
+)
+RETRY_AFTER_S = 2
+
+
+class LoadSheddingMiddleware:
+    """Answer 503 at once when this process already works on ``max_in_flight`` requests.
+
+    Past its capacity a server that queues every request makes each wait longer than the client will
+    (phones and proxies give up after seconds) while it still works through the abandoned ones, so
+    almost nothing is answered in time: one process sent 200 requests a second answered 6 a second,
+    where at 30 a second it answered all 30 (``bench/api_load.py``). Refusing the excess at once keeps
+    the answered rate at capacity and tells the client to come back (``Retry-After``). Static files are
+    not counted (they cost next to nothing), nor uploads (a phone sending a video for a minute is
+    limited by its own bandwidth, not by this process's CPU).
+    """
+
+    def __init__(self, app: ASGIApp, max_in_flight: int, *, api_prefix: str = "/api/") -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.api_prefix = api_prefix
+        self.in_flight = 0  # one event loop per process: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _not_counted(scope):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_in_flight:
+            retry = (b"retry-after", str(RETRY_AFTER_S).encode("ascii"))
+            await send_plain_answer(
+                scope, send, 503, "Busy", BUSY_MESSAGE, api_prefix=self.api_prefix, headers=(retry,)
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+UPLOAD_BYTES = 1024 * 1024  # a request body this large is a video on its way, not a quick request
+
+
+def _not_counted(scope: Scope) -> bool:
+    path = str(scope.get("path", ""))
+    if path.startswith("/static/"):
+        return True
+    declared = HTTPConnection(scope).headers.get("content-length", "")
+    return declared.isdigit() and int(declared) >= UPLOAD_BYTES
 
 
 class RootPathMiddleware:
