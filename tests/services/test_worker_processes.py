@@ -31,8 +31,8 @@ from kneefix.storage.db import Database
 from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
-from tests.pg import PostgresServer, _free_port, create_database, fresh_postgres_url, postgres_url
-from tests.web.helpers import PASSWORD
+from tests.pg import PostgresServer, create_database, fresh_postgres_url, postgres_url
+from tests.web.helpers import PASSWORD, start_two_web_processes
 from tests.web.technique_media import tiny_mp4
 
 __all__ = ["fresh_postgres_url", "postgres_url"]
@@ -150,27 +150,6 @@ SHORT_CLIP = tiny_mp4(36, 96)  # about a second of pose work: thirty of them fit
 CHECKS = 30
 
 
-def start_web(tmp_path: Path, database_url: str, data_dir: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    """``kneefix serve --workers 2 --no-worker``: two web processes on one port, analysing nothing."""
-    port = _free_port()
-    command = [KNEEFIX, "serve", "--workers", "2", "--no-worker", "--port", str(port)]
-    command += ["--db", database_url, "--data-dir", str(data_dir)]
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                return base, server
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        time.sleep(0.2)
-
-
 def upload(client: httpx.Client, clip: bytes, number: int) -> int:
     sent = client.post(
         "/api/v1/checks",
@@ -192,7 +171,7 @@ def test_thirty_videos_through_two_web_processes_and_two_workers_one_killed_each
     SIGKILL mid-analysis and systemd starts a new one. Every check ends exactly once with its result,
     none is lost, and none ran in two places at once (one attempt each, two for the one cut short)."""
     data_dir = tmp_path / "data"
-    base, web = start_web(tmp_path, fresh_postgres_url, data_dir)
+    base, web = start_two_web_processes(tmp_path, "--db", fresh_postgres_url, "--data-dir", str(data_dir))
     database = Database(fresh_postgres_url)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -182,3 +186,25 @@ def serve(app: Any) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
     thread.join(timeout=10)
+
+
+def start_two_web_processes(log_dir: Path, *options: str) -> tuple[str, subprocess.Popen[bytes]]:
+    """``kneefix serve --workers 2 --no-worker OPTIONS`` on a free port, as a clinic runs its web tier;
+    returns its address once it answers (its output goes to ``log_dir/serve.log``)."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "kneefix"), "serve", "--workers", "2", "--no-worker"]
+    command += ["--port", str(port), *options]
+    log = (log_dir / "serve.log").open("wb")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/", timeout=2).status_code == 200:
+                return base, server
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise AssertionError((log_dir / "serve.log").read_text())
+        time.sleep(0.2)

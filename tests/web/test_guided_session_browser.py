@@ -38,7 +38,13 @@ def test_held_reps_each_side_in_turn_and_a_reload_keeps_the_place(browser: Any, 
         ".observe(el, {childList: true, characterData: true, subtree: true}); }"
     )
     button.click()
-    assert button.is_disabled() or card.locator("[data-rep-count]").inner_text().startswith("1 /")
+    # The hold's timer may draw its first tick a moment after the click on a loaded machine: wait for
+    # the button to be held (or, once the hold is over, for the rep to count).
+    page.wait_for_function(
+        "card => card.querySelector('[data-rep]').disabled"
+        " || card.querySelector('[data-rep-count]').textContent.startsWith('1 /')",
+        arg=card.element_handle(),
+    )
     _wait_idle(page, card)
     seen = page.evaluate("window.seen")
     assert any(text.startswith("Hold") for text in seen) and any(text.startswith("Relax") for text in seen)

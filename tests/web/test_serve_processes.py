@@ -7,18 +7,14 @@ used through whichever process the kernel hands each new connection to.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.pg import _free_port
-from tests.web.helpers import PASSWORD
+from tests.web.helpers import PASSWORD, start_two_web_processes
 
 pytestmark = pytest.mark.slow
 
@@ -38,32 +34,7 @@ def children_of(pid: int) -> list[int]:
 
 @pytest.fixture
 def two_process_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    command = [
-        str(Path(sys.executable).parent / "kneefix"),
-        "serve",
-        "--workers",
-        "2",
-        "--no-worker",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(tmp_path / "data"),
-    ]
-    log = (tmp_path / "serve.log").open("wb")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise AssertionError((tmp_path / "serve.log").read_text())
-        time.sleep(0.2)
+    base, server = start_two_web_processes(tmp_path, "--data-dir", str(tmp_path / "data"))
     yield base, server
     server.terminate()
     try:
