@@ -76,6 +76,23 @@ def test_locked_database_gives_a_clear_message_and_keeps_saved_data(kneefix: Kne
     assert [log["note"] for log in kneefix.json("log", "list")] == ["before the lock"]
 
 
+def test_reads_work_while_another_program_holds_the_write_lock(kneefix: Kneefix) -> None:
+    """Looking at the plan writes nothing (unless what is stored is stale), so it needs no lock."""
+    kneefix.start()
+    kneefix.ok("log", "--pain-during", "2")
+    kneefix.ok("today")  # brings the stored plan history up to date first
+    holder = sqlite3.connect(kneefix.db_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE profiles SET name = name")
+        for command in (["today"], ["plan"], ["progress"]):
+            result = kneefix(*command)
+            assert result.exit_code == 0, (command, result.output)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def test_corrupt_database_file_is_reported_not_overwritten(kneefix: Kneefix) -> None:
     garbage = b"this is not a database at all " * 200
     kneefix.db_path.write_bytes(garbage)

@@ -32,7 +32,7 @@ from kneefix.storage.files import FolderStore
 from kneefix.storage.profiles import create_profile
 from kneefix.storage.records import TechniqueCheckInfo
 from tests.pg import PostgresServer, create_database, fresh_postgres_url, postgres_url
-from tests.web.helpers import PASSWORD, start_two_web_processes
+from tests.web.helpers import PASSWORD, bearer, start_two_web_processes
 from tests.web.technique_media import tiny_mp4
 
 __all__ = ["fresh_postgres_url", "postgres_url"]
@@ -147,6 +147,7 @@ def test_sigterm_hands_the_video_back_and_leaves_no_pose_process(
 
 
 SHORT_CLIP = tiny_mp4(36, 96)  # about a second of pose work: thirty of them fit in a test
+LONG_CLIP = tiny_mp4(200, 128)  # long enough to be killed in the middle of
 CHECKS = 30
 
 
@@ -179,7 +180,7 @@ def test_thirty_videos_through_two_web_processes_and_two_workers_one_killed_each
             assert made.status_code == 201, made.text
             client.headers["Authorization"] = f"Bearer {made.json()['token']}"
             # Two long clips first, so each worker is busy with one when the first is killed.
-            check_ids = [upload(client, CLIP, number) for number in range(2)]
+            check_ids = [upload(client, LONG_CLIP, number) for number in range(2)]
             check_ids += [upload(client, SHORT_CLIP, number) for number in range(2, CHECKS)]
         first, first_mark = start_worker(fresh_postgres_url, data_dir)
         start_worker(fresh_postgres_url, data_dir)
@@ -230,19 +231,37 @@ def test_a_postgresql_restart_mid_analysis_is_recovered_without_manual_steps(
     private_postgres: PostgresServer,
     start_worker: Callable[[str, Path], tuple[subprocess.Popen[bytes], str]],
 ) -> None:
+    """The server restarts while a worker analyses and two web processes hold pooled connections:
+    the analysis ends with its result, and the web tier answers and takes a new video through the API
+    afterwards, with nobody restarting anything."""
     data_dir = tmp_path / "data"
     url = create_database(private_postgres.url)
+    base, web = start_two_web_processes(tmp_path, "--db", url, "--data-dir", str(data_dir))
     database = Database(url)
-    [check_id] = add_person_and_check(database, data_dir)
-    worker, _ = start_worker(url, data_dir)
-    wait_for(lambda: load(database, check_id).progress > 0.03, 90, "the analysis to start")
-    private_postgres.restart()
-    wait_for(lambda: load(database, check_id).status == "failed", 180, "the analysis to end")
-    end = load(database, check_id)
-    assert end.error is not None and "No person found" in end.error
-    assert worker.poll() is None  # still up, and still taking work
-    [third] = add_person_and_check(database, data_dir, count=1, email="w2@example.org")
-    wait_for(lambda: load(database, third).status == "failed", 120, "a video sent after the restart")
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=30) == 0
-    database.close()
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            made = client.post("/api/v1/auth/signup", json={"email": "w2@example.org", "password": PASSWORD})
+            assert made.status_code == 201, made.text
+            token = made.json()["token"]
+        [check_id] = add_person_and_check(database, data_dir)
+        worker, _ = start_worker(url, data_dir)
+        wait_for(lambda: load(database, check_id).progress > 0.03, 90, "the analysis to start")
+        private_postgres.restart()
+        wait_for(lambda: load(database, check_id).status == "failed", 180, "the analysis to end")
+        end = load(database, check_id)
+        assert end.error is not None and "No person found" in end.error
+        assert worker.poll() is None  # still up, and still taking work
+        answers = []
+        for number in range(10):  # new connections, so both web processes answer after the restart
+            with httpx.Client(base_url=base, timeout=30, headers=bearer(token)) as client:
+                answers.append(client.get("/api/v1/me").status_code)
+                if number == 0:
+                    third = upload(client, SHORT_CLIP, 99)
+        assert answers == [200] * 10
+        wait_for(lambda: load(database, third).status == "failed", 120, "a video sent after the restart")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
+        database.close()

@@ -204,3 +204,35 @@ def test_the_next_migration_is_numbered_after_the_existing_ones(tmp_path: Path) 
     (tmp_path / "0007_later.py").write_text("")
     assert next_revision_id("Add a Column: X!", tmp_path) == "0008_add_a_column_x"
     assert next_revision_id("???", tmp_path / "empty") == "0001_change"
+
+
+def test_a_new_database_and_its_folder_are_the_owners_alone(tmp_path: Path) -> None:
+    import stat
+
+    from kneefix.storage import repository as repo
+
+    folder = tmp_path / "data"
+    database = Database(sqlite_url(folder / "kneefix.db"))
+    try:
+        with database.session() as session:
+            repo.create_profile(session, "ana")
+        modes = {
+            path.name: stat.S_IMODE(path.stat().st_mode)
+            for path in folder.iterdir()
+            if path.name.startswith("kneefix")
+        }
+        assert modes["kneefix.db"] == 0o600
+        assert all(mode == 0o600 for mode in modes.values()), modes  # -wal and -shm follow the file
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    finally:
+        database.close()
+
+
+def test_an_existing_database_keeps_the_mode_its_owner_chose(tmp_path: Path) -> None:
+    import stat
+
+    path = tmp_path / "shared.db"
+    Database(sqlite_url(path)).close()
+    path.chmod(0o640)  # e.g. readable by a backup group
+    Database(sqlite_url(path)).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640

@@ -230,3 +230,42 @@ def test_a_pool_with_every_connection_in_use_is_reported_busy_not_unreachable(tm
     message = str(translate_error(raised.value, "the test database"))
     assert "busy" in message and "too many requests" in message
     assert "Cannot reach" not in message
+
+
+def test_a_text_value_that_is_not_utf8_is_reported_as_damage_not_a_traceback(
+    saved: tuple[Path, Database],
+) -> None:
+    path, database = saved
+    with sqlite3.connect(path) as raw:  # what a scribbled page can leave in a text column
+        raw.execute("UPDATE profiles SET name = CAST(x'9841' AS TEXT)")
+    with pytest.raises(StorageError, match="not a readable kneefix database"):
+        _profile_names(database)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pages_scribbled_over_give_the_damage_message_or_still_read(tmp_path: Path, seed: int) -> None:
+    """Random bytes over the pages after the header (where a failing disk or a careless copy writes)."""
+    import random
+
+    path = tmp_path / "kneefix.db"
+    database = Database(sqlite_url(path))
+    with database.session() as session:
+        for number in range(40):
+            repo.create_profile(session, f"person {number} " + "x" * 40)
+    database.close()
+    data = bytearray(path.read_bytes())
+    pick = random.Random(seed)
+    for _ in range(300):
+        data[pick.randrange(4096, len(data))] = pick.randrange(256)
+    path.write_bytes(bytes(data))
+    for side_file in tmp_path.glob("kneefix.db-*"):
+        side_file.unlink()
+    try:
+        reopened = Database(sqlite_url(path))
+        try:
+            _profile_names(reopened)
+        finally:
+            reopened.close()
+    except StorageError as error:
+        assert "not a readable kneefix database" in str(error)
+    assert path.read_bytes() == bytes(data)  # kneefix changed nothing in it

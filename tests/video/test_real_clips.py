@@ -22,7 +22,14 @@ from kneefix.motion.overlay import MAX_SIDE, write_annotated_video
 from kneefix.motion.pipeline import TWO_WORKER_MIN_FRAMES
 from tests.conftest import SHARED_DATA
 from tests.video import media
-from tests.video.clips import MOVEMENTS, ClipResult, labels, manifest
+from tests.video.clips import (
+    MOVEMENTS,
+    TWO_WORKER_SAMPLE,
+    ClipResult,
+    checks_every_long_clip,
+    labels,
+    manifest,
+)
 from tests.video.rater_scoring import score
 
 pytestmark = pytest.mark.slow
@@ -110,7 +117,11 @@ def test_landings_match_our_labels(clip_landmarks: dict[str, ClipResult], name: 
         assert found == pytest.approx(seen, abs=label["contact_tolerance_s"])
 
 
-LONG_CLIPS = sorted(n for n, e in ENTRIES.items() if e["n_frames"] >= TWO_WORKER_MIN_FRAMES)
+LONG_CLIPS = sorted(
+    n
+    for n, e in ENTRIES.items()
+    if e["n_frames"] >= TWO_WORKER_MIN_FRAMES and (checks_every_long_clip() or n in TWO_WORKER_SAMPLE)
+)
 BODY = [11, 12, *range(23, 33)]  # shoulders to toes
 
 

@@ -76,6 +76,7 @@ def test_a_full_process_refuses_at_once_with_retry_after_and_serves_again_afterw
         page = client.get("/signin")
         assert page.status_code == 503 and "try again" in page.text  # pages are refused with a page
         assert client.get("/static/kneefix.css").status_code == 200  # static files are not counted
+        assert client.get("/healthz").status_code == 200  # busy is not dead: a proxy keeps the process
         slow.sendall(b'"email": "a@example.org", "password": "x"}'[:39])  # the rest of the 40 bytes
         answer = slow.recv(4096)
         slow.close()

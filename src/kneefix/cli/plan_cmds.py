@@ -29,7 +29,7 @@ def today_cmd(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     state = state_of(ctx)
     content = load_content()
     day = today()
-    with state.database().session() as session:
+    with state.database().session(write=False) as session:  # what is stale is written beside it
         profile = open_profile(session, state.profile)
         view = today_view(session, content, profile.id, day)
     if as_json:
@@ -87,7 +87,7 @@ def plan_cmd(
     """The whole dated plan: weeks, sessions and phases (done sessions and what is still to come)."""
     state = state_of(ctx)
     content = load_content()
-    with state.database().session() as session:
+    with state.database().session(write=False) as session:  # what is stale is written beside it
         profile = open_profile(session, state.profile)
         current = plan_state(session, content, profile.id, today())
         calendar = calendar_ics(session, content, profile.id, today()) if ics is not None else b""

@@ -47,7 +47,7 @@ def progress_cmd(
     """How it is going: pain trend, Kujala trend, adherence, streak, phase and plan changes."""
     state = state_of(ctx)
     content = load_content()
-    with state.database().session() as session:
+    with state.database().session(write=False) as session:  # what is stale is written beside it
         profile = open_profile(session, state.profile)
         summary = progress_summary(session, content, profile.id, today())
     if plot is not None:

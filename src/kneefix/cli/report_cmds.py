@@ -31,7 +31,7 @@ def report_command(
         raise InputError(f"{pdf.name}: give the PDF a file name ending in .pdf.")
     state = state_of(ctx)
     content = load_content()
-    with state.database().session() as session:
+    with state.database().session(write=False) as session:  # what is stale is written beside it
         profile = open_profile(session, state.profile)
         maker = handout_pdf if handout else report_pdf
         body = maker(session, content, profile.id, today())

@@ -22,6 +22,8 @@ before is untouched.
 from __future__ import annotations
 
 import collections
+import contextlib
+import os
 import re
 import sqlite3
 import threading
@@ -56,7 +58,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant: serialises concurrent first-time migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x6B6E6565  # "knee"
 _BEGIN_OPTION = "kneefix_sqlite_begin"
+_DAMAGED_TEXT = "database disk image is malformed: it holds bytes that are not text"
 _TURN_KEY = "kneefix_write_turn"  # pooled connection info: the write turn this transaction holds
+# A writer waits this many busy timeouts for its turn among this program's own writers: the queue is
+# fair and every turn short, so waiting is better than failing; other programs get the busy timeout.
+TURN_WAIT_FACTOR = 4
 _WRITE_TURNS: dict[str, WriteTurns] = {}  # one per SQLite file, shared by every Database on it
 _TURNS_GUARD = threading.Lock()
 _DATABASE_KEY = "kneefix_database"  # Session.info: the Database a session came from
@@ -119,6 +125,19 @@ def _switch_to_wal(cursor: sqlite3.Cursor, busy_timeout_s: float) -> None:
         pause_s = min(pause_s * 2, 0.1)
 
 
+def _utf8_text(raw: bytes) -> str:
+    """A text value read from SQLite; bytes that are not UTF-8 mean the file was scribbled over.
+
+    sqlite3's own decoding raises a bare UnicodeDecodeError (for a value, or for an error message
+    quoting a damaged page), which no database error handler expects, so a damaged file became a
+    traceback. As a database error it gets the "damaged" message instead.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise sqlite3.DatabaseError(_DAMAGED_TEXT) from None
+
+
 def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
     busy_ms = int(busy_timeout_s * 1000)
     turn = _write_turn(engine.url)
@@ -127,11 +146,14 @@ def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Stop the sqlite3 module's own implicit BEGIN handling; we issue BEGIN below.
         dbapi_connection.isolation_level = None
+        dbapi_connection.text_factory = _utf8_text
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
             cursor.execute("PRAGMA foreign_keys = ON")
             _switch_to_wal(cursor, busy_timeout_s)
+        except UnicodeDecodeError:  # SQLite's error message quoted bytes from a damaged page
+            raise sqlite3.DatabaseError(_DAMAGED_TEXT) from None
         finally:
             cursor.close()
 
@@ -142,7 +164,7 @@ def _install_sqlite_behaviour(engine: Engine, busy_timeout_s: float) -> None:
             connection.exec_driver_sql(f"BEGIN {mode}")
             return
         record = connection.connection  # the pooled connection: its ``info`` lives until check-in
-        if not turn.acquire(timeout=busy_timeout_s):
+        if not turn.acquire(timeout=busy_timeout_s * TURN_WAIT_FACTOR):
             raise sqlite3.OperationalError("database is locked (this program's other writes took too long)")
         record.info[_TURN_KEY] = turn
         try:
@@ -382,12 +404,16 @@ class Database:
         if path.is_dir():
             raise InputError(f"{path} is a folder; give the path of a database file inside it instead.")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise StorageError(
                 f"Cannot create the folder {path.parent} for the database ({error.strerror}). Choose a "
                 "writable location with --db or KNEEFIX_DATA_DIR."
             ) from error
+        # Health records: a new database file is the owner's alone (SQLite gives its -wal and -shm
+        # files the same mode). An existing file keeps the mode its owner chose.
+        with contextlib.suppress(FileExistsError, OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration; concurrent openers wait for each other.

@@ -104,12 +104,14 @@ def _include_routers(app: FastAPI) -> None:
         auth,
         calendar,
         exercises,
+        health,
         person,
         printouts,
         running,
         screening,
     )
 
+    app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(person.router)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -97,6 +97,10 @@ async def get_form(request: Request) -> FormData:
     return await request.form()
 
 
+MAX_RECORD_ID = 2**63 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="A record's id (1 to 2^63 - 1)")]
+"""A record id in a path: beyond a 64-bit integer no database can hold it, and asking for it must be a
+422 naming the field, not a driver's overflow turned into a 500."""
 AppSettings = Annotated[Settings, Depends(get_settings)]
 AppFiles = Annotated[FileStore, Depends(get_files)]
 PostedForm = Annotated[FormData, Depends(get_form)]

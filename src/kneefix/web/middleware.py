@@ -194,8 +194,8 @@ class LoadSheddingMiddleware:
     almost nothing is answered in time: one process sent 200 requests a second answered 6 a second,
     where at 30 a second it answered all 30 (``bench/api_load.py``). Refusing the excess at once keeps
     the answered rate at capacity and tells the client to come back (``Retry-After``). Static files are
-    not counted (they cost next to nothing), nor uploads (a phone sending a video for a minute is
-    limited by its own bandwidth, not by this process's CPU).
+    not counted (they cost next to nothing), nor the health check, nor uploads (a phone sending a
+    video for a minute is limited by its own bandwidth, not by this process's CPU).
     """
 
     def __init__(self, app: ASGIApp, max_in_flight: int, *, api_prefix: str = "/api/") -> None:
@@ -222,11 +222,12 @@ class LoadSheddingMiddleware:
 
 
 UPLOAD_BYTES = 1024 * 1024  # a request body this large is a video on its way, not a quick request
+HEALTH_PATH = "/healthz"  # a busy process is still a live one: its health check is always answered
 
 
 def _not_counted(scope: Scope) -> bool:
     path = str(scope.get("path", ""))
-    if path.startswith("/static/"):
+    if path.startswith("/static/") or path == HEALTH_PATH:
         return True
     declared = HTTPConnection(scope).headers.get("content-length", "")
     return declared.isdigit() and int(declared) >= UPLOAD_BYTES

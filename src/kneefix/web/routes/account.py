@@ -16,7 +16,7 @@ from kneefix.errors import InputError
 from kneefix.services import accounts
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.storage.records import UserInfo
-from kneefix.web.deps import AppFiles, CurrentUser, DbSession
+from kneefix.web.deps import AppFiles, CurrentUser, DbSession, RecordId
 from kneefix.web.routes.auth import redirect, sign_in_session
 from kneefix.web.templating import flash, render, session_of, set_session
 
@@ -82,7 +82,7 @@ def account_token_create(
 
 
 @router.post("/account/tokens/{token_id}/revoke", name="account_token_revoke")
-def account_token_revoke(request: Request, token_id: int, user: CurrentUser, db: DbSession) -> Response:
+def account_token_revoke(request: Request, token_id: RecordId, user: CurrentUser, db: DbSession) -> Response:
     accounts.revoke_api_token(db, user.id, token_id)
     flash(request, "The token is revoked; clients using it can no longer sign in.", "ok")
     return redirect(request, "/account")

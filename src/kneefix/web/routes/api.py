@@ -48,6 +48,7 @@ from kneefix.web.deps import (
     CurrentUser,
     DbSession,
     PersonWithPlan,
+    RecordId,
     Today,
     client_ip,
 )
@@ -152,7 +153,7 @@ def api_create_token(body: NewToken, user: CurrentUser, db: DbSession) -> NewTok
     summary="Revoke an API token",
     responses={404: {"model": ErrorOut, "description": "No such token on this account"}},
 )
-def api_revoke_token(token_id: int, user: CurrentUser, db: DbSession) -> Response:
+def api_revoke_token(token_id: RecordId, user: CurrentUser, db: DbSession) -> Response:
     accounts.revoke_api_token(db, user.id, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -342,7 +343,7 @@ def api_add_log(
     responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
 )
 def api_edit_log(
-    log_id: int, body: LogPatch, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
+    log_id: RecordId, body: LogPatch, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
     sent = body.model_fields_set
     changes: dict[str, Any] = {
@@ -372,7 +373,7 @@ def api_edit_log(
     responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
 )
 def api_delete_log(
-    log_id: int, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
+    log_id: RecordId, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
     logbook.delete_log(db, content, me.profile_id, log_id, today=today)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -26,6 +26,7 @@ from kneefix.web.deps import (
     CurrentPerson,
     DbSession,
     MaybeUser,
+    RecordId,
     Today,
 )
 from kneefix.web.routes.auth import redirect
@@ -117,7 +118,7 @@ def clinician_invite(
 
 @router.post("/clinician/invites/{invite_id}/delete", name="clinician_invite_delete")
 def clinician_invite_delete(
-    request: Request, invite_id: int, db: DbSession, me: CurrentClinician
+    request: Request, invite_id: RecordId, db: DbSession, me: CurrentClinician
 ) -> Response:
     try:
         clinic.withdraw_invite(db, me.id, invite_id)
@@ -129,7 +130,12 @@ def clinician_invite_delete(
 
 @router.get("/clinician/people/{profile_id}", name="clinician_person")
 def clinician_person(
-    request: Request, profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    request: Request,
+    profile_id: RecordId,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
 ) -> Response:
     overview = clinic.person_overview(db, content, me.id, profile_id, today)
     choices = clinic.adjustment_choices(db, content, me.id, profile_id)
@@ -144,7 +150,7 @@ def clinician_person(
 
 @router.get("/clinician/people/{profile_id}/progress.png", name="clinician_progress_chart")
 def clinician_progress_chart(
-    profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
 ) -> Response:
     from kneefix.services.progress import progress_chart, progress_summary
 
@@ -156,7 +162,7 @@ def clinician_progress_chart(
 @router.post("/clinician/people/{profile_id}/adjust", name="clinician_adjust")
 def clinician_adjust(
     request: Request,
-    profile_id: int,
+    profile_id: RecordId,
     db: DbSession,
     content: ContentDep,
     me: CurrentClinician,
@@ -208,8 +214,8 @@ def clinician_adjust(
 )
 def clinician_adjust_withdraw(
     request: Request,
-    profile_id: int,
-    adjustment_id: int,
+    profile_id: RecordId,
+    adjustment_id: RecordId,
     db: DbSession,
     content: ContentDep,
     me: CurrentClinician,
@@ -222,7 +228,7 @@ def clinician_adjust_withdraw(
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}", name="clinician_check")
 def clinician_check(
-    request: Request, profile_id: int, check_id: int, db: DbSession, me: CurrentClinician
+    request: Request, profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
 ) -> Response:
     profile = clinic.linked_profile(db, me.id, profile_id)
     check = uploads.get_check(db, profile_id, check_id)
@@ -243,7 +249,7 @@ def clinician_check(
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}/files/{name}", name="clinician_check_file")
 def clinician_check_file(
-    profile_id: int, check_id: int, name: str, db: DbSession, me: CurrentClinician, files: AppFiles
+    profile_id: RecordId, check_id: RecordId, name: str, db: DbSession, me: CurrentClinician, files: AppFiles
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)
     return file_response(files, uploads.get_check(db, profile_id, check_id), name)
@@ -306,7 +312,7 @@ def sharing_accept(
 
 
 @router.post("/sharing/{clinician_id}/stop", name="sharing_stop")
-def sharing_stop(request: Request, clinician_id: int, db: DbSession, me: CurrentPerson) -> Response:
+def sharing_stop(request: Request, clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     try:
         clinic.stop_sharing(db, me.profile_id, clinician_id)
         flash(request, "That clinician can no longer see your record.", "ok")
@@ -360,14 +366,14 @@ def api_people(
 
 @api_router.get("/clinician/people/{profile_id}", summary="One linked person's full picture")
 def api_person(
-    profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
 ) -> dict[str, Any]:
     return clinic.person_overview(db, content, me.id, profile_id, today)
 
 
 @api_router.get("/clinician/people/{profile_id}/adjustments", summary="Plan adjustments made for a person")
 def api_adjustments(
-    profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician
+    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician
 ) -> list[dict[str, Any]]:
     entries = clinic.list_adjustments(db, me.id, profile_id)
     return [clinic.adjustment_view(content, entry) for entry in entries]
@@ -379,7 +385,7 @@ def api_adjustments(
     summary="Adjust a person's plan: swap an exercise, set a dose, or move to a phase",
 )
 def api_adjust(
-    profile_id: int,
+    profile_id: RecordId,
     body: AdjustmentRequest,
     db: DbSession,
     content: ContentDep,
@@ -398,7 +404,7 @@ def api_adjust(
     summary="Resume a paused plan after reviewing the person (422 when it is not paused)",
 )
 def api_resume(
-    profile_id: int,
+    profile_id: RecordId,
     body: ResumeRequest,
     db: DbSession,
     content: ContentDep,
@@ -415,8 +421,8 @@ def api_resume(
     summary="Withdraw an adjustment (the plan follows its rules again)",
 )
 def api_withdraw(
-    profile_id: int,
-    adjustment_id: int,
+    profile_id: RecordId,
+    adjustment_id: RecordId,
     db: DbSession,
     content: ContentDep,
     me: CurrentClinician,
@@ -429,7 +435,9 @@ def api_withdraw(
 @api_router.get(
     "/clinician/people/{profile_id}/checks/{check_id}", summary="A linked person's technique check"
 )
-def api_person_check(profile_id: int, check_id: int, db: DbSession, me: CurrentClinician) -> dict[str, Any]:
+def api_person_check(
+    profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
+) -> dict[str, Any]:
     clinic.linked_profile(db, me.id, profile_id)
     return uploads.check_view(uploads.get_check(db, profile_id, check_id))
 
@@ -449,7 +457,7 @@ def api_create_invite(
 @api_router.delete(
     "/clinician/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Withdraw an invite"
 )
-def api_delete_invite(invite_id: int, db: DbSession, me: CurrentClinician) -> Response:
+def api_delete_invite(invite_id: RecordId, db: DbSession, me: CurrentClinician) -> Response:
     clinic.withdraw_invite(db, me.id, invite_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -473,6 +481,6 @@ def api_accept_invite(body: CodeRequest, db: DbSession, me: CurrentPerson) -> di
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sharing with a clinician",
 )
-def api_stop_sharing(clinician_id: int, db: DbSession, me: CurrentPerson) -> Response:
+def api_stop_sharing(clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     clinic.stop_sharing(db, me.profile_id, clinician_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

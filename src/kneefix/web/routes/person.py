@@ -37,6 +37,7 @@ from kneefix.web.deps import (
     Person,
     PersonWithPlan,
     PostedForm,
+    RecordId,
     Today,
     get_settings,
 )
@@ -262,7 +263,7 @@ def logs_page(request: Request, me: CurrentPerson, db: DbSession, content: Conte
 
 
 @router.get("/logs/{log_id}/edit", name="log_edit_form")
-def log_edit_form(request: Request, log_id: int, me: CurrentPerson, db: DbSession) -> Response:
+def log_edit_form(request: Request, log_id: RecordId, me: CurrentPerson, db: DbSession) -> Response:
     entry = _own_log(db, me, log_id)
     return render(request, "log_edit.html", {"log": entry, "error": None}, nav="progress", title="Edit entry")
 
@@ -274,7 +275,7 @@ def _own_log(db: Session, me: Person, log_id: int) -> Any:
 @router.post("/logs/{log_id}", name="log_edit")
 def log_edit(
     request: Request,
-    log_id: int,
+    log_id: RecordId,
     me: CurrentPerson,
     db: DbSession,
     content: ContentDep,
@@ -315,7 +316,7 @@ def log_edit(
 
 @router.post("/logs/{log_id}/delete", name="log_delete")
 def log_delete(
-    request: Request, log_id: int, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request, log_id: RecordId, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
     logbook.delete_log(db, content, me.profile_id, log_id, today=today)
     flash(request, "Entry deleted.", "ok")

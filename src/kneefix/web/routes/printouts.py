@@ -14,6 +14,7 @@ from kneefix.web.deps import (
     CurrentPerson,
     DbSession,
     PersonWithPlan,
+    RecordId,
     Today,
 )
 
@@ -54,7 +55,7 @@ def person_report(
 
 @router.get("/clinician/people/{profile_id}/handout.pdf", name="clinician_handout_pdf")
 def clinician_handout(
-    profile_id: int, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
 ) -> Response:
     clinic.linked_profile(db, me.id, profile_id)  # NotFoundError unless this person shares with me
     return _pdf(printing.handout_pdf(db, content, profile_id, today), "kneefix-programme.pdf")
@@ -62,7 +63,7 @@ def clinician_handout(
 
 @router.get("/clinician/people/{profile_id}/report.pdf", name="clinician_report_pdf")
 def clinician_report(
-    profile_id: int,
+    profile_id: RecordId,
     db: DbSession,
     content: ContentDep,
     me: CurrentClinician,

@@ -25,7 +25,7 @@ from kneefix.services import uploads
 from kneefix.services.worker import Worker
 from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
-from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person
+from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person, RecordId
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
@@ -154,7 +154,7 @@ async def technique_upload(
 
 
 @router.get("/technique/checks/{check_id}", name="technique_check")
-def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
+def technique_check(request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     check = uploads.get_check(db, me.profile_id, check_id)
     return render(
         request,
@@ -166,13 +166,15 @@ def technique_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 
 @router.get("/technique/checks/{check_id}/files/{name}", name="technique_file")
-def technique_file(check_id: int, name: str, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
+def technique_file(
+    check_id: RecordId, name: str, db: DbSession, me: CurrentPerson, files: AppFiles
+) -> Response:
     check = uploads.get_check(db, me.profile_id, check_id)
     return file_response(files, check, name)
 
 
 @router.post("/technique/checks/{check_id}/retry", name="technique_retry")
-def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> Response:
+def technique_retry(request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     uploads.retry_check(db, me.profile_id, check_id)
     db.commit()
     wake_worker(request)
@@ -181,7 +183,7 @@ def technique_retry(request: Request, check_id: int, db: DbSession, me: CurrentP
 
 @router.post("/technique/checks/{check_id}/delete", name="technique_delete")
 def technique_delete(
-    request: Request, check_id: int, db: DbSession, me: CurrentPerson, files: AppFiles
+    request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles
 ) -> Response:
     try:
         removed = uploads.delete_check(db, me.profile_id, check_id)
@@ -253,7 +255,7 @@ async def api_upload_check(
 
 
 @api_router.get("/checks/{check_id}", summary="One check: status, progress and, when done, its results")
-def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
+def api_get_check(check_id: RecordId, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
     return uploads.check_view(uploads.get_check(db, me.profile_id, check_id))
 
 
@@ -262,12 +264,14 @@ def api_get_check(check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, 
     summary="A result file: annotated.mp4, angles.png, report.json, landmarks.csv, angles.csv, angles.mot",
     response_class=FileResponse,
 )
-def api_check_file(check_id: int, name: str, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
+def api_check_file(
+    check_id: RecordId, name: str, db: DbSession, me: CurrentPerson, files: AppFiles
+) -> Response:
     return file_response(files, uploads.get_check(db, me.profile_id, check_id), name)
 
 
 @api_router.post("/checks/{check_id}/retry", summary="Queue a failed check again")
-def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
+def api_retry_check(request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
     check = uploads.retry_check(db, me.profile_id, check_id)
     db.commit()
     wake_worker(request)
@@ -277,7 +281,7 @@ def api_retry_check(request: Request, check_id: int, db: DbSession, me: CurrentP
 @api_router.delete(
     "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
 )
-def api_delete_check(check_id: int, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
+def api_delete_check(check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
     removed = uploads.delete_check(db, me.profile_id, check_id)
     db.commit()
     uploads.remove_check_files(files, removed)
