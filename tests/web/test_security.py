@@ -20,6 +20,7 @@ from kneefix.services.credentials import (
 )
 from kneefix.settings import Settings, load_settings
 from kneefix.web.security import (
+    VIA_TRUSTED_PROXY,
     SessionCodec,
     anonymous_session,
     bearer_token,
@@ -119,7 +120,43 @@ def test_behind_a_proxy_the_public_origin_must_be_trusted_or_forwarded(settings:
         host="127.0.0.1:8000",
     )
     assert not origin_allowed(forwarded, settings)  # headers ignored unless proxy headers are trusted
-    assert origin_allowed(forwarded, settings.with_changes(proxy_headers=True))
+    # Sent by the client itself (not through a proxy in KNEEFIX_FORWARDED_ALLOW_IPS): still ignored.
+    assert not origin_allowed(forwarded, settings.with_changes(proxy_headers=True))
+    # Through the trusted proxy: the middleware marked the request and applied the scheme.
+    via_proxy = make_request(
+        {"Origin": "https://knee.example.org", "X-Forwarded-Host": "knee.example.org"},
+        scheme="https",
+        host="127.0.0.1:8000",
+    )
+    via_proxy.scope[VIA_TRUSTED_PROXY] = True
+    assert origin_allowed(via_proxy, settings.with_changes(proxy_headers=True))
+
+
+@pytest.mark.parametrize(("allowed", "believed"), [("10.1.2.3", False), ("*", True)])
+def test_forwarded_headers_count_only_from_a_trusted_proxy(
+    tmp_path: Path, allowed: str, believed: bool
+) -> None:
+    """A client that sends X-Forwarded-Proto itself gets no Secure cookie on plain http: only a proxy
+    in KNEEFIX_FORWARDED_ALLOW_IPS may say the browser used https (the test client is not 10.1.2.3)."""
+    from fastapi.testclient import TestClient
+
+    from kneefix.web.app import create_app
+
+    configured = load_settings(
+        data_dir=tmp_path / "data",
+        environ={},
+        secret_key="p" * 40,
+        run_worker=False,
+        proxy_headers=True,
+        forwarded_allow_ips=allowed,
+    )
+    app = create_app(configured)
+    try:
+        page = TestClient(app).get("/signin", headers={"X-Forwarded-Proto": "https"})
+    finally:
+        app.state.database.close()
+    assert page.status_code == 200
+    assert ("secure" in page.headers["set-cookie"].lower()) is believed
 
 
 def test_default_ports_compare_equal(settings: Settings) -> None:

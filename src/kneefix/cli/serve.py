@@ -138,8 +138,7 @@ def serve(
         workers=workers if web_app is None else None,
         host=settings.host,
         port=settings.port,
-        proxy_headers=settings.proxy_headers,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=False,  # the app applies them, from trusted proxies only (TrustedProxyMiddleware)
         log_level="warning",
     )
 

@@ -26,6 +26,7 @@ from kneefix.web.middleware import (
     LoadSheddingMiddleware,
     RootPathMiddleware,
     SessionMiddleware,
+    TrustedProxyMiddleware,
 )
 from kneefix.web.templating import STATIC_DIR
 
@@ -91,7 +92,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # The limit is for the file; a multipart envelope adds a little around it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_requests_in_flight)
-    app.add_middleware(RootPathMiddleware, root_path=settings.root_path)  # outermost: sets the prefix first
+    app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
+    app.add_middleware(TrustedProxyMiddleware, settings=settings)  # outermost: who is asking, first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app)
     return app

@@ -11,16 +11,42 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kneefix.settings import Settings
 from kneefix.web.security import (
     SESSION_COOKIE,
+    VIA_TRUSTED_PROXY,
     SessionCodec,
     SessionData,
     anonymous_session,
     bearer_token,
     cookies_secure,
 )
+
+
+class TrustedProxyMiddleware:
+    """Believe ``X-Forwarded-For``/``-Proto``/``-Host`` only from the proxies in ``forwarded_allow_ips``.
+
+    The headers are applied here, in the app, whatever server runs it (``kneefix serve`` turns
+    uvicorn's own handling off), by uvicorn's ``ProxyHeadersMiddleware``; before it rewrites the
+    client address, the address the request really came from is checked and the answer kept in the
+    scope (:data:`~kneefix.web.security.VIA_TRUSTED_PROXY`) for ``X-Forwarded-Host``, which uvicorn does
+    not handle. Anyone else's forwarded headers are ignored.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.enabled = settings.proxy_headers
+        self.proxy = ProxyHeadersMiddleware(app, trusted_hosts=settings.forwarded_allow_ips)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.enabled or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        peer = scope.get("client")
+        scope[VIA_TRUSTED_PROXY] = peer is not None and peer[0] in self.proxy.trusted_hosts
+        await self.proxy(scope, receive, send)  # type: ignore[arg-type]
 
 
 class SessionMiddleware:

@@ -136,19 +136,28 @@ def csrf_matches(expected: str, submitted: str | None) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), submitted.encode("utf-8"))
 
 
+VIA_TRUSTED_PROXY = "kneefix_via_trusted_proxy"
+"""Scope key set by :class:`~kneefix.web.middleware.TrustedProxyMiddleware`: the request came from a
+proxy in ``KNEEFIX_FORWARDED_ALLOW_IPS``, so its ``X-Forwarded-*`` headers may be believed."""
+
+
 def request_scheme(conn: HTTPConnection, settings: Settings) -> str:
-    """``https`` or ``http`` as the browser saw it (the proxy's header when proxy headers are trusted)."""
-    if settings.proxy_headers:
-        forwarded = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        if forwarded in {"http", "https"}:
-            return forwarded
+    """``https`` or ``http`` as the browser saw it.
+
+    A trusted proxy's ``X-Forwarded-Proto`` has already been applied to the scope by the proxy
+    middleware; the header itself is never read here, so a client cannot claim https by sending it.
+    """
     return conn.url.scheme
 
 
 def request_origin(conn: HTTPConnection, settings: Settings) -> str:
-    """This app's own origin as the browser saw it, e.g. ``https://knee.example.org``."""
+    """This app's own origin as the browser saw it, e.g. ``https://knee.example.org``.
+
+    ``X-Forwarded-Host`` counts only from a trusted proxy: from anyone else it would let a forged
+    request name its own site as this one and pass the origin check.
+    """
     host = conn.headers.get("host", "")
-    if settings.proxy_headers:
+    if settings.proxy_headers and conn.scope.get(VIA_TRUSTED_PROXY) is True:
         forwarded_host = conn.headers.get("x-forwarded-host", "").split(",")[0].strip()
         if forwarded_host:
             host = forwarded_host
