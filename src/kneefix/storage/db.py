@@ -337,7 +337,14 @@ def writes_beside(session: Session) -> Iterator[Session]:
     if not is_read_only(session) or not isinstance(database, Database):
         yield session
         return
-    if session.in_transaction():
+    with _writer_beside(session, database) as writer:
+        yield writer
+
+
+@contextmanager
+def _writer_beside(session: Session, database: Database) -> Iterator[Session]:
+    """A fresh write session on ``database``; ``session``'s read transaction (if any) ends first."""
+    if session.in_transaction() and is_read_only(session):
         session.commit()  # nothing to flush in a read session: this only lets go of the old snapshot
     with database.session() as writer:
         yield writer
@@ -357,9 +364,7 @@ def own_transaction(session: Session) -> Iterator[Session]:
     if not isinstance(database, Database) or (not is_read_only(session) and session.in_transaction()):
         yield session
         return
-    if session.in_transaction():
-        session.commit()  # a read session: nothing to flush, this only lets go of the old snapshot
-    with database.session() as writer:
+    with _writer_beside(session, database) as writer:
         yield writer
 
 
