@@ -19,6 +19,10 @@ from kneefix.storage.models import Base, is_model_object
 
 EXPECTED_TABLES = {
     "users",
+    "web_sessions",
+    "password_resets",
+    "rate_events",
+    "audit_events",
     "profiles",
     "screenings",
     "scores",
@@ -51,7 +55,7 @@ def test_opening_migrates_to_head_with_every_table(fresh_database_url: str) -> N
 
 
 def test_the_head_is_the_newest_migration_file() -> None:
-    assert head_revision() == "0005_task_queue"
+    assert head_revision() == "0006_accounts_and_audit"
 
 
 def test_migrations_match_the_models_exactly(db: Database) -> None:

@@ -95,6 +95,11 @@ class User(Base):
     local_name: Mapped[str | None] = mapped_column(String(50), unique=True)
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # An administrator approves clinicians and reads the audit log; orthogonal to the role.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # "clinician" while someone who asked to be a clinician waits for an administrator's approval
+    # (their role stays "person" until then); NULL otherwise.
+    requested_role: Mapped[str | None] = mapped_column(String(20))
 
 
 DAYS_PER_WEEK_CHECK = f"days_per_week IS NULL OR (days_per_week BETWEEN {DAYS_MIN} AND {DAYS_MAX})"
@@ -156,6 +161,12 @@ class Screening(Base):
     verdict: Mapped[str] = mapped_column(String(40))
     red_flags: Mapped[list[str]] = mapped_column(JsonColumn)
     messages: Mapped[list[str]] = mapped_column(JsonColumn)
+    # A clinician who saw the person may clear the red flags of this screening (kept, with a note).
+    # No foreign key, so the record of who cleared it outlives that clinician's account.
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cleared_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    cleared_by_name: Mapped[str | None] = mapped_column(String(200))
+    clearance_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Score(Base):
@@ -403,3 +414,74 @@ class ReminderEmail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie names it by a random token whose SHA-256 is stored here.
+
+    Signing out revokes the row, so a copied cookie stops working at once (ASVS 3.3.1); "sign out
+    everywhere", a password change and account deletion revoke every row of the account.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class PasswordReset(Base):
+    """A single-use, expiring password-reset link sent by email; only the token's SHA-256 is kept."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    requested_ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateEvent(Base):
+    """One counted action (a sign-up, an invite, a reset email) for rate limits by bucket and key."""
+
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(320))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class AuditEvent(Base):
+    """Who viewed or changed whose record, and when.
+
+    No foreign keys: the log outlives the accounts and profiles it names (a deletion is itself an
+    event). ``detail`` holds ids and kinds only, never health data.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_profile_id_at", "profile_id", "at"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(320), default="")
+    subject_user_id: Mapped[int | None] = mapped_column(Integer)
+    profile_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    ip: Mapped[str | None] = mapped_column(String(64))
