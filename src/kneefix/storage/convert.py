@@ -80,6 +80,8 @@ def user_info(row: User) -> UserInfo:
         is_local=row.local_name is not None,
         password_hash=row.password_hash,
         password_changed_at=row.password_changed_at,
+        is_admin=bool(row.is_admin),
+        requested_role=row.requested_role,
     )
 
 

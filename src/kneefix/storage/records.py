@@ -26,6 +26,24 @@ class UserInfo:
     is_local: bool = False
     password_hash: str | None = field(default=None, repr=False)
     password_changed_at: dt.datetime | None = None
+    is_admin: bool = False
+    requested_role: str | None = None  # "clinician" while waiting for an administrator's approval
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit event: who (``actor_*``) did ``action`` to whose record (``profile_id``), and when."""
+
+    id: int
+    at: dt.datetime
+    actor_user_id: int | None
+    actor_role: str
+    actor_name: str
+    subject_user_id: int | None
+    profile_id: int | None
+    action: str
+    detail: dict[str, Any]
+    ip: str | None
 
 
 @dataclass(frozen=True)
