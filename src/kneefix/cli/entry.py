@@ -16,6 +16,7 @@ from kneefix.cli.base import run
 
 COMMAND_MODULES: dict[str, str] = {
     "analyze": "analyze",
+    "audit": "audit_cmds",
     "landmarks": "analyze",
     "content": "content_cmds",
     "education": "content_cmds",

@@ -19,6 +19,7 @@ from kneefix.content.loader import load_content
 from kneefix.errors import InputError
 from kneefix.programme.records import SessionLog
 from kneefix.programme.scoring import validate_nprs
+from kneefix.services.audit import CLI
 from kneefix.services.logbook import (
     LogResult,
     delete_log,
@@ -366,7 +367,7 @@ def delete(
     content = load_content()
     with state.database().session() as session:
         profile = open_profile(session, state.profile)
-        result = delete_log(session, content, profile.id, entry, today=today())
+        result = delete_log(session, content, profile.id, entry, today=today(), actor=CLI)
     _report(result, as_json, "Deleted")
 
 

@@ -13,6 +13,7 @@ from kneefix.cli.output import echo_json
 from kneefix.cli.render import day_text
 from kneefix.content.loader import load_content
 from kneefix.errors import InputError
+from kneefix.services.audit import CLI
 from kneefix.services.profiles import delete_profile, list_profiles, open_profile, update_settings
 from kneefix.services.screening import parse_weekdays, split_ids
 
@@ -74,7 +75,7 @@ def delete(
             out_console().print("Nothing deleted.")
             return
     with state.database().session() as session:
-        delete_profile(session, name)
+        delete_profile(session, name, actor=CLI)
     out_console().print(f"Deleted profile '{name}'.")
 
 

@@ -12,6 +12,7 @@ from kneefix.cli.base import app
 from kneefix.cli.context import err_console, state_of, today
 from kneefix.content.loader import load_content
 from kneefix.errors import InputError
+from kneefix.services import audit
 from kneefix.services.printing import handout_pdf, report_pdf
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import write_bytes_file
@@ -34,6 +35,7 @@ def report_command(
     with state.database().session(write=False) as session:  # what is stale is written beside it
         profile = open_profile(session, state.profile)
         maker = handout_pdf if handout else report_pdf
+        audit.record_export(session, audit.CLI, profile.id, "pdf" if handout else "report-pdf")
         body = maker(session, content, profile.id, today())
     written = write_bytes_file(pdf, body)
     what = "programme handout" if handout else "progress report"

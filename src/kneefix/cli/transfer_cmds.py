@@ -11,6 +11,7 @@ from kneefix.cli.base import app
 from kneefix.cli.context import err_console, out_console, state_of
 from kneefix.cli.output import echo_json
 from kneefix.errors import InputError
+from kneefix.services import audit
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import export_csv, export_text, import_file, write_text_file
 
@@ -27,6 +28,9 @@ def export_cmd(
     state = state_of(ctx)
     with state.database().session(write=False) as session:
         profile = open_profile(session, state.profile)
+        audit.record_export(session, audit.CLI, profile.id, "json")  # a short write beside this read
+        if csv is not None:
+            audit.record_export(session, audit.CLI, profile.id, "csv")
         text = export_text(session, profile.id)
         written = export_csv(session, profile.id, csv) if csv is not None else []
     if out is None:

@@ -67,10 +67,12 @@ class ReviewEvent:
     * ``screening``: a (re-)screening; ``red_flag`` is True when it said "see a clinician first";
       ``pain`` is the pain it recorded (it becomes the new baseline when the screening is clear).
     * ``clinician_resume``: a linked clinician reviewed the person and resumed the plan.
+    * ``red_flag_cleared``: a linked clinician saw the person and cleared one screening's red flags;
+      it ends the pause that screening began (a later screening with red flags pauses again).
     """
 
     date: dt.date
-    kind: str  # "screening" | "clinician_resume"
+    kind: str  # "screening" | "clinician_resume" | "red_flag_cleared"
     red_flag: bool = False
     pain: int | None = None
     reason: str = ""

@@ -44,7 +44,10 @@ def replay_event(replay: Replay, event: ReviewEvent) -> None:
         return
     if replay.paused_reason is None:
         return
-    who = "your clinician resumed it" if event.kind == "clinician_resume" else "your new screening was clear"
+    who = {
+        "clinician_resume": "your clinician resumed it",
+        "red_flag_cleared": "your clinician saw you and cleared the warning signs of your screening",
+    }.get(event.kind, "your new screening was clear")
     replay.changes.append(
         PlanChange(
             event.date,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import uploads
+from kneefix.services import audit, uploads
 from kneefix.services.credentials import (
     check_password_rules,
     dummy_verify,
@@ -262,7 +262,9 @@ def delete_account(db: Session, user_id: int, *, password: str) -> list[int]:
     user = users.get_user(db, user_id)
     if not verify_password(user.password_hash, password):
         raise InputError("That password is not right, so nothing was deleted.")
-    return users.delete_user(db, user_id)
+    removed = users.delete_user(db, user_id)
+    audit.record_account_deletion(db, user, removed)  # kept after the account: the log has no FKs
+    return removed
 
 
 def delete_user_files(files: FileStore, profile_ids: Iterable[int]) -> list[str]:

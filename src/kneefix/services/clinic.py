@@ -30,17 +30,32 @@ from kneefix.programme.adjustments import adjusted_dose, protocol_exercises
 from kneefix.programme.progress import ProgressSummary
 from kneefix.programme.progression import DOSE_FIELDS
 from kneefix.programme.records import PlanChange
-from kneefix.services import uploads
-from kneefix.services.plan import PlanRecords, adjusted_programme, plan_records_for, today_view
+from kneefix.services import audit, uploads
+from kneefix.services.audit import Action, Actor
+from kneefix.services.plan import (
+    PlanRecords,
+    adjusted_programme,
+    clearance_text,
+    plan_records_for,
+    today_view,
+)
 from kneefix.services.progress import progress_summaries, progress_summary
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import plans as plan_store
 from kneefix.storage import profiles as profile_store
+from kneefix.storage import rates
 from kneefix.storage import scores as score_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.columns import utc_now
-from kneefix.storage.records import InviteInfo, PlanAdjustmentEntry, ProfileInfo, TechniqueCheckInfo, UserInfo
+from kneefix.storage.records import (
+    InviteInfo,
+    PlanAdjustmentEntry,
+    ProfileInfo,
+    ScreeningEntry,
+    TechniqueCheckInfo,
+    UserInfo,
+)
 
 INVITE_DAYS = 14
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read out and type
@@ -48,6 +63,15 @@ ADJUSTMENT_KINDS = ("swap", "dose", "phase", "resume")
 SORT_KEYS = ("name", "adherence", "pain", "kujala", "flags", "technique", "activity")
 
 AdjustmentKind = Literal["swap", "dose", "phase"]
+
+INVITE_LIMITS = ((20, dt.timedelta(hours=1)), (100, dt.timedelta(days=1)))
+"""Invites one clinician may create: at most 20 an hour and 100 a day (a person needs one each; a fuzzer
+once made 1,839). Counted in ``rate_events`` under the bucket :data:`INVITE_BUCKET`."""
+INVITE_BUCKET = "invite"
+
+
+class InviteLimitError(InputError):
+    """Too many invites created lately; the API answers 429 and the page says when to try again."""
 
 
 # ----- invites -------------------------------------------------------------------------------
@@ -72,8 +96,10 @@ def normalise_code(code: str) -> str:
 def create_invite(
     session: Session, clinician_id: int, *, note: str = "", now: dt.datetime | None = None
 ) -> InviteInfo:
-    """A new single-use invite, valid for :data:`INVITE_DAYS` days."""
+    """A new single-use invite, valid for :data:`INVITE_DAYS` days (InviteLimitError past
+    :data:`INVITE_LIMITS`; nothing is counted or created then)."""
     moment = now or utc_now()
+    _claim_invite(session, clinician_id, moment)
     for _ in range(5):
         code = new_invite_code()
         if clinic_store.find_invite(session, code) is None:
@@ -84,6 +110,26 @@ def create_invite(
         code=code,
         expires_at=moment + dt.timedelta(days=INVITE_DAYS),
         note=note.strip(),
+    )
+
+
+def _claim_invite(session: Session, clinician_id: int, moment: dt.datetime) -> None:
+    """Count one invite, or refuse it past either limit.
+
+    ``rates.claim`` checks the daily limit and counts this invite while holding the bucket's lock (the
+    write lock on SQLite, an advisory lock on PostgreSQL, both held to the end of the transaction), so
+    the hourly count read after it includes every invite counted before and cannot be raced. A refusal
+    raises: the caller's transaction rolls back, and with it this invite's count.
+    """
+    key = str(clinician_id)
+    (hourly, hour), (daily, day) = INVITE_LIMITS
+    within_day = rates.claim(session, INVITE_BUCKET, key, limit=daily, window=day, now=moment)
+    if within_day and rates.count_recent(session, INVITE_BUCKET, key, window=hour, now=moment) <= hourly:
+        return
+    limit, span = (daily, "day") if not within_day else (hourly, "hour")
+    raise InviteLimitError(
+        f"You have created {limit} invites in the last {span}, the most kneefix allows. Use or withdraw "
+        "the open ones, or try again later; each person needs only one."
     )
 
 
@@ -126,11 +172,29 @@ def preview_invite(session: Session, code: str, *, now: dt.datetime | None = Non
 
 
 def accept_invite(
-    session: Session, code: str, profile_id: int, *, now: dt.datetime | None = None
+    session: Session, code: str, profile_id: int, *, now: dt.datetime | None = None, ip: str | None = None
 ) -> UserInfo:
-    """Link the person's profile to the inviting clinician; returns the clinician."""
+    """Link the person's profile to the inviting clinician (recorded in the audit log); returns the
+    clinician."""
     invite = clinic_store.redeem_invite(session, normalise_code(code), profile_id, now=now)
+    _record_by_owner(session, profile_id, Action.LINK_CREATED, invite.clinician_user_id, ip)
     return user_store.get_user(session, invite.clinician_user_id)
+
+
+def _record_by_owner(
+    session: Session, profile_id: int, action: Action, clinician_id: int, ip: str | None
+) -> UserInfo:
+    """Record ``action`` on the link to ``clinician_id`` as done by the profile's owner (the person)."""
+    owner = user_store.get_user(session, profile_store.get_profile(session, profile_id).user_id)
+    audit.record(
+        session,
+        Actor.of(owner, ip, role="person"),
+        action,
+        profile_id=profile_id,
+        subject_user_id=owner.id,
+        detail={"clinician_user_id": clinician_id},
+    )
+    return owner
 
 
 def my_clinicians(session: Session, profile_id: int) -> list[UserInfo]:
@@ -138,10 +202,11 @@ def my_clinicians(session: Session, profile_id: int) -> list[UserInfo]:
     return clinic_store.profile_clinicians(session, profile_id)
 
 
-def stop_sharing(session: Session, profile_id: int, clinician_id: int) -> None:
-    """The person withdraws a clinician's access (NotFoundError when they were not linked)."""
+def stop_sharing(session: Session, profile_id: int, clinician_id: int, *, ip: str | None = None) -> None:
+    """The person withdraws a clinician's access (NotFoundError when they were not linked); recorded."""
     if not clinic_store.unlink_clinician(session, clinician_id, profile_id):
         raise NotFoundError("You do not share your record with that clinician.")
+    _record_by_owner(session, profile_id, Action.LINK_REMOVED, clinician_id, ip)
 
 
 def clinician_label(user: UserInfo) -> str:
@@ -156,6 +221,40 @@ def linked_profile(session: Session, clinician_id: int, profile_id: int) -> Prof
     if not clinic_store.is_linked(session, clinician_id, profile_id):
         raise NotFoundError(f"There is no person with id {profile_id} among your people.")
     return profile_store.get_profile(session, profile_id)
+
+
+def view_profile(
+    session: Session, clinician_id: int, profile_id: int, *, ip: str | None = None, part: str = "record"
+) -> ProfileInfo:
+    """:func:`linked_profile`, and the view recorded in the audit log (throttled, before anything is
+    shown: see :func:`kneefix.services.audit.record_view`). Every clinician read of a record uses it."""
+    profile = linked_profile(session, clinician_id, profile_id)
+    clinician = user_store.get_user(session, clinician_id)
+    audit.record_view(
+        session,
+        Actor.of(clinician, ip, role="clinician"),
+        profile_id,
+        part=part,
+        subject_user_id=profile.user_id,
+    )
+    return profile
+
+
+def record_export(
+    session: Session, clinician_id: int, profile_id: int, fmt: str, *, ip: str | None = None
+) -> ProfileInfo:
+    """:func:`linked_profile`, and the clinician's download (``fmt``: pdf, report-pdf) recorded first."""
+    profile = linked_profile(session, clinician_id, profile_id)
+    clinician = user_store.get_user(session, clinician_id)
+    audit.record(
+        session,
+        Actor.of(clinician, ip, role="clinician"),
+        Action.EXPORT_DOWNLOADED,
+        profile_id=profile_id,
+        subject_user_id=profile.user_id,
+        detail={"format": fmt},
+    )
+    return profile
 
 
 def person_label(session: Session, profile: ProfileInfo) -> str:
@@ -280,7 +379,9 @@ def _row(content: Content, person: _PersonRecords) -> PersonRow:
     """The dashboard line for one person, from the same summary as their own progress page."""
     profile, records = person.records.profile, person.records
     screening = records.latest_screening
-    flags = red_flag_titles(content, screening.red_flags) if screening is not None else ()
+    # cleared flags no longer ask for the clinician's attention; the note says who cleared them
+    flags = red_flag_titles(content, screening.red_flags) if screening and screening.stops_the_plan else ()
+    cleared = clearance_text(screening) if screening is not None and screening.flags_cleared else ""
     kujala_scores = [score for score in records.scores if score.instrument == "kujala"]
     latest_kujala = kujala_scores[-1] if kujala_scores else None
     checks = [check for check in person.checks if check.status == "done"]
@@ -306,7 +407,7 @@ def _row(content: Content, person: _PersonRecords) -> PersonRow:
     summary = person.progress
     if summary is None:  # no plan yet
         note = "Stopped at screening: see the red flags." if flags else "Has not finished screening yet."
-        return replace(row, notes=(note,))
+        return replace(row, notes=(note, cleared) if cleared else (note,))
     if isinstance(summary, KneefixError):  # a plan that cannot be built must not hide the rest of the table
         return replace(row, notes=(str(summary),))
     recent = [week.pain_during for week in summary.weeks if week.pain_during is not None]
@@ -320,7 +421,7 @@ def _row(content: Content, person: _PersonRecords) -> PersonRow:
         pain_trend=trend_word(slope),
         reassess=summary.reassess or summary.paused_reason is not None,
         paused_reason=summary.paused_reason,
-        notes=tuple(summary.messages),
+        notes=(*summary.messages, cleared) if cleared else tuple(summary.messages),
     )
 
 
@@ -475,8 +576,10 @@ def adjust_plan(
     *,
     note: str = "",
     today: dt.date,
+    ip: str | None = None,
 ) -> PlanAdjustmentEntry:
-    """Record a clinician's adjustment and tell the person about it in their plan's history."""
+    """Record a clinician's adjustment and tell the person about it in their plan's history (and in the
+    audit log)."""
     profile = linked_profile(session, clinician_id, profile_id)
     adjusted = adjusted_programme(
         session, content, profile.settings.protocol_id if profile.settings else "", profile_id
@@ -490,9 +593,11 @@ def adjust_plan(
         if not plan_state(session, content, profile_id, today).paused:
             raise InputError("This person's plan is not paused, so there is nothing to resume.")
         # the replay records the resume itself (with the note), from this adjustment
-        return plan_store.add_plan_adjustment(
+        resumed = plan_store.add_plan_adjustment(
             session, profile_id, clinician_user_id=clinician_id, kind=kind, payload=clean, note=note
         )
+        _record_adjustment(session, clinician_id, profile, resumed, "resume", ip)
+        return resumed
     current_phase = 0
     if kind == "phase":
         from kneefix.services.plan import plan_state
@@ -513,7 +618,28 @@ def adjust_plan(
     plan_store.add_plan_changes(
         session, profile_id, [change], source="clinician", clinician_user_id=clinician_id
     )
+    _record_adjustment(session, clinician_id, profile, entry, "made", ip, clinician)
     return entry
+
+
+def _record_adjustment(
+    session: Session,
+    clinician_id: int,
+    profile: ProfileInfo,
+    entry: PlanAdjustmentEntry,
+    what: str,
+    ip: str | None,
+    clinician: UserInfo | None = None,
+) -> None:
+    who = clinician or user_store.get_user(session, clinician_id)
+    audit.record(
+        session,
+        Actor.of(who, ip, role="clinician"),
+        Action.PLAN_ADJUSTED,
+        profile_id=profile.id,
+        subject_user_id=profile.user_id,
+        detail={"kind": what, "adjustment_kind": entry.kind, "id": entry.id},
+    )
 
 
 def list_adjustments(session: Session, clinician_id: int, profile_id: int) -> list[PlanAdjustmentEntry]:
@@ -529,9 +655,10 @@ def withdraw_adjustment(
     adjustment_id: int,
     *,
     today: dt.date,
+    ip: str | None = None,
 ) -> PlanAdjustmentEntry:
     """Switch an adjustment off; the plan goes back to the rules (and the person is told)."""
-    linked_profile(session, clinician_id, profile_id)
+    profile = linked_profile(session, clinician_id, profile_id)
     entry = plan_store.set_plan_adjustment_active(session, profile_id, adjustment_id, False)
     clinician = user_store.get_user(session, clinician_id)
     change = PlanChange(
@@ -544,6 +671,7 @@ def withdraw_adjustment(
     plan_store.add_plan_changes(
         session, profile_id, [change], source="clinician", clinician_user_id=clinician_id
     )
+    _record_adjustment(session, clinician_id, profile, entry, "withdrawn", ip, clinician)
     return entry
 
 
@@ -587,12 +715,20 @@ def clinician_changes(session: Session, profile_id: int) -> list[PlanChange]:
 
 
 def person_overview(
-    session: Session, content: Content, clinician_id: int, profile_id: int, today: dt.date
+    session: Session,
+    content: Content,
+    clinician_id: int,
+    profile_id: int,
+    today: dt.date,
+    *,
+    ip: str | None = None,
 ) -> dict[str, Any]:
-    """Everything a clinician sees about one linked person, JSON-ready (the page renders the same)."""
+    """Everything a clinician sees about one linked person, JSON-ready (the page renders the same).
+
+    The view is recorded in the audit log first (:func:`view_profile`)."""
     from kneefix.storage import logs as log_store
 
-    profile = linked_profile(session, clinician_id, profile_id)
+    profile = view_profile(session, clinician_id, profile_id, ip=ip)
     row = person_row(session, content, profile, today)
     screening = screening_store.latest_screening(session, profile_id)
     overview: dict[str, Any] = {
@@ -619,6 +755,16 @@ def person_overview(
             "verdict": screening.verdict,
             "red_flags": list(red_flag_titles(content, screening.red_flags)),
             "messages": list(screening.messages),
+            "id": screening.id,
+            "refer_now": screening.verdict == "refer_now",
+            "cleared": None
+            if screening.cleared_at is None
+            else {
+                "at": screening.cleared_at.isoformat(),
+                "by": screening.cleared_by_name,
+                "note": screening.clearance_note,
+                "text": clearance_text(screening),
+            },
         },
         "logs": [
             {
@@ -692,3 +838,64 @@ def adjustment_choices(
         ],
         "doses": {ex: exercises[ex].dose.model_dump() for ex in in_plan if ex in exercises},
     }
+
+
+# ----- a clinician clears a screening's red flags --------------------------------------------
+
+
+def clear_red_flags(
+    session: Session,
+    clinician_id: int,
+    profile_id: int,
+    screening_id: int,
+    *,
+    note: str,
+    today: dt.date,
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> ScreeningEntry:
+    """A linked clinician saw the person and clears the red flags of their latest screening.
+
+    Only that screening's flags: the answers and flags stay on record with who cleared them, when and
+    why (the note, required), and a later screening with red flags pauses the plan again. The plan's
+    pause ends on the day of the clearance (:func:`kneefix.services.plan.programme_records`). Refused
+    (InputError) for an older screening, one without red flags, or one already cleared; NotFoundError
+    for anyone not linked to this clinician, the person themselves included.
+    """
+    profile = linked_profile(session, clinician_id, profile_id)
+    clinician = user_store.require_role(session, clinician_id, "clinician")
+    latest = screening_store.latest_screening(session, profile_id)
+    if latest is None or latest.id != screening_id:
+        raise InputError(
+            "Only the latest screening's red flags can be cleared: this person has screened again "
+            "since. Reload the page to see the latest one."
+        )
+    if latest.verdict != "refer_now":
+        raise InputError("This screening raised no red flags, so there is nothing to clear.")
+    if latest.flags_cleared:
+        raise InputError(clearance_text(latest) + " There is nothing more to clear.")
+    note = note.strip()
+    if not note:
+        raise InputError("Write a note for the person: what you found when you saw them.")
+    moment = now or utc_now()
+    if moment.date() != today:  # a pinned "today" (tests, demos): the clearance happens on that day
+        moment = dt.datetime.combine(today, dt.time(12, 0), tzinfo=dt.UTC)
+    moment = max(moment, latest.taken_at)  # never before the screening it clears
+    cleared = screening_store.clear_red_flags(
+        session,
+        profile_id,
+        screening_id,
+        cleared_at=moment,
+        cleared_by_user_id=clinician_id,
+        cleared_by_name=clinician_label(clinician),
+        note=note,
+    )
+    audit.record(
+        session,
+        Actor.of(clinician, ip, role="clinician"),
+        Action.RED_FLAG_CLEARED,
+        profile_id=profile_id,
+        subject_user_id=profile.user_id,
+        detail={"screening_id": screening_id},
+    )
+    return cleared

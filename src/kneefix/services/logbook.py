@@ -21,6 +21,7 @@ from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, SessionLog
 from kneefix.programme.replay import PlanState
 from kneefix.programme.scoring import validate_nprs
+from kneefix.services import audit
 from kneefix.services.plan import refresh_plan, replay, session_for
 from kneefix.services.profiles import require_settings
 from kneefix.storage import logs as log_store
@@ -360,11 +361,19 @@ def edit_log(
 
 
 def delete_log(
-    session: Session, content: Content, profile_id: int, log_id: int, *, today: dt.date
+    session: Session,
+    content: Content,
+    profile_id: int,
+    log_id: int,
+    *,
+    today: dt.date,
+    actor: audit.Actor | None = None,
 ) -> LogResult:
-    """Remove a wrong entry; returns what was removed."""
+    """Remove a wrong entry; returns what was removed. ``actor`` (who deleted it) goes in the audit log."""
     removed = log_store.get_log(session, profile_id, log_id)
     log_store.delete_log(session, profile_id, log_id)
+    if actor is not None:
+        audit.record_deletion(session, actor, "log", profile_id=profile_id, record_id=log_id)
     return LogResult(removed, _refresh(session, content, profile_id, today))
 
 

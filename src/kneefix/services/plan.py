@@ -150,24 +150,46 @@ def programme_records(content: Content, records: PlanRecords, settings: PersonSe
         first_kujala = [score for score in scores if score.instrument == "kujala"]
         kujala = round(first_kujala[0].score) if first_kujala else None
     level = severity(pain, kujala).level if pain is not None else "mild"
-    events = [
-        ReviewEvent(
+    # Each event with the moment it happened: a clearance comes after its own screening, and a red-flag
+    # screening taken after a clearance (even on the same day) pauses the plan again.
+    timed: list[tuple[dt.date, dt.datetime, ReviewEvent]] = []
+    for entry in later:
+        event = ReviewEvent(
             date=entry.taken_at.date(),
             kind="screening",
             red_flag=entry.verdict == "refer_now",
             pain=_pain_of(entry),
             reason=_flag_reason(content, entry),
         )
-        for entry in later
-    ]
+        timed.append((event.date, entry.taken_at, event))
+        if entry.verdict == "refer_now" and entry.cleared_at is not None:
+            cleared = ReviewEvent(
+                date=entry.cleared_at.date(), kind="red_flag_cleared", reason=clearance_text(entry)
+            )
+            timed.append((cleared.date, entry.cleared_at, cleared))
     for adjustment in records.adjustments:
         if adjustment.kind == "resume":
             day = dt.date.fromisoformat(str(adjustment.payload.get("date")))
             note = f"Their note: {adjustment.note}" if adjustment.note else ""
-            events.append(ReviewEvent(date=day, kind="clinician_resume", reason=note))
-    return ProgrammeRecords(
-        pain, level, tuple(sorted(events, key=lambda e: e.date)), scores, records.run_checks
-    )
+            # after the screenings of its day, as before clearances existed
+            timed.append(
+                (
+                    day,
+                    dt.datetime.max.replace(tzinfo=dt.UTC),
+                    ReviewEvent(day, "clinician_resume", reason=note),
+                )
+            )
+    timed.sort(key=lambda item: (item[0], item[1]))
+    return ProgrammeRecords(pain, level, tuple(item[2] for item in timed), scores, records.run_checks)
+
+
+def clearance_text(entry: ScreeningEntry) -> str:
+    """ "Red flags cleared by Dr X on 3 Mar 2025: <note>", the line the person and clinicians read."""
+    if entry.cleared_at is None:
+        return ""
+    who = entry.cleared_by_name or "your clinician"
+    note = f": {entry.clearance_note}" if entry.clearance_note else "."
+    return f"Red flags cleared by {who} on {entry.cleared_at:%d %b %Y}{note}"
 
 
 def _flag_reason(content: Content, entry: ScreeningEntry) -> str:
@@ -474,7 +496,7 @@ def screening_warning(session: Session, profile_id: int) -> str | None:
 
 def warning_of(latest: ScreeningEntry | None) -> str | None:
     """The reminder :func:`screening_warning` gives for this latest screening (None: no warning)."""
-    if latest is None or latest.verdict != "refer_now":
+    if latest is None or not latest.stops_the_plan:  # no red flags, or a clinician cleared them
         return None
     return (
         f"Your latest screening ({latest.taken_at:%d %b %Y}) raised a warning sign. Please see a clinician "

@@ -17,6 +17,7 @@ from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.clock import parse_time_zone
 from kneefix.programme.records import PersonSettings
+from kneefix.services import audit
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import reminders as reminder_store
 from kneefix.storage.records import ProfileInfo
@@ -38,9 +39,14 @@ def list_profiles(session: Session, *, user_id: int | None = None) -> list[Profi
     return profile_store.list_profiles(session, user_id=user_id)
 
 
-def delete_profile(session: Session, name: str, *, user_id: int | None = None) -> None:
-    """Remove the profile and everything recorded for it."""
+def delete_profile(
+    session: Session, name: str, *, user_id: int | None = None, actor: audit.Actor | None = None
+) -> None:
+    """Remove the profile and everything recorded for it (``actor``: who, for the audit log, which keeps
+    the event after the profile is gone)."""
     profile = open_profile(session, name, user_id=user_id)
+    if actor is not None:
+        audit.record_deletion(session, actor, "profile", profile_id=profile.id, record_id=profile.id)
     profile_store.delete_profile(session, profile.id)
 
 

@@ -28,6 +28,7 @@ import filetype
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError, VideoError
+from kneefix.services import audit
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.files import FileStore, FileTooLargeError
 from kneefix.storage.records import TechniqueCheckInfo
@@ -244,12 +245,18 @@ def retry_check(session: Session, profile_id: int, check_id: int) -> TechniqueCh
     return check_store.retry_check(session, profile_id, check_id)
 
 
-def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
+def delete_check(
+    session: Session, profile_id: int, check_id: int, *, actor: audit.Actor | None = None
+) -> TechniqueCheckInfo:
     """Remove a check from the database; call :func:`remove_check_files` with it after the commit.
 
     Files go last, so a delete that fails in the database leaves the video and results in place.
+    ``actor`` (who deleted it) goes in the audit log, in the same transaction.
     """
-    return check_store.delete_check(session, profile_id, check_id)
+    removed = check_store.delete_check(session, profile_id, check_id)
+    if actor is not None:
+        audit.record_deletion(session, actor, "check", profile_id=profile_id, record_id=check_id)
+    return removed
 
 
 def remove_check_files(files: FileStore, check: TechniqueCheckInfo) -> None:

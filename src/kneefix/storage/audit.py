@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kneefix.storage.columns import utc_now
@@ -57,6 +57,22 @@ def events_for_profile(session: Session, profile_id: int, *, limit: int = 500) -
         .limit(limit)
     )
     return [_entry(row) for row in session.scalars(query)]
+
+
+def latest_event_at(
+    session: Session, *, action: str, profile_id: int, actor_user_id: int | None, actor_role: str
+) -> dt.datetime | None:
+    """When this actor last did ``action`` to this profile's record (None: never), for throttling views."""
+    query = select(func.max(AuditEvent.at)).where(
+        AuditEvent.profile_id == profile_id,
+        AuditEvent.action == action,
+        AuditEvent.actor_role == actor_role,
+        AuditEvent.actor_user_id.is_(None)
+        if actor_user_id is None
+        else AuditEvent.actor_user_id == actor_user_id,
+    )
+    value: dt.datetime | None = session.scalar(query)
+    return value
 
 
 def iter_events(

@@ -159,6 +159,10 @@ def screening_entry(row: Screening) -> ScreeningEntry:
         verdict=row.verdict,
         red_flags=tuple(row.red_flags),
         messages=tuple(row.messages),
+        cleared_at=row.cleared_at,
+        cleared_by_user_id=row.cleared_by_user_id,
+        cleared_by_name=row.cleared_by_name,
+        clearance_note=row.clearance_note,
     )
 
 

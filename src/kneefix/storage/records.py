@@ -71,6 +71,21 @@ class ScreeningEntry:
     verdict: str
     red_flags: tuple[str, ...]
     messages: tuple[str, ...]
+    # Set when a linked clinician saw the person and cleared this screening's red flags.
+    cleared_at: dt.datetime | None = None
+    cleared_by_user_id: int | None = None
+    cleared_by_name: str | None = None
+    clearance_note: str | None = None
+
+    @property
+    def flags_cleared(self) -> bool:
+        """True when a clinician cleared this screening's red flags (they no longer pause the plan)."""
+        return self.cleared_at is not None
+
+    @property
+    def stops_the_plan(self) -> bool:
+        """A screening whose red flags still stand: it said "see a clinician first" and none cleared it."""
+        return self.verdict == "refer_now" and self.cleared_at is None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kneefix.errors import NotFoundError
 from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import screening_entry
@@ -69,3 +70,29 @@ def latest_screening(session: Session, profile_id: int) -> ScreeningEntry | None
     """The most recent screening, or None if the person has not been screened."""
     screenings = list_screenings(session, profile_id)
     return screenings[-1] if screenings else None
+
+
+def clear_red_flags(
+    session: Session,
+    profile_id: int,
+    screening_id: int,
+    *,
+    cleared_at: dt.datetime,
+    cleared_by_user_id: int,
+    cleared_by_name: str,
+    note: str,
+) -> ScreeningEntry:
+    """Mark one screening's red flags as cleared by a clinician (the flags and answers stay as they were).
+
+    NotFoundError when the screening is not this profile's; the caller decides who may clear.
+    """
+    check_aware("Clearance time", cleared_at)
+    row = session.get(Screening, screening_id)
+    if row is None or row.profile_id != profile_id:
+        raise NotFoundError(f"There is no screening {screening_id} for this person.")
+    row.cleared_at = cleared_at
+    row.cleared_by_user_id = cleared_by_user_id
+    row.cleared_by_name = check_text("Clinician name", cleared_by_name, max_length=200)
+    row.clearance_note = check_text("Note", note, max_length=2000, allow_empty=False)
+    session.flush()
+    return screening_entry(row)

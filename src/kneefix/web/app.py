@@ -131,6 +131,10 @@ def _include_routers(app: FastAPI) -> None:
     for router in (technique.router, technique.api_router, clinician.router, clinician.api_router):
         app.include_router(router)
     app.include_router(clinician.sharing_api)
+    from kneefix.web.routes import record_access  # the audit log: the person's page and API, admin download
+
+    app.include_router(record_access.router)
+    app.include_router(record_access.api_router)
     # Background work that starts and stops with the app (each only when the settings ask for it):
     # the embedded analysis worker, and the reminder-email loop.
     on_lifecycle(app, start_embedded_worker, stop_embedded_worker)

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from kneefix.errors import InputError
-from kneefix.services import accounts
+from kneefix.services import accounts, audit
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.storage.records import UserInfo
-from kneefix.web.deps import AppFiles, CurrentUser, DbSession, RecordId
+from kneefix.web.deps import AppFiles, CurrentUser, DbSession, RecordId, client_ip
 from kneefix.web.routes.auth import redirect, sign_in_session
 from kneefix.web.templating import flash, render, session_of, set_session
 
@@ -89,7 +89,8 @@ def account_token_revoke(request: Request, token_id: RecordId, user: CurrentUser
 
 
 @router.get("/account/export.json", name="account_export")
-def account_export(user: CurrentUser, db: DbSession) -> Response:
+def account_export(request: Request, user: CurrentUser, db: DbSession) -> Response:
+    audit.record_account_export(db, user, client_ip(request))  # in the log before the data leaves
     body = json.dumps(accounts.export_account(db, user.id), indent=2, sort_keys=True, ensure_ascii=False)
     return Response(
         body,

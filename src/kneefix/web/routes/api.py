@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from kneefix.jsonvalues import record_fields
-from kneefix.services import accounts, logbook
+from kneefix.services import accounts, audit, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
@@ -373,9 +373,10 @@ def api_edit_log(
     responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
 )
 def api_delete_log(
-    log_id: RecordId, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
+    request: Request, log_id: RecordId, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    logbook.delete_log(db, content, me.profile_id, log_id, today=today)
+    actor = audit.Actor.of(me.user, client_ip(request), role="person")
+    logbook.delete_log(db, content, me.profile_id, log_id, today=today, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -437,7 +438,8 @@ def api_kujala(
 
 
 @router.get("/export", tags=["account"], summary="Everything kept about this account, as JSON")
-def api_export(user: CurrentUser, db: DbSession) -> JsonObject:
+def api_export(request: Request, user: CurrentUser, db: DbSession) -> JsonObject:
+    audit.record_account_export(db, user, client_ip(request))  # in the log before the data leaves
     return accounts.export_account(db, user.id)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -28,6 +28,8 @@ from kneefix.web.deps import (
     MaybeUser,
     RecordId,
     Today,
+    client_ip,
+    get_now,
 )
 from kneefix.web.routes.auth import redirect
 from kneefix.web.routes.technique import file_response
@@ -111,7 +113,12 @@ def clinician_invite(
 ) -> Response:
     first, _ = _first_time(db, form_token, me)
     if first:
-        invite = clinic.create_invite(db, me.id, note=note)
+        try:
+            invite = clinic.create_invite(db, me.id, note=note)
+        except clinic.InviteLimitError as error:
+            db.rollback()  # the form token too, so the same form works once the limit allows
+            flash(request, str(error), "error")
+            return redirect(request, "/clinician#invites")
         flash(request, f"New invite code {invite.code}: give it (or its link) to the person.", "ok")
     return redirect(request, "/clinician#invites")
 
@@ -137,7 +144,7 @@ def clinician_person(
     me: CurrentClinician,
     today: Today,
 ) -> Response:
-    overview = clinic.person_overview(db, content, me.id, profile_id, today)
+    overview = clinic.person_overview(db, content, me.id, profile_id, today, ip=client_ip(request))
     choices = clinic.adjustment_choices(db, content, me.id, profile_id)
     return render(
         request,
@@ -150,11 +157,16 @@ def clinician_person(
 
 @router.get("/clinician/people/{profile_id}/progress.png", name="clinician_progress_chart")
 def clinician_progress_chart(
-    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    request: Request,
+    profile_id: RecordId,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
 ) -> Response:
     from kneefix.services.progress import progress_chart, progress_summary
 
-    clinic.linked_profile(db, me.id, profile_id)
+    clinic.view_profile(db, me.id, profile_id, ip=client_ip(request), part="chart")
     png = progress_chart(progress_summary(db, content, profile_id, today))
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, no-store"})
 
@@ -195,7 +207,9 @@ def clinician_adjust(
     if not first:
         return redirect(request, back)
     try:
-        clinic.adjust_plan(db, content, me.id, profile_id, kind, payload, note=note, today=today)
+        clinic.adjust_plan(
+            db, content, me.id, profile_id, kind, payload, note=note, today=today, ip=client_ip(request)
+        )
     except NotFoundError:
         raise
     except KneefixError as error:
@@ -221,16 +235,55 @@ def clinician_adjust_withdraw(
     me: CurrentClinician,
     today: Today,
 ) -> Response:
-    clinic.withdraw_adjustment(db, content, me.id, profile_id, adjustment_id, today=today)
+    clinic.withdraw_adjustment(
+        db, content, me.id, profile_id, adjustment_id, today=today, ip=client_ip(request)
+    )
     flash(request, "The change was withdrawn; the plan follows its rules again.", "ok")
     return redirect(request, f"/clinician/people/{profile_id}#adjust")
+
+
+@router.post("/clinician/people/{profile_id}/screenings/{screening_id}/clear", name="clinician_clear_flags")
+def clinician_clear_flags(
+    request: Request,
+    profile_id: RecordId,
+    screening_id: RecordId,
+    db: DbSession,
+    me: CurrentClinician,
+    today: Today,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    seen: Annotated[str, Form()] = "",
+) -> Response:
+    """ "I have seen this person; clear the red flags": the latest screening's flags, with a note."""
+    back = f"/clinician/people/{profile_id}#screening"
+    try:
+        if seen != "yes":
+            clinic.linked_profile(db, me.id, profile_id)  # a stranger's id is a 404 before any message
+            raise KneefixError("Tick the box to confirm that you have seen this person.")
+        clinic.clear_red_flags(
+            db,
+            me.id,
+            profile_id,
+            screening_id,
+            note=note,
+            today=today,
+            now=get_now(request),
+            ip=client_ip(request),
+        )
+    except NotFoundError:
+        raise
+    except KneefixError as error:
+        db.rollback()
+        flash(request, f"The red flags were not cleared: {error}", "error")
+        return redirect(request, back)
+    flash(request, "The red flags are cleared; the person sees your note and their plan carries on.", "ok")
+    return redirect(request, back)
 
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}", name="clinician_check")
 def clinician_check(
     request: Request, profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
 ) -> Response:
-    profile = clinic.linked_profile(db, me.id, profile_id)
+    profile = clinic.view_profile(db, me.id, profile_id, ip=client_ip(request), part="check")
     check = uploads.get_check(db, profile_id, check_id)
     return render(
         request,
@@ -249,9 +302,15 @@ def clinician_check(
 
 @router.get("/clinician/people/{profile_id}/checks/{check_id}/files/{name}", name="clinician_check_file")
 def clinician_check_file(
-    profile_id: RecordId, check_id: RecordId, name: str, db: DbSession, me: CurrentClinician, files: AppFiles
+    request: Request,
+    profile_id: RecordId,
+    check_id: RecordId,
+    name: str,
+    db: DbSession,
+    me: CurrentClinician,
+    files: AppFiles,
 ) -> Response:
-    clinic.linked_profile(db, me.id, profile_id)
+    clinic.view_profile(db, me.id, profile_id, ip=client_ip(request), part="check")
     return file_response(files, uploads.get_check(db, profile_id, check_id), name)
 
 
@@ -281,7 +340,7 @@ def invite_accept(request: Request, code: str, db: DbSession, me: CurrentPerson)
 
 def _accept(request: Request, db: DbSession, profile_id: int, code: str) -> Response:
     try:
-        clinician = clinic.accept_invite(db, code, profile_id)
+        clinician = clinic.accept_invite(db, code, profile_id, ip=client_ip(request))
     except KneefixError as error:
         if clinic.my_clinicians(db, profile_id) and "already been used" in str(error):
             flash(request, "You had already accepted this invite.", "info")
@@ -314,7 +373,7 @@ def sharing_accept(
 @router.post("/sharing/{clinician_id}/stop", name="sharing_stop")
 def sharing_stop(request: Request, clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     try:
-        clinic.stop_sharing(db, me.profile_id, clinician_id)
+        clinic.stop_sharing(db, me.profile_id, clinician_id, ip=client_ip(request))
         flash(request, "That clinician can no longer see your record.", "ok")
     except NotFoundError:
         pass  # already stopped
@@ -366,9 +425,14 @@ def api_people(
 
 @api_router.get("/clinician/people/{profile_id}", summary="One linked person's full picture")
 def api_person(
-    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    request: Request,
+    profile_id: RecordId,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
 ) -> dict[str, Any]:
-    return clinic.person_overview(db, content, me.id, profile_id, today)
+    return clinic.person_overview(db, content, me.id, profile_id, today, ip=client_ip(request))
 
 
 @api_router.get("/clinician/people/{profile_id}/adjustments", summary="Plan adjustments made for a person")
@@ -385,6 +449,7 @@ def api_adjustments(
     summary="Adjust a person's plan: swap an exercise, set a dose, or move to a phase",
 )
 def api_adjust(
+    request: Request,
     profile_id: RecordId,
     body: AdjustmentRequest,
     db: DbSession,
@@ -393,7 +458,15 @@ def api_adjust(
     today: Today,
 ) -> dict[str, Any]:
     entry = clinic.adjust_plan(
-        db, content, me.id, profile_id, body.kind, body.payload, note=body.note, today=today
+        db,
+        content,
+        me.id,
+        profile_id,
+        body.kind,
+        body.payload,
+        note=body.note,
+        today=today,
+        ip=client_ip(request),
     )
     return {"id": entry.id, "kind": entry.kind, "payload": entry.payload, "note": entry.note, "active": True}
 
@@ -404,6 +477,7 @@ def api_adjust(
     summary="Resume a paused plan after reviewing the person (422 when it is not paused)",
 )
 def api_resume(
+    request: Request,
     profile_id: RecordId,
     body: ResumeRequest,
     db: DbSession,
@@ -411,7 +485,9 @@ def api_resume(
     me: CurrentClinician,
     today: Today,
 ) -> dict[str, Any]:
-    entry = clinic.adjust_plan(db, content, me.id, profile_id, "resume", {}, note=body.note, today=today)
+    entry = clinic.adjust_plan(
+        db, content, me.id, profile_id, "resume", {}, note=body.note, today=today, ip=client_ip(request)
+    )
     return clinic.adjustment_view(content, entry)
 
 
@@ -421,6 +497,7 @@ def api_resume(
     summary="Withdraw an adjustment (the plan follows its rules again)",
 )
 def api_withdraw(
+    request: Request,
     profile_id: RecordId,
     adjustment_id: RecordId,
     db: DbSession,
@@ -428,7 +505,9 @@ def api_withdraw(
     me: CurrentClinician,
     today: Today,
 ) -> Response:
-    clinic.withdraw_adjustment(db, content, me.id, profile_id, adjustment_id, today=today)
+    clinic.withdraw_adjustment(
+        db, content, me.id, profile_id, adjustment_id, today=today, ip=client_ip(request)
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -436,9 +515,9 @@ def api_withdraw(
     "/clinician/people/{profile_id}/checks/{check_id}", summary="A linked person's technique check"
 )
 def api_person_check(
-    profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
+    request: Request, profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
 ) -> dict[str, Any]:
-    clinic.linked_profile(db, me.id, profile_id)
+    clinic.view_profile(db, me.id, profile_id, ip=client_ip(request), part="check")
     return uploads.check_view(uploads.get_check(db, profile_id, check_id))
 
 
@@ -447,11 +526,19 @@ def api_invites(request: Request, db: DbSession, me: CurrentClinician) -> list[d
     return [invite_view(request, invite) for invite in clinic.list_invites(db, me.id)]
 
 
-@api_router.post("/clinician/invites", status_code=status.HTTP_201_CREATED, summary="Create an invite code")
+@api_router.post(
+    "/clinician/invites",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an invite code (429 past 20 an hour or 100 a day)",
+    responses={429: {"description": "Too many invites lately; `detail` says which limit"}},
+)
 def api_create_invite(
     request: Request, body: InviteRequest, db: DbSession, me: CurrentClinician
 ) -> dict[str, Any]:
-    return invite_view(request, clinic.create_invite(db, me.id, note=body.note))
+    try:
+        return invite_view(request, clinic.create_invite(db, me.id, note=body.note))
+    except clinic.InviteLimitError as error:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error), {"Retry-After": "3600"}) from None
 
 
 @api_router.delete(
@@ -472,8 +559,10 @@ def api_my_clinicians(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     status_code=status.HTTP_201_CREATED,
     summary="Accept an invite code (share with its clinician)",
 )
-def api_accept_invite(body: CodeRequest, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
-    return _user_dict(clinic.accept_invite(db, body.code, me.profile_id))
+def api_accept_invite(
+    request: Request, body: CodeRequest, db: DbSession, me: CurrentPerson
+) -> dict[str, Any]:
+    return _user_dict(clinic.accept_invite(db, body.code, me.profile_id, ip=client_ip(request)))
 
 
 @sharing_api.delete(
@@ -481,6 +570,6 @@ def api_accept_invite(body: CodeRequest, db: DbSession, me: CurrentPerson) -> di
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sharing with a clinician",
 )
-def api_stop_sharing(clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
-    clinic.stop_sharing(db, me.profile_id, clinician_id)
+def api_stop_sharing(request: Request, clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
+    clinic.stop_sharing(db, me.profile_id, clinician_id, ip=client_ip(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,7 +21,7 @@ from kneefix.content.loader import Content
 from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.clock import time_zone_choices
 from kneefix.programme.replay import planned_dates_to
-from kneefix.services import accounts, library, logbook
+from kneefix.services import accounts, audit, library, logbook
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
@@ -39,6 +39,7 @@ from kneefix.web.deps import (
     PostedForm,
     RecordId,
     Today,
+    client_ip,
     get_settings,
 )
 from kneefix.web.forms import changes_message, field_list, field_text, optional_pain
@@ -59,7 +60,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 def referred(db: Session, profile_id: int) -> bool:
     latest = screening_service.latest_screening(db, profile_id)
-    return latest is not None and latest.verdict == "refer_now"
+    return latest is not None and latest.stops_the_plan
 
 
 # ----- first page and home ------------------------------------------------------------------
@@ -318,7 +319,8 @@ def log_edit(
 def log_delete(
     request: Request, log_id: RecordId, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
-    logbook.delete_log(db, content, me.profile_id, log_id, today=today)
+    actor = audit.Actor.of(me.user, client_ip(request), role="person")
+    logbook.delete_log(db, content, me.profile_id, log_id, today=today, actor=actor)
     flash(request, "Entry deleted.", "ok")
     return redirect(request, "/logs")
 

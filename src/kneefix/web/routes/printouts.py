@@ -6,20 +6,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kneefix.services import clinic, printing
+from kneefix.services import audit, clinic, printing
 from kneefix.web.deps import (
     AppFiles,
     ContentDep,
     CurrentClinician,
     CurrentPerson,
     DbSession,
+    Person,
     PersonWithPlan,
     RecordId,
     Today,
+    client_ip,
 )
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
+
+
+def _own_download(request: Request, db: DbSession, me: Person, fmt: str) -> None:
+    """The person's own download, in their audit log (written before the PDF is made)."""
+    actor = audit.Actor.of(me.user, client_ip(request), role="person")
+    audit.record(db, actor, audit.Action.EXPORT_DOWNLOADED, profile_id=me.profile_id, detail={"format": fmt})
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -37,6 +45,7 @@ def _pdf(body: bytes, filename: str) -> Response:
 def person_handout(
     request: Request, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
+    _own_download(request, db, me, "pdf")
     return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
 
 
@@ -49,20 +58,27 @@ def person_report(
     today: Today,
     files: AppFiles,
 ) -> Response:
+    _own_download(request, db, me, "report-pdf")
     body = printing.report_pdf(db, content, me.profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
 @router.get("/clinician/people/{profile_id}/handout.pdf", name="clinician_handout_pdf")
 def clinician_handout(
-    profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
+    request: Request,
+    profile_id: RecordId,
+    db: DbSession,
+    content: ContentDep,
+    me: CurrentClinician,
+    today: Today,
 ) -> Response:
-    clinic.linked_profile(db, me.id, profile_id)  # NotFoundError unless this person shares with me
+    clinic.record_export(db, me.id, profile_id, "pdf", ip=client_ip(request))  # 404 unless they share with me
     return _pdf(printing.handout_pdf(db, content, profile_id, today), "kneefix-programme.pdf")
 
 
 @router.get("/clinician/people/{profile_id}/report.pdf", name="clinician_report_pdf")
 def clinician_report(
+    request: Request,
     profile_id: RecordId,
     db: DbSession,
     content: ContentDep,
@@ -70,20 +86,24 @@ def clinician_report(
     today: Today,
     files: AppFiles,
 ) -> Response:
-    clinic.linked_profile(db, me.id, profile_id)
+    clinic.record_export(db, me.id, profile_id, "report-pdf", ip=client_ip(request))
     body = printing.report_pdf(db, content, profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
 @api_router.get("/handout.pdf", summary="The signed-in person's programme handout (PDF)")
-def api_handout(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
+def api_handout(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    _own_download(request, db, me, "pdf")
     return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
 
 
 @api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
 def api_report(
-    me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, files: AppFiles
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, files: AppFiles
 ) -> Response:
+    _own_download(request, db, me, "report-pdf")
     body = printing.report_pdf(db, content, me.profile_id, today, files)
     return _pdf(body, "kneefix-progress-report.pdf")
 

@@ -24,7 +24,7 @@ from kneefix.errors import InputError
 from kneefix.programme.screening import kujala_answers_raising, questions_for
 from kneefix.services import accounts
 from kneefix.services import screening as screening_service
-from kneefix.services.plan import plan_state, protocol_for
+from kneefix.services.plan import clearance_text, plan_state, protocol_for
 from kneefix.web.deps import ContentDep, CurrentPerson, DbSession, PostedForm, Today
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
@@ -255,7 +255,7 @@ def screening_result(
         stopped = stopped or any(flag.id not in said_yes for flag in questions_for(age, content))
     summary = None
     settings = me.profile.settings
-    if latest.verdict != "refer_now" and settings is not None:
+    if not latest.stops_the_plan and settings is not None:  # no red flags, or a clinician cleared them
         state = plan_state(db, content, me.profile_id, today)
         summary = screening_service.summarise_plan(
             state.plan, settings, protocol_for(content, settings).notes
@@ -270,6 +270,7 @@ def screening_result(
             "stopped": stopped and latest.verdict == "refer_now",
             "summary": summary,
             "started": summary is not None,
+            "cleared_text": clearance_text(latest),
         },
         title="Your screening result",
     )

@@ -21,11 +21,11 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from kneefix.errors import InputError, KneefixError, NotFoundError
-from kneefix.services import uploads
+from kneefix.services import audit, uploads
 from kneefix.services.worker import Worker
 from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
-from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person, RecordId
+from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person, RecordId, client_ip
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
@@ -186,7 +186,8 @@ def technique_delete(
     request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles
 ) -> Response:
     try:
-        removed = uploads.delete_check(db, me.profile_id, check_id)
+        actor = audit.Actor.of(me.user, client_ip(request), role="person")
+        removed = uploads.delete_check(db, me.profile_id, check_id, actor=actor)
     except NotFoundError:  # already gone (a second click): the list is what the person wanted to see
         return redirect(request, "/technique")
     db.commit()
@@ -281,8 +282,11 @@ def api_retry_check(request: Request, check_id: RecordId, db: DbSession, me: Cur
 @api_router.delete(
     "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
 )
-def api_delete_check(check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles) -> Response:
-    removed = uploads.delete_check(db, me.profile_id, check_id)
+def api_delete_check(
+    request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles
+) -> Response:
+    actor = audit.Actor.of(me.user, client_ip(request), role="person")
+    removed = uploads.delete_check(db, me.profile_id, check_id, actor=actor)
     db.commit()
     uploads.remove_check_files(files, removed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

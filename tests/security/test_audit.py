@@ -1,0 +1,226 @@
+"""The audit log (issue 11, ASVS V7.1 / V8.3.5 "accesses to sensitive data are logged"): who viewed or
+changed whose record, shown to the person and exported by an administrator."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from kneefix.cli.app import app as cli_app
+from kneefix.errors import NotFoundError
+from kneefix.services import accounts, audit, profiles
+from kneefix.storage.db import Database
+from kneefix.storage.records import UserInfo
+from tests.security.helpers import audit_rows, link, make_admin, new_clinician
+from tests.web.helpers import csrf_of, log_today, person_with_plan, sign_up
+
+HEALTH_WORDS = ("pain", "kujala", "knee", "note", "swelling", "answers", "flag_")
+
+
+@pytest.fixture
+def doctor(app: FastAPI) -> TestClient:
+    return new_clinician(app, "doc@example.org")
+
+
+@pytest.fixture
+def linked(client: TestClient, doctor: TestClient) -> int:
+    person_with_plan(client, "runner@example.org")
+    log_today(client, pain_during="4")
+    return link(client, doctor)
+
+
+def whos(page_text: str) -> str:
+    return " ".join(page_text.split())
+
+
+def test_a_clinician_view_is_in_the_persons_log_once_per_ten_minutes(
+    client: TestClient, doctor: TestClient, linked: int
+) -> None:
+    """Issue 11: "who saw my record" shows the clinician's view; repeats within 10 minutes show once."""
+    assert doctor.get(f"/clinician/people/{linked}").status_code == 200
+    doctor.get(f"/clinician/people/{linked}")
+    doctor.get(f"/clinician/people/{linked}/progress.png")
+    page = client.get("/account/record-access")
+    assert page.status_code == 200
+    text = whos(page.text)
+    assert "doc@example.org</td> <td>looked at your record" in text
+    assert text.count("looked at your record") == 1
+    assert "started sharing your record with a clinician" in text  # the link itself, by "you"
+    api = client.get("/api/v1/me/audit").json()
+    views = [line for line in api if line["action"] == "record.viewed"]
+    assert len(views) == 1 and views[0]["who"] == "doc@example.org" and views[0]["role"] == "clinician"
+    assert "/account/record-access" in client.get("/account").text
+
+
+def test_a_view_after_ten_minutes_is_logged_again_and_the_api_client_too(
+    client: TestClient, doctor: TestClient, linked: int, app: FastAPI
+) -> None:
+    """Issue 11: an API client reading the record is a view; the throttle is per actor per profile."""
+    doctor.get(f"/clinician/people/{linked}")
+    with app.state.database.session() as session:  # make the first view 11 minutes old
+        from sqlalchemy import update
+
+        from kneefix.storage.models import AuditEvent
+
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.action == "record.viewed")
+            .values(at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11))
+        )
+    assert doctor.get(f"/api/v1/clinician/people/{linked}").status_code == 200
+    views = [row for row in audit_rows(app) if row["action"] == "record.viewed"]
+    assert len(views) == 2 and views[-1]["ip"] == "testclient"
+
+
+def test_plan_change_export_clearance_deletion_and_unlinking_are_recorded(
+    client: TestClient, doctor: TestClient, linked: int, app: FastAPI
+) -> None:
+    """Issue 11: plan changes, exports (JSON, PDF), deletions and links are in the log, with the actor."""
+    headers = {"X-CSRF-Token": csrf_of(doctor.get("/clinician"))}
+    made = doctor.post(
+        f"/api/v1/clinician/people/{linked}/adjustments",
+        json={"kind": "phase", "payload": {"phase": "load_integrate"}, "note": "Ready for more"},
+        headers=headers,
+    )
+    assert made.status_code == 201
+    assert (
+        doctor.delete(
+            f"/api/v1/clinician/people/{linked}/adjustments/{made.json()['id']}", headers=headers
+        ).status_code
+        == 204
+    )
+    assert doctor.get(f"/clinician/people/{linked}/report.pdf").status_code == 200
+    assert client.get("/account/export.json").status_code == 200
+    logs = client.get("/api/v1/logs").json()
+    page = client.get("/logs")
+    client.post(f"/logs/{logs[0]['id']}/delete", data={"csrf_token": csrf_of(page)})
+    clinician_id = client.get("/api/v1/me/clinicians").json()[0]["id"]
+    sharing = client.get("/sharing")
+    client.post(f"/sharing/{clinician_id}/stop", data={"csrf_token": csrf_of(sharing)})
+    rows = audit_rows(app)
+    actions = [(row["action"], row["actor_role"], row["detail"].get("kind")) for row in rows]  # type: ignore[union-attr]
+    assert ("plan.adjusted", "clinician", "made") in actions
+    assert ("plan.adjusted", "clinician", "withdrawn") in actions
+    assert ("export.downloaded", "clinician", None) in actions
+    assert ("export.downloaded", "person", "account") in actions
+    assert ("record.deleted", "person", "log") in actions
+    assert ("link.removed", "person", None) in actions
+    assert all(row["profile_id"] == linked for row in rows)
+    text = whos(client.get("/account/record-access").text)
+    for line in (
+        "adjusted your plan",
+        "withdrew an earlier change to your plan",
+        "downloaded your data as a progress report",
+        "you</td> <td>downloaded your data as JSON",
+        "you</td> <td>deleted a logged session",
+        "stopped sharing your record with a clinician",
+    ):
+        assert line in text, line
+    # After unlinking, the clinician's attempt is a 404 and is not logged as a view.
+    before = len(audit_rows(app))
+    assert doctor.get(f"/clinician/people/{linked}").status_code == 404
+    assert len(audit_rows(app)) == before
+
+
+def test_detail_holds_no_health_data(
+    client: TestClient, doctor: TestClient, linked: int, app: FastAPI
+) -> None:
+    """Issue 11: ``detail`` holds ids and kinds only, never health data (the log outlives the record)."""
+    headers = {"X-CSRF-Token": csrf_of(doctor.get("/clinician"))}
+    doctor.post(
+        f"/api/v1/clinician/people/{linked}/adjustments",
+        json={"kind": "phase", "payload": {"phase": "load_integrate"}, "note": "knee pain swelling note"},
+        headers=headers,
+    )
+    doctor.get(f"/clinician/people/{linked}")
+    for row in audit_rows(app):
+        stored = json.dumps(row["detail"]).lower()
+        assert not any(word in stored for word in HEALTH_WORDS), stored
+    with pytest.raises(ValueError, match="not one of"):
+        audit.clean_detail({"note": "knee pain"})
+    with pytest.raises(ValueError, match="short kind word"):
+        audit.clean_detail({"kind": "Knee swelling after a fall"})
+    with pytest.raises(ValueError, match="not an audit action"):
+        audit._check_action("record.peeked")
+
+
+def test_a_person_sees_only_their_own_log(
+    client: TestClient, other_client: TestClient, doctor: TestClient, linked: int, app: FastAPI
+) -> None:
+    """Issue 11 / ASVS V4.2.1: one person's log is never shown to another."""
+    doctor.get(f"/clinician/people/{linked}")
+    person_with_plan(other_client, "other@example.org")
+    assert "doc@example.org" not in other_client.get("/account/record-access").text
+    assert other_client.get("/api/v1/me/audit").json() == []
+    with app.state.database.session(write=False) as session:
+        own = accounts.find_account(session, "runner@example.org")
+        assert own is not None
+        stranger = UserInfo(
+            id=own.id + 100, email=None, display_name="", role="person", created_at=own.created_at
+        )
+        with pytest.raises(NotFoundError):
+            audit.record_access(session, stranger, accounts.person_profile(session, own.id))
+    assert doctor.get("/account/record-access").status_code == 403  # a clinician has no record page
+
+
+def test_the_admin_export_has_the_events_and_anyone_else_is_refused(
+    client: TestClient, doctor: TestClient, linked: int, app: FastAPI
+) -> None:
+    """Issue 11: an administrator exports the log (CSV, JSON Lines); a non-admin gets 404."""
+    doctor.get(f"/clinician/people/{linked}")
+    assert doctor.get("/admin/audit.csv").status_code == 404
+    assert client.get("/admin/audit.jsonl").status_code == 404
+    admin = TestClient(app, follow_redirects=True)
+    sign_up(admin, "admin@example.org")
+    make_admin(app, "admin@example.org")
+    response = admin.get("/admin/audit.csv?since=2000-01-01")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {"record.viewed", "link.created"} <= {row["action"] for row in rows}
+    assert next(row for row in rows if row["action"] == "record.viewed")["profile_id"] == str(linked)
+    lines = admin.get("/admin/audit.jsonl").text.splitlines()
+    assert json.loads(lines[-1])["action"] == "admin.audit_exported"  # the first export, itself logged
+    assert admin.get("/admin/audit.csv?since=tomorrow").status_code == 422
+    assert admin.get("/admin/audit.csv?until=2000-01-01").text.splitlines() == [",".join(audit.EXPORT_FIELDS)]
+
+
+def test_the_cli_exports_the_log_and_records_its_own_deletions(tmp_path: Path) -> None:
+    """Issue 11: ``kneefix audit export`` streams CSV or JSON Lines; CLI exports and deletions are logged
+    with the actor "cli"."""
+    db_url = f"sqlite:///{tmp_path / 'k.db'}"
+    runner = CliRunner()
+    base = ["--db", db_url, "--profile", "sam"]
+    database = Database(db_url)
+    with database.session() as session:
+        profiles.open_profile(session, "sam", create=True)
+    database.close()
+    exported = runner.invoke(cli_app, [*base, "export", "--out", str(tmp_path / "sam.json")])
+    assert exported.exit_code == 0, exported.output
+    deleted = runner.invoke(cli_app, [*base, "profiles", "delete", "sam", "--yes"])
+    assert deleted.exit_code == 0, deleted.output
+    out = tmp_path / "audit.jsonl"
+    result = runner.invoke(
+        cli_app, ["--db", db_url, "audit", "export", "--out", str(out), "--since", "2000-01-01"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(row["action"], row["actor_role"]) for row in rows] == [
+        ("export.downloaded", "cli"),
+        ("record.deleted", "cli"),
+        ("admin.audit_exported", "cli"),
+    ]
+    assert out.stat().st_mode & 0o077 == 0  # the owner's only
+    wrong = runner.invoke(cli_app, ["--db", db_url, "audit", "export", "--out", str(tmp_path / "a.txt")])
+    assert wrong.exit_code != 0 and ".csv or .jsonl" in wrong.output
+    bad_day = runner.invoke(
+        cli_app, ["--db", db_url, "audit", "export", "--out", str(out), "--since", "soon"]
+    )
+    assert bad_day.exit_code != 0 and "date like" in bad_day.output
