@@ -219,7 +219,7 @@ def _look_at_plan(session: Session, content: Content, profile_id: int) -> None:
 
 
 def _link(session: Session, clinician_id: int, profile_id: int) -> None:
-    invite = clinic.create_invite(session, clinician_id, note=f"profile {profile_id}")
+    invite = clinic.create_invite(session, clinician_id, note=f"profile {profile_id}", rate_limited=False)
     clinic.accept_invite(session, invite.code, profile_id)
 
 

@@ -110,7 +110,12 @@ def world(app: FastAPI) -> World:
             today=app.state.settings.today,
         )
         check_id = check_store.list_checks(session, profile_id)[0].id
+        from kneefix.storage import screenings as screening_store
+
+        latest_screening = screening_store.latest_screening(session, profile_id)
+        assert latest_screening is not None
     ids = {
+        "screening_id": latest_screening.id,
         "check_id": check_id,
         "profile_id": profile_id,
         "invite_id": spare_invite.id,

@@ -94,12 +94,19 @@ def normalise_code(code: str) -> str:
 
 
 def create_invite(
-    session: Session, clinician_id: int, *, note: str = "", now: dt.datetime | None = None
+    session: Session,
+    clinician_id: int,
+    *,
+    note: str = "",
+    now: dt.datetime | None = None,
+    rate_limited: bool = True,
 ) -> InviteInfo:
     """A new single-use invite, valid for :data:`INVITE_DAYS` days (InviteLimitError past
-    :data:`INVITE_LIMITS`; nothing is counted or created then)."""
+    :data:`INVITE_LIMITS`; nothing is counted or created then). ``rate_limited=False`` is for the
+    machine's owner setting up a clinic in one go (the demo), never for a request."""
     moment = now or utc_now()
-    _claim_invite(session, clinician_id, moment)
+    if rate_limited:
+        _claim_invite(session, clinician_id, moment)
     for _ in range(5):
         code = new_invite_code()
         if clinic_store.find_invite(session, code) is None:
