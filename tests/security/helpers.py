@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -38,10 +40,8 @@ def make_admin(app: FastAPI, email: str) -> None:
         session.execute(update(User).where(User.email == email).values(is_admin=True))
 
 
-def audit_rows(app: FastAPI) -> list[dict[str, object]]:
+def audit_rows(app: FastAPI) -> list[dict[str, Any]]:
     from kneefix.services import audit
 
     with app.state.database.session(write=False) as session:
-        import json
-
         return [json.loads(line) for line in audit.export_lines(session, "jsonl")]

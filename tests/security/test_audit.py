@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,13 @@ from typer.testing import CliRunner
 from kneefix.cli.app import app as cli_app
 from kneefix.errors import NotFoundError
 from kneefix.services import accounts, audit, profiles
+from kneefix.settings import Settings
 from kneefix.storage.db import Database
 from kneefix.storage.records import UserInfo
+from kneefix.web.app import create_app
 from tests.security.helpers import audit_rows, link, make_admin, new_clinician
-from tests.web.helpers import csrf_of, log_today, person_with_plan, sign_up
+from tests.web.conftest import FIXED_TODAY
+from tests.web.helpers import csrf_of, log_today, person_with_plan, pin, sign_up
 
 HEALTH_WORDS = ("pain", "kujala", "knee", "note", "swelling", "answers", "flag_")
 
@@ -106,7 +110,7 @@ def test_plan_change_export_clearance_deletion_and_unlinking_are_recorded(
     sharing = client.get("/sharing")
     client.post(f"/sharing/{clinician_id}/stop", data={"csrf_token": csrf_of(sharing)})
     rows = audit_rows(app)
-    actions = [(row["action"], row["actor_role"], row["detail"].get("kind")) for row in rows]  # type: ignore[union-attr]
+    actions = [(row["action"], row["actor_role"], row["detail"].get("kind")) for row in rows]
     assert ("plan.adjusted", "clinician", "made") in actions
     assert ("plan.adjusted", "clinician", "withdrawn") in actions
     assert ("export.downloaded", "clinician", None) in actions
@@ -159,7 +163,8 @@ def test_a_person_sees_only_their_own_log(
     doctor.get(f"/clinician/people/{linked}")
     person_with_plan(other_client, "other@example.org")
     assert "doc@example.org" not in other_client.get("/account/record-access").text
-    assert other_client.get("/api/v1/me/audit").json() == []
+    theirs = other_client.get("/api/v1/me/audit").json()
+    assert [(line["who"], line["action"]) for line in theirs] == [("you", "plan.changed")]  # their own plan
     with app.state.database.session(write=False) as session:
         own = accounts.find_account(session, "runner@example.org")
         assert own is not None
@@ -224,3 +229,30 @@ def test_the_cli_exports_the_log_and_records_its_own_deletions(tmp_path: Path) -
         cli_app, ["--db", db_url, "audit", "export", "--out", str(out), "--since", "soon"]
     )
     assert bad_day.exit_code != 0 and "date like" in bad_day.output
+
+
+def test_a_view_that_cannot_be_logged_shows_nothing(web_settings: Settings, tmp_path: Path) -> None:
+    """Issue 11 (docs/security.md, Audit log): while the database cannot take the view's event (another
+    program holds the write lock past the busy timeout), the clinician gets 503 and not the record."""
+    database = Database(web_settings.database_url, busy_timeout_s=0.3)
+    application = create_app(web_settings, database=database)
+    pin(application, today=FIXED_TODAY)
+    try:
+        person = TestClient(application, follow_redirects=True)
+        person_with_plan(person, "runner@example.org")
+        doctor = new_clinician(application, "doc@example.org")
+        profile_id = link(person, doctor)
+        holder = sqlite3.connect(Path(str(database.url.database)), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            refused = doctor.get(f"/api/v1/clinician/people/{profile_id}")
+            assert refused.status_code == 503 and "runner@example.org" not in refused.text
+            page = doctor.get(f"/clinician/people/{profile_id}")
+            assert page.status_code == 503 and "Recent sessions" not in page.text
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert doctor.get(f"/clinician/people/{profile_id}").status_code == 200
+        assert [row["action"] for row in audit_rows(application)].count("record.viewed") == 1
+    finally:
+        database.close()

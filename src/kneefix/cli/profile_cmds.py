@@ -120,6 +120,7 @@ def settings(
                 guideline_additions=guideline_additions,
                 training_weekdays=chosen_days,
                 clear_weekdays=clear or days is not None,
+                actor=CLI,
             )
     current = profile.settings
     if as_json:

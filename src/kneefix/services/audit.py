@@ -303,6 +303,8 @@ def describe(entry: AuditEntry) -> str:
         return _DELETED[str(detail["kind"])]
     if entry.action == Action.EXPORT_DOWNLOADED and detail.get("format") in _FORMATS:
         return f"downloaded your data {_FORMATS[str(detail['format'])]}"
+    if entry.action == Action.PLAN_CHANGED and detail.get("kind") == "screening":
+        return "set up your plan from a screening"
     if entry.action == Action.PLAN_ADJUSTED and detail.get("kind") in _ADJUSTED:
         return _ADJUSTED[str(detail["kind"])]
     if entry.action.startswith(ADMIN_PREFIX):

@@ -95,8 +95,10 @@ def update_settings(
     clear_weekdays: bool = False,
     protocol_id: str | None = None,
     start_date: dt.date | None = None,
+    actor: audit.Actor | None = None,
 ) -> ProfileInfo:
-    """Change only the given settings; the plan is recomputed from them next time it is shown."""
+    """Change only the given settings; the plan is recomputed from them next time it is shown.
+    ``actor`` (who changed them) goes in the audit log."""
     profile = profile_store.get_profile(session, profile_id)
     current = require_settings(profile)
     changes: dict[str, object] = {}
@@ -120,6 +122,10 @@ def update_settings(
     if start_date is not None:
         changes["start_date"] = start_date
     updated = dataclasses.replace(current, **changes)  # type: ignore[arg-type]
+    if actor is not None and updated != current:
+        audit.record(
+            session, actor, audit.Action.PLAN_CHANGED, profile_id=profile_id, detail={"kind": "settings"}
+        )
     return profile_store.update_settings(session, profile_id, updated)
 
 

@@ -35,6 +35,7 @@ from kneefix.programme.screening import (
     questions_for,
     screen,
 )
+from kneefix.services import audit
 from kneefix.services.plan import refresh_plan
 from kneefix.services.profiles import check_equipment, check_protocol
 from kneefix.services.scores import kujala_letters, save_score, score_kujala, score_nprs
@@ -411,6 +412,11 @@ def run_start(
         training_weekdays=request.training_weekdays,
     )
     profile = profile_store.update_settings(session, profile.id, settings)
+    # A new plan (or a new start) from this screening: by the signed-in person, or the command line.
+    actor = audit.CLI if user_id is None else audit.Actor(user_id, "person")
+    audit.record(
+        session, actor, audit.Action.PLAN_CHANGED, profile_id=profile.id, detail={"kind": "screening"}
+    )
     refreshed = refresh_plan(session, content, profile.id, today)
     protocol = content.protocols[settings.protocol_id]
     summary = summarise_plan(refreshed.state.plan, settings, protocol.notes)
