@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.security.helpers import audit_rows, link, new_clinician, red_flag_id
 from tests.web.helpers import csrf_of, notices, person_with_plan, pin, take_screening
+from tests.web.plan_states import pause_plan
 
 LATER = dt.date(2025, 3, 10)
 NOTE = "Examined 10 March: no effusion, full range; exercise is safe."
@@ -106,3 +107,18 @@ def test_only_a_linked_clinician_can_clear(
     assert own.status_code == 403
     assert client.get("/api/v1/today").json()["status"] == "paused"
     assert not [row for row in audit_rows(app) if row["action"] == "red_flag.cleared"]
+
+
+def test_clearing_the_flags_leaves_a_pause_the_rules_began_for_pain(
+    client: TestClient, doctor: TestClient, app: FastAPI
+) -> None:
+    """Issue 11, as a physiotherapist would: clearing one screening's flags ends only the pause that
+    screening began; a pause for rising pain before it stays until the clinician resumes the plan."""
+    person_with_plan(client, "runner@example.org")
+    profile_id = link(client, doctor)
+    paused_on = pause_plan(app, profile_id)
+    pin(app, today=paused_on + dt.timedelta(days=1))
+    take_screening(client, red_flag=red_flag_id())
+    clear(doctor, profile_id)
+    today = client.get("/api/v1/today").json()
+    assert today["status"] == "paused" and "above your starting" in today["paused_reason"]

@@ -67,8 +67,9 @@ class ReviewEvent:
     * ``screening``: a (re-)screening; ``red_flag`` is True when it said "see a clinician first";
       ``pain`` is the pain it recorded (it becomes the new baseline when the screening is clear).
     * ``clinician_resume``: a linked clinician reviewed the person and resumed the plan.
-    * ``red_flag_cleared``: a linked clinician saw the person and cleared one screening's red flags;
-      it ends the pause that screening began (a later screening with red flags pauses again).
+    * ``red_flag_cleared``: a linked clinician saw the person and cleared one screening's red flags
+      (``screened`` is that screening's date); it ends the pause that screening began, and only that
+      one (a pause the rules began earlier for pain stays), and a later red-flag screening pauses again.
     """
 
     date: dt.date
@@ -76,6 +77,7 @@ class ReviewEvent:
     red_flag: bool = False
     pain: int | None = None
     reason: str = ""
+    screened: dt.date | None = None
 
 
 @dataclass(frozen=True)

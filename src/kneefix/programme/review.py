@@ -44,6 +44,8 @@ def replay_event(replay: Replay, event: ReviewEvent) -> None:
         return
     if replay.paused_reason is None:
         return
+    if event.kind == "red_flag_cleared" and replay.paused_since != event.screened:
+        return  # paused for another reason before that screening: clearing its flags does not end it
     who = {
         "clinician_resume": "your clinician resumed it",
         "red_flag_cleared": "your clinician saw you and cleared the warning signs of your screening",

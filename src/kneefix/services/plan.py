@@ -164,7 +164,10 @@ def programme_records(content: Content, records: PlanRecords, settings: PersonSe
         timed.append((event.date, entry.taken_at, event))
         if entry.verdict == "refer_now" and entry.cleared_at is not None:
             cleared = ReviewEvent(
-                date=entry.cleared_at.date(), kind="red_flag_cleared", reason=clearance_text(entry)
+                date=entry.cleared_at.date(),
+                kind="red_flag_cleared",
+                reason=clearance_text(entry),
+                screened=event.date,
             )
             timed.append((cleared.date, entry.cleared_at, cleared))
     for adjustment in records.adjustments:

@@ -275,7 +275,12 @@ def clinician_clear_flags(
         db.rollback()
         flash(request, f"The red flags were not cleared: {error}", "error")
         return redirect(request, back)
-    flash(request, "The red flags are cleared; the person sees your note and their plan carries on.", "ok")
+    flash(
+        request,
+        "The red flags are cleared and the person sees your note. A pause this screening began is over; "
+        "a pause for another reason stays until you resume the plan.",
+        "ok",
+    )
     return redirect(request, back)
 
 
