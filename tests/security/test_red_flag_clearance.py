@@ -122,3 +122,26 @@ def test_clearing_the_flags_leaves_a_pause_the_rules_began_for_pain(
     clear(doctor, profile_id)
     today = client.get("/api/v1/today").json()
     assert today["status"] == "paused" and "above your starting" in today["paused_reason"]
+
+
+def test_the_api_clears_too_and_says_what_is_wrong(
+    client: TestClient, doctor: TestClient, flagged: int
+) -> None:
+    """Issue 11: the same clearance through the API (422 without a note, 404 for a stranger's id)."""
+    headers = {"X-CSRF-Token": csrf_of(doctor.get("/clinician"))}
+    found = FORM.search(doctor.get(f"/clinician/people/{flagged}").text)
+    assert found is not None
+    url = f"/api/v1{found.group(1)}"
+    empty = doctor.post(url, json={"note": " "}, headers=headers)
+    assert empty.status_code == 422 and "Write a note" in empty.json()["detail"]
+    assert (
+        doctor.post(
+            url.replace(f"/people/{flagged}/", "/people/999/"), json={"note": NOTE}, headers=headers
+        ).status_code
+        == 404
+    )
+    done = doctor.post(url, json={"note": NOTE}, headers=headers)
+    assert done.status_code == 200 and done.json()["note"] == NOTE
+    assert client.get("/api/v1/today").json()["status"] != "paused"
+    again = doctor.post(url, json={"note": NOTE}, headers=headers)
+    assert again.status_code == 422 and "Red flags cleared by" in again.json()["detail"]

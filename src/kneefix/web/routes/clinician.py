@@ -407,6 +407,10 @@ class ResumeRequest(BaseModel):
     note: str = Field(default="", max_length=1000, description="what the review found, for the person")
 
 
+class ClearFlagsRequest(BaseModel):
+    note: str = Field(max_length=2000, description="what you found when you saw the person (required)")
+
+
 class CodeRequest(BaseModel):
     code: str = Field(description="the invite code, e.g. K7MQP-3XRTA")
 
@@ -494,6 +498,41 @@ def api_resume(
         db, content, me.id, profile_id, "resume", {}, note=body.note, today=today, ip=client_ip(request)
     )
     return clinic.adjustment_view(content, entry)
+
+
+@api_router.post(
+    "/clinician/people/{profile_id}/screenings/{screening_id}/clear",
+    summary="Clear the red flags of a linked person's latest screening after seeing them",
+    responses={
+        404: {"description": "Not one of your people"},
+        422: {"description": "Not the latest screening, no red flags, already cleared, or no note"},
+    },
+)
+def api_clear_flags(
+    request: Request,
+    profile_id: RecordId,
+    screening_id: RecordId,
+    body: ClearFlagsRequest,
+    db: DbSession,
+    me: CurrentClinician,
+    today: Today,
+) -> dict[str, Any]:
+    cleared = clinic.clear_red_flags(
+        db,
+        me.id,
+        profile_id,
+        screening_id,
+        note=body.note,
+        today=today,
+        now=get_now(request),
+        ip=client_ip(request),
+    )
+    return {
+        "screening_id": cleared.id,
+        "cleared_at": cleared.cleared_at.isoformat() if cleared.cleared_at else None,
+        "cleared_by": cleared.cleared_by_name,
+        "note": cleared.clearance_note,
+    }
 
 
 @api_router.delete(
