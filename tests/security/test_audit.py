@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
-from kneefix.cli.app import app as cli_app
 from kneefix.errors import NotFoundError
-from kneefix.services import accounts, audit, profiles
+from kneefix.services import accounts, audit
 from kneefix.settings import Settings
 from kneefix.storage.db import Database
 from kneefix.storage.records import UserInfo
 from kneefix.web.app import create_app
+from tests.cli.helpers import Kneefix
 from tests.security.helpers import audit_rows, link, make_admin, new_clinician
 from tests.web.conftest import FIXED_TODAY
-from tests.web.helpers import csrf_of, log_today, person_with_plan, pin, sign_up
+from tests.web.helpers import PASSWORD, csrf_of, log_today, person_with_plan, pin, sign_up
+from tests.web.technique_media import tiny_mp4
 
 HEALTH_WORDS = ("pain", "kujala", "knee", "note", "swelling", "answers", "flag_")
 
@@ -132,6 +132,23 @@ def test_plan_change_export_clearance_deletion_and_unlinking_are_recorded(
     before = len(audit_rows(app))
     assert doctor.get(f"/clinician/people/{linked}").status_code == 404
     assert len(audit_rows(app)) == before
+    # A technique check deleted through the API, then the whole account: both outlive the record.
+    api = {"X-CSRF-Token": csrf_of(client.get("/technique"))}
+    sent = client.post(
+        "/api/v1/checks",
+        headers=api,
+        data={"movement": "squat", "request_id": "audit-check-0001"},
+        files={"video": ("squat.mp4", tiny_mp4(), "video/mp4")},
+    )
+    assert sent.status_code == 202, sent.text
+    assert client.delete(f"/api/v1/checks/{sent.json()['id']}", headers=api).status_code == 204
+    account = client.get("/account")
+    client.post(
+        "/account/delete",
+        data={"csrf_token": csrf_of(account), "password": PASSWORD, "confirm_delete": "yes"},
+    )
+    tail = [(row["action"], row["detail"].get("kind"), row["profile_id"]) for row in audit_rows(app)[-2:]]
+    assert tail == [("record.deleted", "check", linked), ("record.deleted", "account", linked)]
 
 
 def test_detail_holds_no_health_data(
@@ -197,37 +214,36 @@ def test_the_admin_export_has_the_events_and_anyone_else_is_refused(
     assert admin.get("/admin/audit.csv?until=2000-01-01").text.splitlines() == [",".join(audit.EXPORT_FIELDS)]
 
 
-def test_the_cli_exports_the_log_and_records_its_own_deletions(tmp_path: Path) -> None:
-    """Issue 11: ``kneefix audit export`` streams CSV or JSON Lines; CLI exports and deletions are logged
-    with the actor "cli"."""
-    db_url = f"sqlite:///{tmp_path / 'k.db'}"
-    runner = CliRunner()
-    base = ["--db", db_url, "--profile", "sam"]
-    database = Database(db_url)
-    with database.session() as session:
-        profiles.open_profile(session, "sam", create=True)
-    database.close()
-    exported = runner.invoke(cli_app, [*base, "export", "--out", str(tmp_path / "sam.json")])
-    assert exported.exit_code == 0, exported.output
-    deleted = runner.invoke(cli_app, [*base, "profiles", "delete", "sam", "--yes"])
-    assert deleted.exit_code == 0, deleted.output
+def test_the_cli_exports_the_log_and_records_its_own_changes(kneefix: Kneefix, tmp_path: Path) -> None:
+    """Issue 11: ``kneefix audit export`` streams CSV or JSON Lines; the command line's plan set-up,
+    settings change, exports and deletions are logged with the actor "cli"."""
+    kneefix.start(profile="sam")
+    kneefix.ok("settings", "--days", "4", profile="sam")
+    entry = kneefix.json("log", "--pain-during", "3", profile="sam")["log"]["id"]
+    kneefix.ok("log", "delete", str(entry), profile="sam")
+    kneefix.ok("export", "--out", str(tmp_path / "sam.json"), profile="sam")
+    kneefix.ok("report", "--pdf", str(tmp_path / "sam.pdf"), profile="sam")
+    kneefix.ok("profiles", "delete", "sam", "--yes")
     out = tmp_path / "audit.jsonl"
-    result = runner.invoke(
-        cli_app, ["--db", db_url, "audit", "export", "--out", str(out), "--since", "2000-01-01"]
-    )
-    assert result.exit_code == 0, result.output
+    kneefix.ok("audit", "export", "--out", str(out), "--since", "2000-01-01")
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(row["action"], row["actor_role"]) for row in rows] == [
-        ("export.downloaded", "cli"),
-        ("record.deleted", "cli"),
-        ("admin.audit_exported", "cli"),
+    assert {row["actor_role"] for row in rows} == {"cli"}
+    assert [(row["action"], row["detail"].get("kind") or row["detail"].get("format")) for row in rows] == [
+        ("plan.changed", "screening"),
+        ("plan.changed", "settings"),
+        ("record.deleted", "log"),
+        ("export.downloaded", "json"),
+        ("export.downloaded", "report-pdf"),
+        ("record.deleted", "profile"),
+        ("admin.audit_exported", "jsonl"),
     ]
     assert out.stat().st_mode & 0o077 == 0  # the owner's only
-    wrong = runner.invoke(cli_app, ["--db", db_url, "audit", "export", "--out", str(tmp_path / "a.txt")])
+    as_csv = tmp_path / "audit.csv"
+    kneefix.ok("audit", "export", "--out", str(as_csv), "--until", "2000-01-01")
+    assert as_csv.read_text().splitlines() == [",".join(audit.EXPORT_FIELDS)]
+    wrong = kneefix("audit", "export", "--out", str(tmp_path / "a.txt"))
     assert wrong.exit_code != 0 and ".csv or .jsonl" in wrong.output
-    bad_day = runner.invoke(
-        cli_app, ["--db", db_url, "audit", "export", "--out", str(out), "--since", "soon"]
-    )
+    bad_day = kneefix("audit", "export", "--out", str(out), "--since", "soon")
     assert bad_day.exit_code != 0 and "date like" in bad_day.output
 
 
