@@ -4,6 +4,7 @@ V11.1.4 anti-automation): 20 an hour and 100 a day, with a clear message and a 4
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from kneefix.services import clinic
 from kneefix.storage import rates
 from kneefix.storage import users as user_store
+from kneefix.storage.db import Database
 from tests.security.helpers import new_clinician
 from tests.web.helpers import csrf_of, form_token_of, notices
 
@@ -80,3 +82,29 @@ def test_a_refused_invite_counts_nothing(app: FastAPI) -> None:
             )
             == 20
         )
+
+
+def test_a_burst_on_postgresql_makes_exactly_the_hourly_limit(fresh_postgres_url: str) -> None:
+    """Issue 11 / ASVS V11.1.4 on PostgreSQL: 30 invites at once from 6 threads, exactly 20 made."""
+    database = Database(fresh_postgres_url)
+    try:
+        with database.session() as session:
+            doctor = user_store.create_user(
+                session, email="pg@example.org", password_hash="x", role="clinician"
+            )
+
+        def one() -> bool:
+            try:
+                with database.session() as session:
+                    clinic.create_invite(session, doctor.id, now=NOW)
+                return True
+            except clinic.InviteLimitError:
+                return False
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            made = list(pool.map(lambda _: one(), range(30)))
+        assert made.count(True) == 20
+        with database.session(write=False) as session:
+            assert len(clinic.list_invites(session, doctor.id)) == 20
+    finally:
+        database.close()
