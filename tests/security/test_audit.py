@@ -209,7 +209,7 @@ def test_the_admin_export_has_the_events_and_anyone_else_is_refused(
     assert {"record.viewed", "link.created"} <= {row["action"] for row in rows}
     assert next(row for row in rows if row["action"] == "record.viewed")["profile_id"] == str(linked)
     lines = admin.get("/admin/audit.jsonl").text.splitlines()
-    assert json.loads(lines[-1])["action"] == "admin.audit_exported"  # the first export, itself logged
+    assert json.loads(lines[-1])["action"] == "admin.audit_exported"  # this very export, logged before it
     assert admin.get("/admin/audit.csv?since=tomorrow").status_code == 422
     assert admin.get("/admin/audit.csv?until=2000-01-01").text.splitlines() == [",".join(audit.EXPORT_FIELDS)]
 
