@@ -25,6 +25,7 @@ from typing import Any
 
 from kneefix.errors import KneefixError
 from kneefix.services.check_run import Analyse, Outcome, StopReason, run_check, run_video_analysis
+from kneefix.services.leftovers import clean_at_start
 from kneefix.services.task_queue import EmbeddedQueueWorker, uses_task_queue
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
@@ -181,7 +182,8 @@ class Worker:
 
 
 def start_embedded_worker(app: Any) -> None:
-    """Lifecycle hook for the web app: start one worker thread when the settings ask for it.
+    """Lifecycle hook for the web app: start one worker thread when the settings ask for it, and
+    clean up what crashed processes left in the file store (in a thread of its own).
 
     On PostgreSQL it is a Procrastinate worker, so it shares the queue with ``kneefix worker``
     processes on other machines; on SQLite it is the embedded lease queue.
@@ -191,6 +193,11 @@ def start_embedded_worker(app: Any) -> None:
     if not settings.run_worker:
         app.state.worker = None
         return
+    cleaner = threading.Thread(
+        target=clean_at_start, args=(database, app.state.files), name="kneefix-clean", daemon=True
+    )
+    cleaner.start()  # crash leftovers (see kneefix.services.leftovers); the page need not wait
+    app.state.cleaner = cleaner
     worker: Worker | EmbeddedQueueWorker
     if uses_task_queue(database):
         worker = EmbeddedQueueWorker(database, settings, files=app.state.files)
