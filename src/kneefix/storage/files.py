@@ -456,6 +456,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+        os.chmod(target, FILE_MODE)  # a copy is made with the process's umask
 
 
 def _make_private(folder: Path) -> None:
