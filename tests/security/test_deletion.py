@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kneefix.errors import InputError
 from kneefix.motion.landmarks_csv import write_landmarks_csv
 from kneefix.motion.types import Report
 from kneefix.services import accounts, leftovers, task_queue, uploads
@@ -377,6 +378,27 @@ def test_kneefix_worker_clean_lists_then_removes(tmp_path: Path, monkeypatch: py
     removed = kneefix.ok("worker", "--clean")
     assert "Removed uploads/7/.0a1b.part" in removed.stdout and "Removed 1 leftover" in removed.stderr
     assert not part.exists() and fresh.exists()
+
+    dead = _make(data_dir / "work" / f"{work_tag(3, 'killed-worker')}-{uuid.uuid4().hex}", folder=True)
+    assert "no more are waiting" in kneefix.ok("worker", "--once").stderr
+    assert not dead.exists()  # a starting worker cleans up too
+
+
+def test_the_clean_up_never_goes_through_a_link_out_of_the_store(
+    database: Database, files: FolderStore, data_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 11: the clean-up stays "inside kneefix's own folders, never follow symlinks out"."""
+    outside = tmp_path / "elsewhere"
+    old_file = _make(outside / "7" / "old.mp4", age_s=HOUR)
+    old_work = _make(outside / "work" / uuid.uuid4().hex, folder=True, age_s=HOUR)
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / "uploads").symlink_to(outside, target_is_directory=True)
+    (data_dir / "work").symlink_to(outside / "work", target_is_directory=True)
+    report = leftovers.clean_files(database, files, min_age_s=0)
+    assert report.removed == [] and old_file.exists() and old_work.exists()
+    with pytest.raises(InputError):
+        files.remove_entry("uploads/7/old.mp4")
+    assert old_file.exists()
 
 
 # ----- PostgreSQL (Procrastinate) -----------------------------------------------------------------

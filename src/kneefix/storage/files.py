@@ -140,13 +140,12 @@ class Entry:
 
     ``path`` is relative to the store (its last part may be a temporary name, so it is not always a
     key); ``kind`` is ``file``, ``folder`` or ``link`` (never followed); ``modified`` is the entry's
-    own modification time (seconds since the epoch); ``empty`` tells an empty folder.
+    own modification time (seconds since the epoch).
     """
 
     path: str
     kind: Literal["file", "folder", "link"]
     modified: float
-    empty: bool = False
 
     @property
     def name(self) -> str:
@@ -306,20 +305,20 @@ class FolderStore:
         directory = self._path(folder)
         if directory.is_symlink() or not directory.is_dir():
             return []
+        with os.scandir(directory) as listing:
+            children = sorted(listing, key=lambda item: item.name)
         found: list[Entry] = []
-        for child in sorted(os.scandir(directory), key=lambda item: item.name):
+        for child in children:
             with suppress(FileNotFoundError):  # removed while we looked: nothing to report
                 info = child.stat(follow_symlinks=False)
-                kind: Literal["file", "folder", "link"]
-                empty = False
-                if stat.S_ISLNK(info.st_mode):
-                    kind = "link"
-                elif stat.S_ISDIR(info.st_mode):
-                    kind = "folder"
-                    empty = not any(os.scandir(child.path))
-                else:
-                    kind = "file"
-                found.append(Entry(f"{folder}/{child.name}", kind, info.st_mtime, empty))
+                kind: Literal["file", "folder", "link"] = (
+                    "link"
+                    if stat.S_ISLNK(info.st_mode)
+                    else "folder"
+                    if stat.S_ISDIR(info.st_mode)
+                    else "file"
+                )
+                found.append(Entry(f"{folder}/{child.name}", kind, info.st_mtime))
         return found
 
     def remove_entry(self, path: str) -> bool:
@@ -333,10 +332,13 @@ class FolderStore:
             return False
         if stat.S_ISLNK(info.st_mode):
             return False
-        if stat.S_ISDIR(info.st_mode):
-            shutil.rmtree(target)  # rmtree removes links inside, never what they lead to
-        else:
-            target.unlink(missing_ok=True)
+        try:
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(target)  # rmtree removes links inside, never what they lead to
+            else:
+                target.unlink()
+        except FileNotFoundError:  # another process cleaning up at the same time
+            return False
         return True
 
     # ----- paths ---------------------------------------------------------------------------------
