@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ from kneefix.motion.landmarks_csv import write_landmarks_csv
 from kneefix.motion.types import Report
 from kneefix.services import accounts, leftovers, task_queue, uploads
 from kneefix.services.check_run import Outcome, run_check, run_video_analysis, work_tag
-from kneefix.services.worker import Worker
+from kneefix.services.worker import Worker, start_embedded_worker, stop_embedded_worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage import check_queue as check_store
 from kneefix.storage import task_jobs
@@ -382,6 +383,21 @@ def test_kneefix_worker_clean_lists_then_removes(tmp_path: Path, monkeypatch: py
     dead = _make(data_dir / "work" / f"{work_tag(3, 'killed-worker')}-{uuid.uuid4().hex}", folder=True)
     assert "no more are waiting" in kneefix.ok("worker", "--once").stderr
     assert not dead.exists()  # a starting worker cleans up too
+
+
+def test_the_web_apps_own_worker_cleans_up_when_it_starts(
+    database: Database, files: FolderStore, data_dir: Path
+) -> None:
+    """Issue 11: leftovers "are cleaned up ... at worker/app start" (the app's lifecycle hook)."""
+    dead = _make(data_dir / "work" / f"{work_tag(3, 'killed-worker')}-{uuid.uuid4().hex}", folder=True)
+    state = SimpleNamespace(settings=SimpleNamespace(run_worker=True), database=database, files=files)
+    app = SimpleNamespace(state=state)
+    start_embedded_worker(app)
+    try:
+        state.cleaner.join(10)
+    finally:
+        stop_embedded_worker(app)
+    assert not dead.exists()
 
 
 def test_the_clean_up_never_goes_through_a_link_out_of_the_store(
