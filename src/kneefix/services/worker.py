@@ -11,7 +11,8 @@ On PostgreSQL, Procrastinate is the queue instead (:mod:`kneefix.services.task_q
 the same task code, :func:`kneefix.services.check_run.run_check`.
 
 The web app runs one worker in a thread of its own process (:func:`start_embedded_worker`);
-``kneefix worker`` runs one as a process of its own.
+``kneefix worker`` runs one as a process of its own. Both first clean up what crashed processes
+left in the file store (:mod:`kneefix.services.leftovers`).
 """
 
 from __future__ import annotations
