@@ -3,25 +3,27 @@
 FastAPI's built-in page loads Swagger UI from a CDN and starts it with an inline script, and the
 Content-Security-Policy (:mod:`kneefix.web.headers`) allows neither. Here the page is a template, the
 start-up is ``static/swagger-init.js``, and Swagger UI's script and stylesheet come from the
-``swagger-ui-bundle`` package: only those two files, under ``/docs/assets/``. ReDoc is not offered
-(it would need the same work for a second viewer of the same document).
+``fastapi-offline`` package (Swagger UI 5, which reads the OpenAPI 3.1 document FastAPI writes; the
+``swagger-ui-bundle`` package's Swagger UI 4 cannot): only those two files, under ``/docs/assets/``.
+Nothing else of that package is used. ReDoc is not offered (a second viewer of the same document
+would need the same work).
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
-from swagger_ui_bundle import swagger_ui_path
 
 from kneefix.errors import NotFoundError
 from kneefix.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-SWAGGER_DIR = Path(str(swagger_ui_path))
-#: The only files of the bundle served (its demo page and initializer point at an outside example).
+SWAGGER_DIR = Path(str(files("fastapi_offline") / "static"))
+#: The only files of the package served.
 ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 ASSET_CACHE = "public, max-age=86400"
 
