@@ -1,0 +1,5 @@
+"""Fixtures for the security tests, reused from the suites they come from (nothing redefined here)."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import kneefix  # noqa: F401  (the CLI against a throwaway database)
