@@ -58,6 +58,24 @@ CASES = {
         "rules[7].change",
         "floor 20 is above ceiling 15",
     ),
+    "minimum above maximum": (
+        "      pain_during_min: 6\n",
+        "      pain_during_min: 6\n      pain_during_max: 3\n",
+        "rules[1].when",
+        "pain_during_min 6 is above pain_during_max 3",
+    ),
+    "no dose left": (
+        EASE_CHANGE,
+        EASE_CHANGE.replace("-20", "-100"),
+        "rules[1].change",
+        "would leave no dose",
+    ),
+    "step up after a break": (
+        "  ease_after_days: 14\n",
+        "  ease_after_days: 14\n  ease: {target: dose_scale, op: percent, value: 10}\n",
+        "after_break.ease",
+        "must not raise any dose",
+    ),
     "misspelt placeholder": (
         "after {flares} of",
         "after {flare} of",
