@@ -1,8 +1,9 @@
 """Technique check: a video or a landmark CSV in, a report (and optionally an output folder) out.
 
 This is the one function the CLI (``kneefix analyze``) and the web worker call, so both give the same
-results and the same messages. What the input is gets decided from its content, never its name: a
-text file whose first line looks like a CSV header is read as landmarks; anything else must be a video.
+results and the same messages. What the input is gets decided from its content and its name together
+(:mod:`kneefix.motion.inputs`): a ``.csv`` text file is read as landmarks, anything else must be a
+video, and a disagreement (a CSV renamed ``.mp4``, a video renamed ``.csv``) is refused, never guessed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 
 from kneefix.errors import InputError
+from kneefix.motion.inputs import input_kind
 from kneefix.motion.landmarks_csv import ImageSize, read_landmarks_csv, write_landmarks_csv
 from kneefix.motion.outputs import prepare_out_dir, write_outputs
 from kneefix.motion.pipeline import ProgressCallback, ProgressUpdate, video_to_landmarks
@@ -37,24 +39,6 @@ _HEAVY_MODULES = ("kneefix.motion.analyze", "kneefix.motion.overlay", "kneefix.m
 
 MOVEMENTS: tuple[str, ...] = get_args(Movement)
 SIDES: tuple[str, ...] = get_args(SideChoice)
-_SNIFF_BYTES = 4096
-
-
-def input_kind(path: Path) -> Literal["landmarks", "video"]:
-    """``landmarks`` for a text file whose first line has commas (a CSV), else ``video``."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file.")
-    if not path.is_file():
-        raise InputError(f"{path}: is a folder, not a file.")
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if not head or b"\x00" in head:
-        return "video"  # empty or binary: the video reader gives the precise message
-    try:
-        first_line = head.decode("utf-8-sig").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
-        return "video"
-    return "landmarks" if "," in first_line else "video"
 
 
 def _preload() -> threading.Thread:
