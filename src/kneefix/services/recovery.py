@@ -2,7 +2,8 @@
 
 - The link carries a random token (256 bits); only its SHA-256 is stored (``password_resets``), so a
   copy of the database opens no account. It expires after :data:`RESET_VALID_FOR` and works once; a
-  password change by any route spends every other link of the account.
+  reset (by link or by an administrator, :func:`replace_password`) spends every other link of the
+  account.
 - The "forgot password" form answers the same whether or not the email has an account. Each request
   is counted per address (whether or not it is an account, so the count says nothing either) and per
   source address with :func:`kneefix.storage.rates.claim`: past the per-address limit nothing more is

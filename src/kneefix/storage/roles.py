@@ -7,7 +7,7 @@ role (or declines, which leaves a person account).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError
@@ -62,4 +62,4 @@ def pending_requests(session: Session) -> list[UserInfo]:
 
 def count_admins(session: Session) -> int:
     """How many administrators there are (the last one cannot be removed by mistake)."""
-    return len(list(session.scalars(select(User.id).where(User.is_admin.is_(True)))))
+    return int(session.scalar(select(func.count(User.id)).where(User.is_admin.is_(True))) or 0)
