@@ -24,6 +24,8 @@ from kneefix.settings import load_settings
 from kneefix.storage.models import AuditEvent, User
 from kneefix.web.app import create_app
 from tests.cli.helpers import Kneefix, assert_clean_error
+from tests.mail_server import SmtpServer
+from tests.security.test_password_reset import plain_text
 from tests.web.helpers import PASSWORD, csrf_of, notices, sign_in
 
 ADMIN = "boss@clinic.example"
@@ -186,11 +188,13 @@ def kneefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Kneefix:
 
 
 def test_the_command_line_makes_an_admin_approves_and_resets_passwords(
-    kneefix: Kneefix, tmp_path: Path
+    kneefix: Kneefix, tmp_path: Path, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 11: ``kneefix users add --admin`` (first step of an install), ``list``, ``approve``,
     ``reset-password`` (typed by the admin: old password refused, sessions signed out; or a
     one-time link with --link), all audited; the web app on the same database agrees."""
+    for name, value in (("HOST", smtp_server.host), ("PORT", str(smtp_server.port)), ("SECURITY", "none")):
+        monkeypatch.setenv(f"KNEEFIX_SMTP_{name}", value)
     kneefix.ok(
         "users", "add", "--admin", ADMIN, "--name", "Boss", input="admin password 1\nadmin password 1\n"
     )
@@ -212,6 +216,9 @@ def test_the_command_line_makes_an_admin_approves_and_resets_passwords(
 
         result = kneefix.ok("users", "reset-password", DOC, input="fresh password 7\nfresh password 7\n")
         assert "signed out" in result.stdout
+        [notice] = smtp_server.messages  # the owner is told (ASVS 2.5.5)
+        assert (notice["To"], notice["Subject"]) == (DOC, "Your kneefix password was changed")
+        assert "by an administrator" in plain_text(notice)
         assert doctor.get("/clinician").url.path == "/signin"  # the old session ended
         assert sign_in(browser(app), DOC, PASSWORD).status_code == 401
         assert sign_in(browser(app), DOC, "fresh password 7").url.path != "/signin"

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -67,13 +68,19 @@ def ask_for_link(client: TestClient, email: str, **headers: str) -> httpx.Respon
     return response
 
 
+def plain_text(message: EmailMessage) -> str:
+    """The decoded text part of a received email."""
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    text: str = body.get_content()
+    return text
+
+
 def links_in(server: SmtpServer, to: str = EMAIL) -> list[str]:
     found = []
     for message in server.messages:
         if message["To"] == to:
-            body = message.get_body(preferencelist=("plain",))
-            assert body is not None
-            found += LINK.findall(body.get_content())
+            found += LINK.findall(plain_text(message))
     return found
 
 
@@ -91,7 +98,7 @@ def test_the_emailed_link_resets_the_password_once_and_signs_out_every_browser(
     mail_app: FastAPI, smtp_server: SmtpServer
 ) -> None:
     """Issue 11: the email arrives with a link; the link works once; the old password is refused; the
-    reset revokes the account's sessions (ASVS 2.5.6, 3.3.3)."""
+    reset revokes the account's sessions and the owner gets a notice (ASVS 2.5.6, 2.5.5, 3.3.3)."""
     owner = browser(mail_app)
     sign_up(owner, EMAIL)
     assert owner.get("/account").url.path == "/account"  # signed in
@@ -119,6 +126,9 @@ def test_the_emailed_link_resets_the_password_once_and_signs_out_every_browser(
     assert done.url.path == "/signin"
     assert any("Your password is changed" in text for text in notices(done))
 
+    notice = smtp_server.messages[-1]  # the owner is told (ASVS 2.5.5)
+    assert (notice["To"], notice["Subject"]) == (EMAIL, "Your kneefix password was changed")
+    assert LINK.findall(plain_text(notice)) == []
     assert owner.get("/account").url.path == "/signin"  # the browser signed in before is signed out
     assert sign_in(browser(mail_app), EMAIL, PASSWORD).status_code == 401
     assert sign_in(browser(mail_app), EMAIL, NEW_PASSWORD).url.path != "/signin"

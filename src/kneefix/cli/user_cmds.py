@@ -163,8 +163,7 @@ def reset_password_command(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password for an account (every browser signed in to it is signed out)."""
-    from kneefix.services import admin
-    from kneefix.services.recovery import RESET_VALID_FOR
+    from kneefix.services import admin, recovery
     from kneefix.settings import load_settings
 
     state = state_of(ctx)
@@ -174,13 +173,17 @@ def reset_password_command(
             url = admin.reset_link(session, email, public_url=public_url)
         out_console().print(
             f"One-time reset link for {email.strip().lower()} (works once, for "
-            f"{int(RESET_VALID_FOR.total_seconds() // 60)} minutes):"
+            f"{int(recovery.RESET_VALID_FOR.total_seconds() // 60)} minutes):"
         )
         typer.echo(url)
         return
     password = _read_password(password_stdin)
     with state.database().session() as session:
         user = admin.set_password(session, email, password)
+    mail = load_settings().mail
+    notice = recovery.compose_changed_email(mail, user, how="by an administrator")
+    if notice is not None:  # the owner hears of it by email too (ASVS 2.5.5)
+        recovery.send_quietly(mail, notice)
     out_console().print(
         f"The password of {user.email} is changed; every browser signed in to it is signed out. "
         "Tell its owner the new password by a channel you trust."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -43,7 +44,7 @@ def new_message(settings: MailSettings, to: str, subject: str) -> EmailMessage:
     return message
 
 
-def add_bodies(message: EmailMessage, template: str, context: dict[str, object]) -> EmailMessage:
+def add_bodies(message: EmailMessage, template: str, context: Mapping[str, object]) -> EmailMessage:
     """Give the message its text body and HTML alternative from ``<template>.txt`` and ``.html``."""
     message.set_content(mail_templates.get_template(f"{template}.txt").render(context))
     message.add_alternative(mail_templates.get_template(f"{template}.html").render(context), subtype="html")

@@ -38,6 +38,7 @@ from kneefix.storage.records import UserInfo
 log = logging.getLogger("kneefix.mail")
 
 RESET_PATH = "/reset-password"
+FORGOT_PATH = "/forgot-password"
 RESET_VALID_FOR = dt.timedelta(minutes=45)
 RATE_WINDOW = dt.timedelta(hours=1)
 PER_ACCOUNT_LIMIT = 3
@@ -171,6 +172,24 @@ def compose_reset_email(mail: MailSettings, user: UserInfo, link: str) -> EmailM
     message = new_message(mail, user.email or "", "Choose a new kneefix password")
     message["Auto-Submitted"] = "auto-generated"
     return add_bodies(message, "password_reset", context)
+
+
+def compose_changed_email(
+    mail: MailSettings, user: UserInfo, *, how: str, when: dt.datetime | None = None
+) -> EmailMessage | None:
+    """The notice that the account's password was changed (ASVS 2.5.5), or None without email."""
+    if not mail.enabled or mail.public_url is None or not user.email:
+        return None
+    context = {
+        "name": user.display_name or "there",
+        "email": user.email,
+        "how": how,
+        "when": (when or utc_now()).astimezone(dt.UTC).strftime("%d %B %Y, %H:%M"),
+        "forgot_url": mail.public_url.rstrip("/") + FORGOT_PATH,
+    }
+    message = new_message(mail, user.email, "Your kneefix password was changed")
+    message["Auto-Submitted"] = "auto-generated"
+    return add_bodies(message, "password_changed", context)
 
 
 def send_quietly(mail: MailSettings, message: EmailMessage) -> bool:

@@ -60,12 +60,12 @@ def _reset_page(
     return response
 
 
-@router.get("/forgot-password", name="forgot_password_form")
+@router.get(recovery.FORGOT_PATH, name="forgot_password_form")
 def forgot_password_form(request: Request, settings: AppSettings) -> Response:
     return _forgot_page(request, settings)
 
 
-@router.post("/forgot-password", name="forgot_password")
+@router.post(recovery.FORGOT_PATH, name="forgot_password")
 def forgot_password(
     request: Request,
     db: DbSession,
@@ -82,19 +82,21 @@ def forgot_password(
     if outcome.message is not None:
         background.add_task(recovery.send_quietly, mail, outcome.message)
     flash(request, recovery.SENT_MESSAGE, "ok")
-    return redirect(request, "/forgot-password")
+    return redirect(request, recovery.FORGOT_PATH)
 
 
-@router.get("/reset-password", name="reset_password_form")
+@router.get(recovery.RESET_PATH, name="reset_password_form")
 def reset_password_form(request: Request, db: DbSession, token: str = "") -> Response:
     live = recovery.reset_link_is_live(db, token, now=get_now(request))
     return _reset_page(request, token, live=live, status_code=200 if live else 400)
 
 
-@router.post("/reset-password", name="reset_password")
+@router.post(recovery.RESET_PATH, name="reset_password")
 def reset_password(
     request: Request,
     db: DbSession,
+    settings: AppSettings,
+    background: BackgroundTasks,
     token: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -102,12 +104,17 @@ def reset_password(
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
-        recovery.reset_password(
+        user = recovery.reset_password(
             db, token=token, password=password, ip=client_ip(request), now=get_now(request)
         )
     except InputError as error:
         live = recovery.reset_link_is_live(db, token, now=get_now(request))
         return _reset_page(request, token, live=live, error=str(error), status_code=422 if live else 400)
+    notice = recovery.compose_changed_email(
+        settings.mail, user, how="with a reset link", when=get_now(request)
+    )
+    if notice is not None:
+        background.add_task(recovery.send_quietly, settings.mail, notice)
     # Whoever was signed in in this browser is signed out too: the next sign-in uses the new password.
     set_session(
         request,
