@@ -1,7 +1,5 @@
-"""The security tests drive the same app as the web tests: reuse their fixtures (fresh app per test)."""
+"""Fixtures for the security tests, reused from the suites they come from (nothing redefined here)."""
 
 from __future__ import annotations
 
-from tests.web.conftest import app, client, other_client, web_settings
-
-__all__ = ["app", "client", "other_client", "web_settings"]
+from tests.web.conftest import app, client, other_client, web_settings  # noqa: F401  (a fresh web app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, cast, get_args
 
@@ -132,6 +133,7 @@ def run_analysis(
     annotate: bool = True,
     workers: int | Literal["auto"] = "auto",
     image_size: ImageSize | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Report:
     """Analyse one clip (video or landmark CSV) and, with ``out_dir``, write every output file there.
 
@@ -140,6 +142,10 @@ def run_analysis(
     a landmark CSV in MediaPipe's normalised scales (it converts them; see ``motion/landmarks_csv.py``).
     Every problem a person can fix is a :class:`~kneefix.errors.KneefixError` with a clear message;
     files from an earlier run in ``out_dir`` are only replaced by complete new ones.
+
+    ``checkpoint`` is called between the stages (read, analysis, outputs), quiet or not: a worker
+    raises from it to stop a run whose check was deleted, even for a landmark CSV, which reports
+    no progress of its own.
     """
     path = Path(input_path)
     _check_choices(str(movement), str(side))
@@ -147,11 +153,15 @@ def run_analysis(
     callback = None if quiet else progress
     loader = _preload()
     series, pipeline_warnings, info = _load(path, callback, workers, image_size)
+    if checkpoint is not None:
+        checkpoint()
     loader.join()
     from kneefix.motion.analyze import analyze_series  # loaded by now; see _HEAVY_MODULES
 
     report, kin = analyze_series(series, cast(Movement, movement), cast(SideChoice, side))
     report = _complete(report, series, path.name, pipeline_warnings)
+    if checkpoint is not None:
+        checkpoint()
     if out is not None:
         write_outputs(out, report, series, kin, info, annotate=annotate, progress=callback)
     return report
