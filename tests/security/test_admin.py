@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from kneefix.services import accounts, admin
 from kneefix.settings import load_settings
+from kneefix.storage import users
 from kneefix.storage.models import AuditEvent, User
 from kneefix.web.app import create_app
 from tests.cli.helpers import Kneefix, assert_clean_error
@@ -147,6 +148,18 @@ def test_only_administrators_reach_the_admin_pages(app: FastAPI) -> None:
     gone = anonymous.get("/admin")
     assert gone.status_code == 303 and gone.headers["location"].startswith("/signin")
     assert 'href="/admin"' in make_admin(app).get("/account").text
+
+
+def test_the_admin_page_lists_the_newest_accounts_of_many(app: FastAPI) -> None:
+    """Issue 11: the admin page "lists accounts": of a clinic's thousands, the newest, with the count."""
+    with app.state.database.session() as session:
+        for number in range(admin.ACCOUNTS_SHOWN + 4):
+            users.create_user(session, email=f"person{number}@example.org", password_hash="unusable")
+    page = make_admin(app).get("/admin")
+    total = admin.ACCOUNTS_SHOWN + 5
+    assert f"The newest {admin.ACCOUNTS_SHOWN} of {total} accounts" in page.text
+    assert ADMIN in page.text and f"person{admin.ACCOUNTS_SHOWN + 3}@example.org" in page.text
+    assert "person0@example.org" not in page.text
 
 
 def test_an_invited_clinician_is_approved_at_once(app: FastAPI) -> None:

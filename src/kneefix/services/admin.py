@@ -106,6 +106,15 @@ def list_accounts(session: Session) -> list[UserInfo]:
     return users.list_users(session)
 
 
+ACCOUNTS_SHOWN = 200
+"""How many accounts the admin page lists (the newest); ``kneefix users list`` shows them all."""
+
+
+def newest_accounts(session: Session) -> tuple[list[UserInfo], int]:
+    """The newest :data:`ACCOUNTS_SHOWN` accounts, newest first, and how many there are in all."""
+    return roles.newest_accounts(session, limit=ACCOUNTS_SHOWN), users.count_users(session)
+
+
 def pending_clinicians(session: Session) -> list[UserInfo]:
     """Accounts that asked to be clinicians and wait for an administrator."""
     return [user for user in roles.pending_requests(session) if user.requested_role == "clinician"]

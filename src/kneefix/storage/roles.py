@@ -63,3 +63,9 @@ def pending_requests(session: Session) -> list[UserInfo]:
 def count_admins(session: Session) -> int:
     """How many administrators there are (the last one cannot be removed by mistake)."""
     return int(session.scalar(select(func.count(User.id)).where(User.is_admin.is_(True))) or 0)
+
+
+def newest_accounts(session: Session, *, limit: int) -> list[UserInfo]:
+    """The ``limit`` most recently made signed-in accounts, newest first (a clinic may have thousands)."""
+    query = select(User).where(User.local_name.is_(None)).order_by(User.id.desc()).limit(limit)
+    return [user_info(row) for row in session.scalars(query)]

@@ -34,13 +34,15 @@ def admin_page(
     invite_email: str = "",
     status_code: int = 200,
 ) -> Response:
+    shown, total = admin.newest_accounts(db)
     return render(
         request,
         "admin.html",
         {
             "me": me,
             "pending": admin.pending_clinicians(db),
-            "accounts": admin.list_accounts(db),
+            "accounts": shown,
+            "total_accounts": total,
             "error": error,
             "invite_link": invite_link,
             "values": {"email": invite_email},
