@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,13 +23,19 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kneefix.services import recovery
+from kneefix.errors import InputError
+from kneefix.services import accounts, recovery
+from kneefix.services.credentials import verify_password
 from kneefix.settings import load_settings
 from kneefix.storage import users
+from kneefix.storage.db import Database
 from kneefix.storage.models import AuditEvent, PasswordReset, WebSession
 from kneefix.web.app import create_app
 from tests.mail_server import SmtpServer
+from tests.pg import fresh_postgres_url, postgres_url
 from tests.web.helpers import PASSWORD, csrf_of, notices, pin, sign_in, sign_up
+
+__all__ = ["fresh_postgres_url", "postgres_url"]
 
 PUBLIC = "https://knee.example.org"
 EMAIL = "tui@example.org"
@@ -268,3 +275,40 @@ def test_without_email_the_form_points_to_the_administrator(app: FastAPI) -> Non
 def test_the_sign_in_page_offers_recovery(client: TestClient) -> None:
     """Issue 11: a "Forgot your password?" link on the sign-in page."""
     assert 'href="/forgot-password"' in client.get("/signin").text
+
+
+@pytest.mark.postgres
+def test_one_link_used_twice_at_once_changes_the_password_once_on_postgresql(fresh_postgres_url: str) -> None:
+    """Issue 11: single use holds under a race (two tabs sending the same link at once, on PostgreSQL,
+    where requests really run side by side): one new password wins, the other is refused."""
+    database = Database(fresh_postgres_url)
+    try:
+        with database.session() as session:
+            user = accounts.sign_up(session, email=EMAIL, password=PASSWORD)
+            link = recovery.new_reset_link(session, user, public_url=PUBLIC)
+        token = unquote(urlsplit(link).query.removeprefix("token="))
+        start = threading.Barrier(2)
+        outcomes: dict[str, bool] = {}
+
+        def use(password: str) -> None:
+            start.wait()
+            try:
+                with database.session() as session:
+                    recovery.reset_password(session, token=token, password=password)
+                outcomes[password] = True
+            except InputError:
+                outcomes[password] = False
+
+        tries = [threading.Thread(target=use, args=(f"new password number {n}",)) for n in (1, 2)]
+        for thread in tries:
+            thread.start()
+        for thread in tries:
+            thread.join(timeout=30)
+        assert sorted(outcomes.values()) == [False, True]
+        [winner] = [password for password, won in outcomes.items() if won]
+        with database.session(write=False) as session:
+            stored = users.get_user(session, user.id).password_hash
+            assert verify_password(stored, winner)
+            assert session.scalars(select(PasswordReset.used_at)).all() != [None]
+    finally:
+        database.close()
