@@ -95,6 +95,7 @@ def use_link(client: TestClient, link: str, password: str = NEW_PASSWORD) -> htt
     split = urlsplit(link)
     page = client.get(f"{split.path}?{split.query}")
     assert page.status_code == 200, page.text[-400:]
+    assert page.headers["referrer-policy"] == "no-referrer"  # the token stays out of other sites' logs
     token = unquote(split.query.removeprefix("token="))
     fields = {"token": token, "password": password, "confirm": password, "csrf_token": csrf_of(page)}
     response: httpx.Response = client.post("/reset-password", data=fields)
