@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 def _include_routers(app: FastAPI) -> None:
     from kneefix.web.routes import (
         account,
+        admin,
         api,
         auth,
         calendar,
@@ -113,12 +114,15 @@ def _include_routers(app: FastAPI) -> None:
         health,
         person,
         printouts,
+        recovery,
         running,
         screening,
     )
 
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(recovery.router)
+    app.include_router(admin.router)
     app.include_router(account.router)
     app.include_router(person.router)
     app.include_router(running.router)
