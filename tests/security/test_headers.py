@@ -32,9 +32,10 @@ ALWAYS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "same-origin",
     "cross-origin-opener-policy": "same-origin",
 }
+# A route may send a stricter referrer policy than the app's (the password-reset page: no-referrer).
+REFERRER_POLICIES = {"same-origin", "no-referrer"}
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 EXERCISE = "bridge"
 SLOW_FILES = (".pdf", ".png")
@@ -44,6 +45,8 @@ INVITE_CODE = re.compile(r'class="invite-code">([A-Z0-9]{5}-[A-Z0-9]{5})<')
 def _unsecured(answer: httpx.Response, what: str) -> list[str]:
     """What is wrong with an answer's security headers (nothing: an empty list)."""
     wrong = [name for name, value in ALWAYS.items() if answer.headers.get(name) != value]
+    if answer.headers.get("referrer-policy") not in REFERRER_POLICIES:
+        wrong.append("referrer-policy")
     if "camera=()" not in answer.headers.get("permissions-policy", ""):
         wrong.append("permissions-policy")
     if "strict-transport-security" in answer.headers:

@@ -91,12 +91,19 @@ def headers_for(scope: Scope, settings: Settings) -> dict[str, str]:
 
 
 def add_security_headers(headers: MutableHeaders, wanted: dict[str, str]) -> None:
-    """Put ``wanted`` (from :func:`headers_for`) on one answer, keeping caching the route chose."""
+    """Put ``wanted`` (from :func:`headers_for`) on one answer.
+
+    Caching and the referrer policy a route chose are kept: a route may only be stricter there (the
+    password-reset page sends ``no-referrer`` so its token cannot leak).
+    """
     for name, value in wanted.items():
-        if name == "cache-control":
+        if name in _ROUTE_MAY_CHOOSE:
             headers.setdefault(name, value)
         else:
             headers[name] = value
+
+
+_ROUTE_MAY_CHOOSE = frozenset({"cache-control", "referrer-policy"})
 
 
 def _public(scope: Scope) -> bool:
