@@ -31,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kneefix.errors import StorageError
+from kneefix.web.api_document import ERROR_REF
 from kneefix.web.errors import install_error_handlers
 from kneefix.web.middleware import RETRY_AFTER_S
 from tests.web.helpers import api_screening_body, api_token, bearer, csrf_of, sign_up
@@ -140,7 +141,8 @@ def test_api_fuzz_finds_no_server_error_and_no_schema_violation(app: FastAPI, cl
 
 
 def test_every_api_operation_is_typed_secured_and_documents_its_errors(client: TestClient) -> None:
-    """Issue 11: typed responses for every route, bearer auth declared, 401 and 422 documented."""
+    """Issue 11: typed responses for every route, bearer auth declared, 401 and 422 documented, every
+    error in the one error shape, 503 with its Retry-After."""
     document = client.get(OPENAPI_PATH).json()
     schemes = document["components"]["securitySchemes"]
     assert any(scheme.get("scheme") == "bearer" for scheme in schemes.values())
@@ -174,6 +176,12 @@ def test_every_api_operation_is_typed_secured_and_documents_its_errors(client: T
             for code in ("422", "503"):
                 if code not in responses:
                     problems.append(f"{label}: {code} not documented")
+            for code, answer in responses.items():
+                media = answer.get("content", {})
+                if code[0] in "45" and media != {"application/json": {"schema": ERROR_REF}}:
+                    problems.append(f"{label}: {code} is not the one error shape: {media}")
+            if "Retry-After" not in responses["503"].get("headers", {}):
+                problems.append(f"{label}: 503 without Retry-After")
             if (method.upper(), path) in PUBLIC_OPERATIONS:
                 if operation.get("security") != []:
                     problems.append(f"{label}: public, but does not say so (security: [])")
