@@ -361,12 +361,12 @@ class ScoreOut(Out):
     id: int | None
     instrument: str
     date: dt.date
-    score: float
+    score: int | float  # an int stays an int (no "100.0" for 100)
     answers: list[str]
 
 
 class KujalaScoreOut(Out):
-    score: float
+    score: int | float  # an int stays an int (no "100.0" for 100)
     repeat: bool = Field(default=False, description="true: this request_id was already handled")
     saved: ScoreOut | None = None
     change: JsonObject | None = None
