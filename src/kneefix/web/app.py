@@ -19,6 +19,7 @@ from kneefix.services.worker import start_embedded_worker, stop_embedded_worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
 from kneefix.storage.files import open_store
+from kneefix.web.api_document import install_api_document
 from kneefix.web.deps import enforce_csrf
 from kneefix.web.errors import install_error_handlers
 from kneefix.web.headers import SecurityHeadersMiddleware
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(TrustedProxyMiddleware, settings=settings)  # outermost: who is asking, first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _include_routers(app)
+    install_api_document(app)
     return app
 
 

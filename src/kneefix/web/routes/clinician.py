@@ -19,6 +19,15 @@ from pydantic import BaseModel, Field
 from kneefix.errors import KneefixError, NotFoundError
 from kneefix.services import accounts, clinic, uploads
 from kneefix.storage.records import InviteInfo, UserInfo
+from kneefix.web.api_document import errors
+from kneefix.web.api_models import (
+    AdjustmentOut,
+    CheckOut,
+    ClinicianOut,
+    InviteOut,
+    PersonOverviewOut,
+    PersonRowOut,
+)
 from kneefix.web.deps import (
     AppFiles,
     ContentDep,
@@ -34,8 +43,16 @@ from kneefix.web.routes.technique import file_response
 from kneefix.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["clinician"])
-sharing_api = APIRouter(prefix="/api/v1/me", tags=["sharing"])
+api_router = APIRouter(
+    prefix="/api/v1",
+    tags=["clinician"],
+    responses=errors(e403="Only clinician accounts", e404="No such person (or record) linked to you"),
+)
+sharing_api = APIRouter(
+    prefix="/api/v1/me",
+    tags=["sharing"],
+    responses=errors(e403="Only person accounts share their record", e404="No such invite or clinician"),
+)
 
 SORT_LABELS = {
     "name": "Person",
@@ -351,7 +368,11 @@ def _user_dict(user: UserInfo) -> dict[str, Any]:
     return {"id": user.id, "name": clinic.clinician_label(user), "email": user.email}
 
 
-@api_router.get("/clinician/people", summary="The clinician's people, one row each (sortable)")
+@api_router.get(
+    "/clinician/people",
+    summary="The clinician's people, one row each (sortable)",
+    response_model=list[PersonRowOut],
+)
 def api_people(
     db: DbSession,
     content: ContentDep,
@@ -364,14 +385,22 @@ def api_people(
     return [row.to_dict() for row in rows]
 
 
-@api_router.get("/clinician/people/{profile_id}", summary="One linked person's full picture")
+@api_router.get(
+    "/clinician/people/{profile_id}",
+    summary="One linked person's full picture",
+    response_model=PersonOverviewOut,
+)
 def api_person(
     profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician, today: Today
 ) -> dict[str, Any]:
     return clinic.person_overview(db, content, me.id, profile_id, today)
 
 
-@api_router.get("/clinician/people/{profile_id}/adjustments", summary="Plan adjustments made for a person")
+@api_router.get(
+    "/clinician/people/{profile_id}/adjustments",
+    summary="Plan adjustments made for a person",
+    response_model=list[AdjustmentOut],
+)
 def api_adjustments(
     profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician
 ) -> list[dict[str, Any]]:
@@ -383,6 +412,7 @@ def api_adjustments(
     "/clinician/people/{profile_id}/adjustments",
     status_code=status.HTTP_201_CREATED,
     summary="Adjust a person's plan: swap an exercise, set a dose, or move to a phase",
+    response_model=AdjustmentOut,
 )
 def api_adjust(
     profile_id: RecordId,
@@ -402,6 +432,7 @@ def api_adjust(
     "/clinician/people/{profile_id}/resume",
     status_code=status.HTTP_201_CREATED,
     summary="Resume a paused plan after reviewing the person (422 when it is not paused)",
+    response_model=AdjustmentOut,
 )
 def api_resume(
     profile_id: RecordId,
@@ -419,6 +450,7 @@ def api_resume(
     "/clinician/people/{profile_id}/adjustments/{adjustment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Withdraw an adjustment (the plan follows its rules again)",
+    response_class=Response,
 )
 def api_withdraw(
     profile_id: RecordId,
@@ -433,7 +465,9 @@ def api_withdraw(
 
 
 @api_router.get(
-    "/clinician/people/{profile_id}/checks/{check_id}", summary="A linked person's technique check"
+    "/clinician/people/{profile_id}/checks/{check_id}",
+    summary="A linked person's technique check",
+    response_model=CheckOut,
 )
 def api_person_check(
     profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
@@ -442,12 +476,19 @@ def api_person_check(
     return uploads.check_view(uploads.get_check(db, profile_id, check_id))
 
 
-@api_router.get("/clinician/invites", summary="The clinician's invites, newest first")
+@api_router.get(
+    "/clinician/invites", summary="The clinician's invites, newest first", response_model=list[InviteOut]
+)
 def api_invites(request: Request, db: DbSession, me: CurrentClinician) -> list[dict[str, Any]]:
     return [invite_view(request, invite) for invite in clinic.list_invites(db, me.id)]
 
 
-@api_router.post("/clinician/invites", status_code=status.HTTP_201_CREATED, summary="Create an invite code")
+@api_router.post(
+    "/clinician/invites",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an invite code",
+    response_model=InviteOut,
+)
 def api_create_invite(
     request: Request, body: InviteRequest, db: DbSession, me: CurrentClinician
 ) -> dict[str, Any]:
@@ -455,14 +496,21 @@ def api_create_invite(
 
 
 @api_router.delete(
-    "/clinician/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Withdraw an invite"
+    "/clinician/invites/{invite_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw an invite",
+    response_class=Response,
 )
 def api_delete_invite(invite_id: RecordId, db: DbSession, me: CurrentClinician) -> Response:
     clinic.withdraw_invite(db, me.id, invite_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@sharing_api.get("/clinicians", summary="The clinicians this person shares their record with")
+@sharing_api.get(
+    "/clinicians",
+    summary="The clinicians this person shares their record with",
+    response_model=list[ClinicianOut],
+)
 def api_my_clinicians(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     return [_user_dict(user) for user in clinic.my_clinicians(db, me.profile_id)]
 
@@ -471,6 +519,7 @@ def api_my_clinicians(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     "/clinicians",
     status_code=status.HTTP_201_CREATED,
     summary="Accept an invite code (share with its clinician)",
+    response_model=ClinicianOut,
 )
 def api_accept_invite(body: CodeRequest, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
     return _user_dict(clinic.accept_invite(db, body.code, me.profile_id))
@@ -480,6 +529,7 @@ def api_accept_invite(body: CodeRequest, db: DbSession, me: CurrentPerson) -> di
     "/clinicians/{clinician_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sharing with a clinician",
+    response_class=Response,
 )
 def api_stop_sharing(clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     clinic.stop_sharing(db, me.profile_id, clinician_id)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kneefix.services import clinic, printing
+from kneefix.web.api_document import Responses, errors
 from kneefix.web.deps import (
     AppFiles,
     ContentDep,
@@ -20,6 +21,9 @@ from kneefix.web.deps import (
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
+PDF: Responses = {200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+PERSON_PDF = {**PDF, **errors(e403="Only person accounts have a plan")}
+PLAN_PDF = {**PERSON_PDF, **errors(e409="No plan yet: take the screening first")}
 
 
 def _pdf(body: bytes, filename: str) -> Response:
@@ -75,12 +79,22 @@ def clinician_report(
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
-@api_router.get("/handout.pdf", summary="The signed-in person's programme handout (PDF)")
+@api_router.get(
+    "/handout.pdf",
+    summary="The signed-in person's programme handout (PDF)",
+    response_class=Response,
+    responses=PLAN_PDF,
+)
 def api_handout(me: CurrentPerson, db: DbSession, content: ContentDep, today: Today) -> Response:
     return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
 
 
-@api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
+@api_router.get(
+    "/report.pdf",
+    summary="The signed-in person's progress report (PDF)",
+    response_class=Response,
+    responses=PERSON_PDF,
+)
 def api_report(
     me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, files: AppFiles
 ) -> Response:
@@ -94,4 +108,6 @@ api_router.add_api_route(
     clinician_report,
     methods=["GET"],
     summary="A linked person's progress report (PDF)",
+    response_class=Response,
+    responses={**PDF, **errors(e403="Only clinician accounts", e404="No such person linked to you")},
 )
