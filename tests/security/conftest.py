@@ -1,10 +1,7 @@
-"""The security tests reuse the web tests' fixtures (a fresh app, SQLite file and browsers per test) and
-the CLI tests' ``kneefix`` runner on a throwaway database, and the throw-away PostgreSQL server."""
+"""Fixtures for the security tests, reused from the suites they come from (nothing redefined here)."""
 
 from __future__ import annotations
 
-from tests.cli.conftest import kneefix
-from tests.pg import fresh_postgres_url, postgres_url
-from tests.web.conftest import app, client, other_client, web_settings
-
-__all__ = ["app", "client", "fresh_postgres_url", "kneefix", "other_client", "postgres_url", "web_settings"]
+from tests.cli.conftest import kneefix  # noqa: F401  (the CLI against a throwaway database)
+from tests.pg import fresh_postgres_url, postgres_url  # noqa: F401  (a throw-away PostgreSQL server)
+from tests.web.conftest import app, client, other_client, web_settings  # noqa: F401  (a fresh web app)

@@ -29,7 +29,7 @@ from kneefix.services.credentials import (
     password_stamp,
     verify_password,
 )
-from kneefix.storage import access, profiles, users
+from kneefix.storage import access, profiles, roles, users
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
 from kneefix.storage.db import own_transaction, writes_beside
@@ -54,17 +54,34 @@ class SignInOutcome:
 
 
 def sign_up(
-    db: Session, *, email: str, password: str, display_name: str = "", role: str = "person"
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: str = "person",
+    approved: bool = False,
 ) -> UserInfo:
-    """Create an account (and, for a person, their coaching profile); InputError says what to fix."""
+    """Create an account (and, for a person, their coaching profile); InputError says what to fix.
+
+    Nobody makes themselves a clinician: unless ``approved`` (an administrator's own command), asking
+    for the role makes a person account that waits for an administrator (:mod:`kneefix.services.admin`).
+    """
     if role not in ROLES:
         raise InputError("Choose whether you are a person with a sore knee or a clinician.")
     if not email.strip():
         raise InputError("Enter your email address.")
     check_password_rules(password)
+    requested = role if role == "clinician" and not approved else None
     user = users.create_user(
-        db, email=email, password_hash=hash_password(password), display_name=display_name.strip(), role=role
+        db,
+        email=email,
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        role="person" if requested else role,
     )
+    if requested:
+        return roles.request_role(db, user.id, requested)
     if role == "person":
         profiles.get_or_create_profile(db, PERSON_PROFILE, user_id=user.id)
     return user

@@ -1,7 +1,9 @@
 """How failures reach a person in the browser or an API client: a clear message, never a traceback.
 
 Pages get a small HTML page (or a redirect to sign-in); the API gets ``{"detail": message}`` with a
-status that says what kind of problem it was. Anything unexpected is logged with its traceback and the
+status that says what kind of problem it was: always a sentence, also for a request that does not fit
+the OpenAPI document (422, with each field's problem in ``errors``), so a client has one shape to read
+(:class:`~kneefix.web.api_models.ErrorOut`). Anything unexpected is logged with its traceback and the
 person sees a plain apology: nothing they entered was saved half-way, because the database session rolls
 back on any error.
 """
@@ -9,6 +11,7 @@ back on any error.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -17,14 +20,17 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from kneefix.errors import ContentError, InputError, KneefixError, NotFoundError, StorageError, VideoError
-from kneefix.web.middleware import RequestTooLargeError, is_api_path
+from kneefix.web.headers import add_security_headers, headers_for
+from kneefix.web.middleware import RETRY_AFTER_S, RequestTooLargeError, is_api_path
 from kneefix.web.security import SAFE_METHODS
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
 log = logging.getLogger("kneefix.web")
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 PENDING_FORM_LIMIT = 2500  # characters of form data kept in the cookie for "save it now?" after sign-in
 
 
@@ -74,17 +80,38 @@ def status_for(error: KneefixError) -> int:
     return 400
 
 
-def _json(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
-def error_page(request: Request, status: int, heading: str, message: str) -> Response:
+def error_page(
+    request: Request, status: int, heading: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """A plain page with the message and a way back; the API gets the same message as JSON."""
     if is_api_path(request.scope):
-        return _json(status, message)
-    return render(
+        return _json(status, message, headers)
+    page = render(
         request, "error.html", {"heading": heading, "message": message}, status_code=status, title=heading
     )
+    page.headers.update(headers or {})
+    return page
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the requested path answers, for the ``Allow`` header of a 405 (RFC 9110 15.5.6).
+
+    Starlette names only the methods of the first route whose path matched, but a path often has one
+    route per method (``GET`` and ``POST /api/v1/logs``): each method is tried against the app's routes.
+    """
+    methods = [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(methods)
 
 
 def _local_path(request: Request, url: str) -> str:
@@ -153,9 +180,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _kneefix(request: Request, error: KneefixError) -> Response:
         status = status_for(error)
         heading = "Not found" if status == 404 else "Something needs your attention"
+        headers = None
         if isinstance(error, StorageError):
             heading = "The database is not available"
-        return error_page(request, status, heading, str(error))
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
+        return error_page(request, status, heading, str(error), headers)
 
     @app.exception_handler(RequestTooLargeError)
     async def _too_large(request: Request, error: RequestTooLargeError) -> Response:
@@ -170,19 +199,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 404:
             return error_page(request, 404, "Not found", "There is nothing at this address.")
         if error.status_code == 405:
-            return error_page(request, 405, "Not allowed", "That page cannot be used this way.")
+            allow = {"Allow": allowed_methods(request)}
+            return error_page(request, 405, "Not allowed", "That page cannot be used this way.", allow)
         detail = error.detail if isinstance(error.detail, str) else "The request could not be handled."
-        if is_api_path(request.scope):
-            return JSONResponse(
-                {"detail": error.detail}, status_code=error.status_code, headers=error.headers
-            )
-        return error_page(request, error.status_code, "Something went wrong", detail)
+        return error_page(request, error.status_code, "Something went wrong", detail, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        if is_api_path(request.scope):
-            return JSONResponse({"detail": _plain_errors(error)}, status_code=422)
         problems = "; ".join(_describe(item) for item in error.errors())
+        if is_api_path(request.scope):  # the one error shape: a sentence, and each field's problem
+            body = {"detail": f"Check the request: {problems}.", "errors": _plain_errors(error)}
+            return JSONResponse(body, status_code=422)
         return error_page(
             request, 422, "Some answers are missing", f"Please go back and check the form: {problems}."
         )
@@ -190,13 +217,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_page(
+        response = error_page(
             request,
             500,
             "Something went wrong on our side",
             "Nothing you entered was half-saved. Please try again; if it keeps happening, the server's log "
             "has the details.",
         )
+        # Starlette answers a crash from outside every middleware: the headers are added here instead.
+        add_security_headers(response.headers, headers_for(request.scope, request.app.state.settings))
+        return response
 
 
 def _describe(item: Any) -> str:

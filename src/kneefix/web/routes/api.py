@@ -3,7 +3,9 @@
 Authenticate with ``Authorization: Bearer <token>`` (``POST /api/v1/auth/token``); the browser's session
 cookie also works, with the CSRF token in ``X-CSRF-Token``. Every route calls the same service functions
 as the pages. Errors come back as ``{"detail": "..."}`` with 401 (not signed in), 403 (wrong kind of
-account), 404 (not yours or not there), 409 (nothing to show yet), 422 (bad input), 429 (slow down).
+account), 404 (not yours or not there), 409 (nothing to show yet), 422 (bad input), 429 (slow down),
+503 (busy: retry after ``Retry-After`` seconds); what each route answers is in the OpenAPI document
+(:mod:`kneefix.web.api_document` adds the answers every route shares).
 """
 
 from __future__ import annotations
@@ -21,22 +23,35 @@ from kneefix.services import progress as progress_service
 from kneefix.services import reminders as reminder_service
 from kneefix.services import scores as score_service
 from kneefix.services import screening as screening_service
+from kneefix.web.api_document import PUBLIC, errors
 from kneefix.web.api_models import (
     AccountDeletion,
     ApiTokenOut,
-    ErrorOut,
+    ExportOut,
     JsonObject,
     KujalaIn,
+    KujalaScoreOut,
     LogIn,
+    LogOut,
     LogPatch,
+    LogResultOut,
     MorningIn,
     NewToken,
     NewTokenOut,
     PasswordChange,
+    PlanChangeEntryOut,
+    PlanOut,
+    ProgressOut,
+    QuestionsOut,
     RemindersIn,
+    RemindersOut,
+    ScoreOut,
     ScreeningIn,
+    ScreeningOutcomeOut,
+    ScreeningRecordOut,
     SignUpIn,
     SignUpOut,
+    TodayOut,
     TokenRequest,
     UserOut,
 )
@@ -53,12 +68,7 @@ from kneefix.web.deps import (
     client_ip,
 )
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Not signed in, or the token is unknown or revoked"},
-    422: {"model": ErrorOut, "description": "Bad input; `detail` says what to fix"},
-}
-
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1")
 
 
 def user_out(db: DbSession, user: Any) -> UserOut:
@@ -81,6 +91,8 @@ def user_out(db: DbSession, user: Any) -> UserOut:
     tags=["account"],
     status_code=status.HTTP_201_CREATED,
     summary="Create an account and get an API token for it",
+    response_model=SignUpOut,
+    openapi_extra=PUBLIC,
 )
 def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
     user = accounts.sign_up(
@@ -96,7 +108,8 @@ def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
     status_code=status.HTTP_201_CREATED,
     summary="Exchange email and password for an API token",
     response_model=NewTokenOut,
-    responses={429: {"model": ErrorOut, "description": "Too many failed sign-ins; wait and retry"}},
+    responses=errors(e401="Wrong email or password", e429="Too many failed sign-ins; wait and retry"),
+    openapi_extra=PUBLIC,
 )
 def api_token(
     body: TokenRequest, request: Request, db: DbSession, settings: AppSettings
@@ -112,12 +125,15 @@ def api_token(
     )
     if outcome.user is None or token is None:
         # Returned, not raised, so the failed attempt is committed and counts towards the limit.
-        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else status.HTTP_401_UNAUTHORIZED
-        return JSONResponse({"detail": outcome.error}, status_code=code)
+        if outcome.rate_limited:
+            return JSONResponse({"detail": outcome.error}, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
+        return JSONResponse(
+            {"detail": outcome.error}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     return NewTokenOut(token=token, name=body.name.strip() or "API client")
 
 
-@router.get("/me", tags=["account"], summary="Who the token or session belongs to")
+@router.get("/me", tags=["account"], summary="Who the token or session belongs to", response_model=UserOut)
 def api_me(user: CurrentUser, db: DbSession) -> UserOut:
     return user_out(db, user)
 
@@ -127,19 +143,29 @@ def api_me(user: CurrentUser, db: DbSession) -> UserOut:
     tags=["account"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change the password (signs out other browsers; API tokens stay valid)",
+    response_class=Response,
 )
 def api_change_password(body: PasswordChange, user: CurrentUser, db: DbSession) -> Response:
     accounts.change_password(db, user.id, current=body.current_password, new=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me/tokens", tags=["account"], summary="The account's API tokens (never the tokens themselves)")
+@router.get(
+    "/me/tokens",
+    tags=["account"],
+    summary="The account's API tokens (never the tokens themselves)",
+    response_model=list[ApiTokenOut],
+)
 def api_list_tokens(user: CurrentUser, db: DbSession) -> list[ApiTokenOut]:
     return [ApiTokenOut.from_info(info) for info in accounts.list_api_tokens(db, user.id)]
 
 
 @router.post(
-    "/me/tokens", tags=["account"], status_code=status.HTTP_201_CREATED, summary="Create an API token"
+    "/me/tokens",
+    tags=["account"],
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API token",
+    response_model=NewTokenOut,
 )
 def api_create_token(body: NewToken, user: CurrentUser, db: DbSession) -> NewTokenOut:
     token, info = accounts.create_api_token(db, user.id, body.name)
@@ -151,7 +177,8 @@ def api_create_token(body: NewToken, user: CurrentUser, db: DbSession) -> NewTok
     tags=["account"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke an API token",
-    responses={404: {"model": ErrorOut, "description": "No such token on this account"}},
+    response_class=Response,
+    responses=errors(e404="No such token on this account"),
 )
 def api_revoke_token(token_id: RecordId, user: CurrentUser, db: DbSession) -> Response:
     accounts.revoke_api_token(db, user.id, token_id)
@@ -163,6 +190,7 @@ def api_revoke_token(token_id: RecordId, user: CurrentUser, db: DbSession) -> Re
     tags=["account"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete the account and all its data, videos included (asks for the password)",
+    response_class=Response,
 )
 def api_delete_account(body: AccountDeletion, user: CurrentUser, db: DbSession, files: AppFiles) -> Response:
     delete_everything(db, files, user.id, body.password)
@@ -178,15 +206,17 @@ def delete_everything(db: DbSession, files: AppFiles, user_id: int, password: st
 
 # ----- the person's programme ------------------------------------------------------------------
 
-NO_PLAN: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorOut, "description": "No plan yet: take the screening first"}
-}
-PERSON_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorOut, "description": "Only person accounts have a plan"}
-}
+PERSON_ONLY = errors(e403="Only person accounts have a plan (or a cookie request without its CSRF token)")
+NO_PLAN = {**PERSON_ONLY, **errors(e409="No plan yet: take the screening first")}
+NOT_YOURS = errors(e404="No such entry in this person's log")
 
 
-@router.get("/screening/questions", tags=["screening"], summary="The screening questions and answer ids")
+@router.get(
+    "/screening/questions",
+    tags=["screening"],
+    summary="The screening questions and answer ids",
+    response_model=QuestionsOut,
+)
 def api_screening_questions(content: ContentDep) -> JsonObject:
     kujala = content.questionnaires["kujala"]
     return {
@@ -214,6 +244,8 @@ def api_screening_questions(content: ContentDep) -> JsonObject:
     tags=["screening"],
     summary="Screen, save the answers and (when allowed) set up the plan",
     responses=PERSON_ONLY,
+    response_model=ScreeningOutcomeOut,
+    response_model_exclude_unset=True,
 )
 def api_screening(
     body: ScreeningIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
@@ -248,7 +280,11 @@ def api_screening(
 
 
 @router.get(
-    "/screening", tags=["screening"], summary="The latest screening and its verdict", responses=PERSON_ONLY
+    "/screening",
+    tags=["screening"],
+    summary="The latest screening and its verdict",
+    responses={**PERSON_ONLY, **errors(e404="No screening yet")},
+    response_model=ScreeningRecordOut,
 )
 def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
     latest = screening_service.latest_screening(db, me.profile_id)
@@ -263,6 +299,7 @@ def api_latest_screening(me: CurrentPerson, db: DbSession) -> JsonObject:
     tags=["plan"],
     summary="Today: a session, a rest day (with the next session) or a paused plan; and running",
     responses=NO_PLAN,
+    response_model=TodayOut,
 )
 def api_today(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     """The same record as ``kneefix today --json``."""
@@ -274,6 +311,7 @@ def api_today(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Tod
     tags=["plan"],
     summary="Where the plan stands: status, phase, dose, dated sessions and runs, and why it changed",
     responses=NO_PLAN,
+    response_model=PlanOut,
 )
 def api_plan(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     """The plan state; ``changes``, ``running`` and ``runs`` in the shape of ``kneefix plan --json``."""
@@ -288,14 +326,20 @@ def api_plan(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Toda
     tags=["plan"],
     summary="The upcoming plan as an iCalendar file",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}, **NO_PLAN},
+    responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}, **NO_PLAN},
 )
 def api_plan_ics(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> Response:
     body = calendar_service.calendar_ics(db, content, me.profile_id, today)
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
-@router.get("/plan/changes", tags=["plan"], summary="Why the plan changed, oldest first", responses=NO_PLAN)
+@router.get(
+    "/plan/changes",
+    tags=["plan"],
+    summary="Why the plan changed, oldest first",
+    responses=NO_PLAN,
+    response_model=list[PlanChangeEntryOut],
+)
 def api_plan_changes(
     me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> list[JsonObject]:
@@ -304,7 +348,13 @@ def api_plan_changes(
     return [{**record_fields(entry.change), "id": entry.id, "source": entry.source} for entry in entries]
 
 
-@router.get("/logs", tags=["logs"], summary="Every logged session, oldest first", responses=PERSON_ONLY)
+@router.get(
+    "/logs",
+    tags=["logs"],
+    summary="Every logged session, oldest first",
+    responses=PERSON_ONLY,
+    response_model=list[LogOut],
+)
 def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
     return [record_fields(log) for log in logbook.list_logs(db, me.profile_id)]
 
@@ -315,6 +365,7 @@ def api_logs(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
     status_code=status.HTTP_201_CREATED,
     summary="Log a session (the plan adapts; the response lists any change)",
     responses=NO_PLAN,
+    response_model=LogResultOut,
 )
 def api_add_log(
     body: LogIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
@@ -340,7 +391,8 @@ def api_add_log(
     "/logs/{log_id}",
     tags=["logs"],
     summary="Correct a logged session",
-    responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
+    responses={**NOT_YOURS, **NO_PLAN},
+    response_model=LogResultOut,
 )
 def api_edit_log(
     log_id: RecordId, body: LogPatch, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
@@ -370,7 +422,8 @@ def api_edit_log(
     tags=["logs"],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a logged session",
-    responses={404: {"model": ErrorOut, "description": "No such entry in this person's log"}, **NO_PLAN},
+    responses={**NOT_YOURS, **NO_PLAN},
+    response_class=Response,
 )
 def api_delete_log(
     request: Request, log_id: RecordId, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
@@ -380,7 +433,13 @@ def api_delete_log(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/logs/morning", tags=["logs"], summary="Record next-morning pain", responses=NO_PLAN)
+@router.post(
+    "/logs/morning",
+    tags=["logs"],
+    summary="Record next-morning pain",
+    responses={**errors(e404="No session before today to rate"), **NO_PLAN},
+    response_model=LogResultOut,
+)
 def api_morning(
     body: MorningIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
 ) -> JsonObject:
@@ -391,7 +450,11 @@ def api_morning(
 
 
 @router.get(
-    "/progress", tags=["progress"], summary="Pain and Kujala trends, adherence, streak", responses=NO_PLAN
+    "/progress",
+    tags=["progress"],
+    summary="Pain and Kujala trends, adherence, streak",
+    responses=NO_PLAN,
+    response_model=ProgressOut,
 )
 def api_progress(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> JsonObject:
     return progress_service.progress_summary(db, content, me.profile_id, today).to_dict()
@@ -402,7 +465,10 @@ def api_progress(me: PersonWithPlan, db: DbSession, content: ContentDep, today: 
     tags=["progress"],
     summary="The progress chart as a PNG image",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **NO_PLAN},
+    responses={
+        200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+        **NO_PLAN,
+    },
 )
 def api_progress_chart(me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today) -> Response:
     summary = progress_service.progress_summary(db, content, me.profile_id, today)
@@ -410,7 +476,11 @@ def api_progress_chart(me: PersonWithPlan, db: DbSession, content: ContentDep, t
 
 
 @router.get(
-    "/scores", tags=["progress"], summary="Kujala and NPRS scores, oldest first", responses=PERSON_ONLY
+    "/scores",
+    tags=["progress"],
+    summary="Kujala and NPRS scores, oldest first",
+    responses=PERSON_ONLY,
+    response_model=list[ScoreOut],
 )
 def api_scores(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
     return [record_fields(score) for score in score_service.list_scores(db, me.profile_id)]
@@ -422,6 +492,8 @@ def api_scores(me: CurrentPerson, db: DbSession) -> list[JsonObject]:
     status_code=status.HTTP_201_CREATED,
     summary="Score and save a new Kujala questionnaire",
     responses=PERSON_ONLY,
+    response_model=KujalaScoreOut,
+    response_model_exclude_unset=True,
 )
 def api_kujala(
     body: KujalaIn, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
@@ -437,7 +509,12 @@ def api_kujala(
     return result.to_dict()
 
 
-@router.get("/export", tags=["account"], summary="Everything kept about this account, as JSON")
+@router.get(
+    "/export",
+    tags=["account"],
+    summary="Everything kept about this account, as JSON",
+    response_model=ExportOut,
+)
 def api_export(request: Request, user: CurrentUser, db: DbSession) -> JsonObject:
     audit.record_account_export(db, user, client_ip(request))  # in the log before the data leaves
     return accounts.export_account(db, user.id)
@@ -446,12 +523,24 @@ def api_export(request: Request, user: CurrentUser, db: DbSession) -> JsonObject
 # ----- reminders -----------------------------------------------------------------------------
 
 
-@router.get("/me/reminders", tags=["account"], summary="Reminder time, time zone and reminder emails")
+@router.get(
+    "/me/reminders",
+    tags=["account"],
+    summary="Reminder time, time zone and reminder emails",
+    responses=PERSON_ONLY,
+    response_model=RemindersOut,
+)
 def api_reminders(me: CurrentPerson, db: DbSession, settings: AppSettings) -> JsonObject:
     return reminder_service.reminder_settings(db, me.profile_id, settings.mail).to_dict()
 
 
-@router.put("/me/reminders", tags=["account"], summary="Change the reminder time, time zone or emails")
+@router.put(
+    "/me/reminders",
+    tags=["account"],
+    summary="Change the reminder time, time zone or emails",
+    responses=PERSON_ONLY,
+    response_model=RemindersOut,
+)
 def api_reminders_update(
     body: RemindersIn, me: CurrentPerson, db: DbSession, settings: AppSettings
 ) -> JsonObject:

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import parse_time_zone, time_zone_choices
-from kneefix.services import accounts, profiles
+from kneefix.services import accounts, admin, profiles
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH, password_stamp
 from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
 from kneefix.web.templating import flash, href, render, session_of, set_session
@@ -116,10 +116,15 @@ def _signin_page(
 
 
 @router.get("/signup", name="signup_form")
-def signup_form(request: Request, user: MaybeUser, next: str | None = None) -> Response:
+def signup_form(
+    request: Request, user: MaybeUser, settings: AppSettings, next: str | None = None, invite: str = ""
+) -> Response:
     if user is not None:
         return redirect(request, safe_next(next) or home_for(user.role))
-    return _signup_page(request, {}, None, next)
+    # An administrator's invite (services.admin) fills in the clinician's address and role.
+    invited = admin.read_invite(settings.signing_key, invite) if invite else None
+    values = {"email": invited.email, "role": "clinician", "invite": invite} if invited else {}
+    return _signup_page(request, values, None, next)
 
 
 @router.post("/signup", name="signup")
@@ -134,13 +139,17 @@ def signup(
     role: Annotated[str, Form()] = "person",
     time_zone: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    invite: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
+    values["invite"] = invite
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
         zone = parse_time_zone(time_zone)
         user = accounts.sign_up(db, email=email, password=password, display_name=display_name, role=role)
+        if invite and user.requested_role == "clinician":
+            user = admin.accept_invite(db, settings.signing_key, invite, user, ip=client_ip(request))
         if user.role == "person" and zone is not None:
             profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
     except InputError as error:
@@ -154,6 +163,9 @@ def signup(
                 return redirect(request, safe_next(next) or home_for(outcome.user.role))
         return _signup_page(request, values, str(error), next, status_code=422)
     sign_in_session(request, user.id, user.password_hash)
+    if user.requested_role == "clinician":
+        flash(request, admin.WAITING_FOR_APPROVAL, "ok")
+        return redirect(request, "/account")
     flash(request, "Welcome to kneefix. Your account is ready.", "ok")
     # An invite link sends people here with ?next=/invite/CODE: take them back to accept it.
     default = "/screening" if user.role == "person" else "/clinician"

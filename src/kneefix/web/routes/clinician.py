@@ -19,6 +19,15 @@ from pydantic import BaseModel, Field
 from kneefix.errors import KneefixError, NotFoundError
 from kneefix.services import accounts, clinic, uploads
 from kneefix.storage.records import InviteInfo, UserInfo
+from kneefix.web.api_document import errors
+from kneefix.web.api_models import (
+    AdjustmentOut,
+    CheckOut,
+    ClinicianOut,
+    InviteOut,
+    PersonOverviewOut,
+    PersonRowOut,
+)
 from kneefix.web.deps import (
     AppFiles,
     ContentDep,
@@ -36,8 +45,16 @@ from kneefix.web.routes.technique import file_response
 from kneefix.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["clinician"])
-sharing_api = APIRouter(prefix="/api/v1/me", tags=["sharing"])
+api_router = APIRouter(
+    prefix="/api/v1",
+    tags=["clinician"],
+    responses=errors(e403="Only clinician accounts", e404="No such person (or record) linked to you"),
+)
+sharing_api = APIRouter(
+    prefix="/api/v1/me",
+    tags=["sharing"],
+    responses=errors(e403="Only person accounts share their record", e404="No such invite or clinician"),
+)
 
 SORT_LABELS = {
     "name": "Person",
@@ -411,6 +428,13 @@ class ClearFlagsRequest(BaseModel):
     note: str = Field(max_length=2000, description="what you found when you saw the person (required)")
 
 
+class ClearedOut(BaseModel):
+    screening_id: int
+    cleared_at: dt.datetime | None = Field(description="when the flags were cleared")
+    cleared_by: str | None = Field(description="the clinician's name as the person reads it")
+    note: str | None = Field(description="what the clinician found, shown to the person")
+
+
 class CodeRequest(BaseModel):
     code: str = Field(description="the invite code, e.g. K7MQP-3XRTA")
 
@@ -419,7 +443,11 @@ def _user_dict(user: UserInfo) -> dict[str, Any]:
     return {"id": user.id, "name": clinic.clinician_label(user), "email": user.email}
 
 
-@api_router.get("/clinician/people", summary="The clinician's people, one row each (sortable)")
+@api_router.get(
+    "/clinician/people",
+    summary="The clinician's people, one row each (sortable)",
+    response_model=list[PersonRowOut],
+)
 def api_people(
     db: DbSession,
     content: ContentDep,
@@ -432,7 +460,11 @@ def api_people(
     return [row.to_dict() for row in rows]
 
 
-@api_router.get("/clinician/people/{profile_id}", summary="One linked person's full picture")
+@api_router.get(
+    "/clinician/people/{profile_id}",
+    summary="One linked person's full picture",
+    response_model=PersonOverviewOut,
+)
 def api_person(
     request: Request,
     profile_id: RecordId,
@@ -444,7 +476,11 @@ def api_person(
     return clinic.person_overview(db, content, me.id, profile_id, today, ip=client_ip(request))
 
 
-@api_router.get("/clinician/people/{profile_id}/adjustments", summary="Plan adjustments made for a person")
+@api_router.get(
+    "/clinician/people/{profile_id}/adjustments",
+    summary="Plan adjustments made for a person",
+    response_model=list[AdjustmentOut],
+)
 def api_adjustments(
     profile_id: RecordId, db: DbSession, content: ContentDep, me: CurrentClinician
 ) -> list[dict[str, Any]]:
@@ -456,6 +492,7 @@ def api_adjustments(
     "/clinician/people/{profile_id}/adjustments",
     status_code=status.HTTP_201_CREATED,
     summary="Adjust a person's plan: swap an exercise, set a dose, or move to a phase",
+    response_model=AdjustmentOut,
 )
 def api_adjust(
     request: Request,
@@ -484,6 +521,7 @@ def api_adjust(
     "/clinician/people/{profile_id}/resume",
     status_code=status.HTTP_201_CREATED,
     summary="Resume a paused plan after reviewing the person (422 when it is not paused)",
+    response_model=AdjustmentOut,
 )
 def api_resume(
     request: Request,
@@ -503,10 +541,8 @@ def api_resume(
 @api_router.post(
     "/clinician/people/{profile_id}/screenings/{screening_id}/clear",
     summary="Clear the red flags of a linked person's latest screening after seeing them",
-    responses={
-        404: {"description": "Not one of your people"},
-        422: {"description": "Not the latest screening, no red flags, already cleared, or no note"},
-    },
+    response_model=ClearedOut,
+    responses=errors(e422="Not the latest screening, no red flags, already cleared, or no note"),
 )
 def api_clear_flags(
     request: Request,
@@ -529,7 +565,7 @@ def api_clear_flags(
     )
     return {
         "screening_id": cleared.id,
-        "cleared_at": cleared.cleared_at.isoformat() if cleared.cleared_at else None,
+        "cleared_at": cleared.cleared_at,
         "cleared_by": cleared.cleared_by_name,
         "note": cleared.clearance_note,
     }
@@ -539,6 +575,7 @@ def api_clear_flags(
     "/clinician/people/{profile_id}/adjustments/{adjustment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Withdraw an adjustment (the plan follows its rules again)",
+    response_class=Response,
 )
 def api_withdraw(
     request: Request,
@@ -556,7 +593,9 @@ def api_withdraw(
 
 
 @api_router.get(
-    "/clinician/people/{profile_id}/checks/{check_id}", summary="A linked person's technique check"
+    "/clinician/people/{profile_id}/checks/{check_id}",
+    summary="A linked person's technique check",
+    response_model=CheckOut,
 )
 def api_person_check(
     request: Request, profile_id: RecordId, check_id: RecordId, db: DbSession, me: CurrentClinician
@@ -565,7 +604,9 @@ def api_person_check(
     return uploads.check_view(uploads.get_check(db, profile_id, check_id))
 
 
-@api_router.get("/clinician/invites", summary="The clinician's invites, newest first")
+@api_router.get(
+    "/clinician/invites", summary="The clinician's invites, newest first", response_model=list[InviteOut]
+)
 def api_invites(request: Request, db: DbSession, me: CurrentClinician) -> list[dict[str, Any]]:
     return [invite_view(request, invite) for invite in clinic.list_invites(db, me.id)]
 
@@ -574,7 +615,8 @@ def api_invites(request: Request, db: DbSession, me: CurrentClinician) -> list[d
     "/clinician/invites",
     status_code=status.HTTP_201_CREATED,
     summary="Create an invite code (429 past 20 an hour or 100 a day)",
-    responses={429: {"description": "Too many invites lately; `detail` says which limit"}},
+    response_model=InviteOut,
+    responses=errors(e429="Too many invites lately; `detail` says which limit and when to try again"),
 )
 def api_create_invite(
     request: Request, body: InviteRequest, db: DbSession, me: CurrentClinician
@@ -586,14 +628,21 @@ def api_create_invite(
 
 
 @api_router.delete(
-    "/clinician/invites/{invite_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Withdraw an invite"
+    "/clinician/invites/{invite_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw an invite",
+    response_class=Response,
 )
 def api_delete_invite(invite_id: RecordId, db: DbSession, me: CurrentClinician) -> Response:
     clinic.withdraw_invite(db, me.id, invite_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@sharing_api.get("/clinicians", summary="The clinicians this person shares their record with")
+@sharing_api.get(
+    "/clinicians",
+    summary="The clinicians this person shares their record with",
+    response_model=list[ClinicianOut],
+)
 def api_my_clinicians(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     return [_user_dict(user) for user in clinic.my_clinicians(db, me.profile_id)]
 
@@ -602,6 +651,7 @@ def api_my_clinicians(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     "/clinicians",
     status_code=status.HTTP_201_CREATED,
     summary="Accept an invite code (share with its clinician)",
+    response_model=ClinicianOut,
 )
 def api_accept_invite(
     request: Request, body: CodeRequest, db: DbSession, me: CurrentPerson
@@ -613,6 +663,7 @@ def api_accept_invite(
     "/clinicians/{clinician_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Stop sharing with a clinician",
+    response_class=Response,
 )
 def api_stop_sharing(request: Request, clinician_id: RecordId, db: DbSession, me: CurrentPerson) -> Response:
     clinic.stop_sharing(db, me.profile_id, clinician_id, ip=client_ip(request))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kneefix.services import audit, clinic, printing
+from kneefix.web.api_document import Responses, errors
 from kneefix.web.deps import (
     AppFiles,
     ContentDep,
@@ -22,6 +23,9 @@ from kneefix.web.deps import (
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
+PDF: Responses = {200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+PERSON_PDF = {**PDF, **errors(e403="Only person accounts have a plan")}
+PLAN_PDF = {**PERSON_PDF, **errors(e409="No plan yet: take the screening first")}
 
 
 def _own_download(request: Request, db: DbSession, me: Person, fmt: str) -> None:
@@ -91,7 +95,12 @@ def clinician_report(
     return _pdf(body, "kneefix-progress-report.pdf")
 
 
-@api_router.get("/handout.pdf", summary="The signed-in person's programme handout (PDF)")
+@api_router.get(
+    "/handout.pdf",
+    summary="The signed-in person's programme handout (PDF)",
+    response_class=Response,
+    responses=PLAN_PDF,
+)
 def api_handout(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
 ) -> Response:
@@ -99,7 +108,12 @@ def api_handout(
     return _pdf(printing.handout_pdf(db, content, me.profile_id, today), "kneefix-programme.pdf")
 
 
-@api_router.get("/report.pdf", summary="The signed-in person's progress report (PDF)")
+@api_router.get(
+    "/report.pdf",
+    summary="The signed-in person's progress report (PDF)",
+    response_class=Response,
+    responses=PERSON_PDF,
+)
 def api_report(
     request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today, files: AppFiles
 ) -> Response:
@@ -114,4 +128,6 @@ api_router.add_api_route(
     clinician_report,
     methods=["GET"],
     summary="A linked person's progress report (PDF)",
+    response_class=Response,
+    responses={**PDF, **errors(e403="Only clinician accounts", e404="No such person linked to you")},
 )

@@ -2,7 +2,7 @@
 administrator's download of the whole log.
 
 Everything is read through :mod:`kneefix.services.audit`. A person sees only their own profile's
-events; the administrator's download answers 404 to anyone else, like a page that does not exist.
+events; the administrator's download (:data:`~kneefix.web.deps.AdminUser`) answers 404 to anyone else.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from kneefix.errors import NotFoundError
 from kneefix.services import audit
 from kneefix.storage.records import UserInfo
-from kneefix.web.api_models import ErrorOut
-from kneefix.web.deps import CurrentPerson, CurrentUser, DbSession, client_ip, get_database
+from kneefix.web.api_document import errors
+from kneefix.web.deps import AdminUser, CurrentPerson, DbSession, client_ip, get_database
 from kneefix.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -59,10 +58,7 @@ class AuditLineOut(BaseModel):
     "/me/audit",
     summary="Who saw or changed my record, newest first",
     response_model=list[AuditLineOut],
-    responses={
-        401: {"model": ErrorOut, "description": "Not signed in, or the token is unknown or revoked"},
-        403: {"model": ErrorOut, "description": "Only person accounts have a record"},
-    },
+    responses=errors(e403="Only person accounts have a record"),
 )
 def api_my_audit(db: DbSession, me: CurrentPerson) -> list[AuditLineOut]:
     return [
@@ -72,13 +68,6 @@ def api_my_audit(db: DbSession, me: CurrentPerson) -> list[AuditLineOut]:
 
 
 # ----- the administrator's download --------------------------------------------------------------
-
-
-def require_admin(user: CurrentUser) -> UserInfo:
-    """An administrator; anyone else gets the 404 of a page that does not exist (nothing to probe)."""
-    if not user.is_admin:
-        raise NotFoundError("There is no such page.")
-    return user
 
 
 def _download(
@@ -113,13 +102,13 @@ Day = Annotated[str | None, Query(max_length=10, description="YYYY-MM-DD (UTC)")
 
 @router.get("/admin/audit.csv", name="admin_audit_csv")
 def admin_audit_csv(
-    request: Request, db: DbSession, user: CurrentUser, since: Day = None, until: Day = None
+    request: Request, db: DbSession, admin: AdminUser, since: Day = None, until: Day = None
 ) -> Response:
-    return _download(request, db, require_admin(user), "csv", since, until)
+    return _download(request, db, admin, "csv", since, until)
 
 
 @router.get("/admin/audit.jsonl", name="admin_audit_jsonl")
 def admin_audit_jsonl(
-    request: Request, db: DbSession, user: CurrentUser, since: Day = None, until: Day = None
+    request: Request, db: DbSession, admin: AdminUser, since: Day = None, until: Day = None
 ) -> Response:
-    return _download(request, db, require_admin(user), "jsonl", since, until)
+    return _download(request, db, admin, "jsonl", since, until)

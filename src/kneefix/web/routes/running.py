@@ -8,7 +8,6 @@ values kept when something is wrong, with a redirect (and a one-time form token)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
@@ -17,7 +16,8 @@ from pydantic import Field
 from kneefix.errors import InputError
 from kneefix.limits import Pain
 from kneefix.services import accounts, logbook
-from kneefix.web.api_models import Body, ErrorOut, JsonObject
+from kneefix.web.api_document import errors
+from kneefix.web.api_models import Body, JsonObject, LogResultOut, RunCheckOut
 from kneefix.web.deps import ContentDep, DbSession, PersonWithPlan, PostedForm, Today
 from kneefix.web.forms import changes_message, field_text, optional_number, optional_pain, required_pain
 from kneefix.web.routes.auth import redirect
@@ -103,11 +103,11 @@ def today_run_check(
 
 # ----- JSON API ------------------------------------------------------------------------------
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Not signed in, or the token is unknown or revoked"},
-    409: {"model": ErrorOut, "description": "No plan yet: take the screening first"},
-    422: {"model": ErrorOut, "description": "Bad input, or running is not open; `detail` says why"},
-}
+ERRORS = errors(
+    e403="Only person accounts have a plan",
+    e409="No plan yet: take the screening first",
+    e422="Bad input, or running is not open; `detail` says why",
+)
 
 api_router = APIRouter(prefix="/api/v1", tags=["running"], responses=ERRORS)
 
@@ -134,6 +134,7 @@ class RunCheckIn(Body):
     "/runs",
     status_code=status.HTTP_201_CREATED,
     summary="Log a return-to-running run (the ladder moves on by the same pain rules)",
+    response_model=LogResultOut,
 )
 def api_log_run(
     body: RunIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today
@@ -158,6 +159,7 @@ def api_log_run(
     "/run-check",
     status_code=status.HTTP_201_CREATED,
     summary="Answer the return-to-running readiness check (brisk walk and single-leg hops)",
+    response_model=RunCheckOut,
 )
 def api_run_check(
     body: RunCheckIn, me: PersonWithPlan, db: DbSession, content: ContentDep, today: Today

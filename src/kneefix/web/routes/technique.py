@@ -25,12 +25,16 @@ from kneefix.services import audit, uploads
 from kneefix.services.worker import Worker
 from kneefix.storage.files import FileStore
 from kneefix.storage.records import TechniqueCheckInfo
+from kneefix.web.api_document import errors
+from kneefix.web.api_models import CheckOut, UploadedCheckOut
 from kneefix.web.deps import AppFiles, AppSettings, CurrentPerson, DbSession, Person, RecordId, client_ip
 from kneefix.web.routes.auth import redirect
 from kneefix.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["technique"])
+BINARY = {"type": "string", "format": "binary"}
+CHECK_ERRORS = errors(e403="Only person accounts have technique checks", e404="No such check of yours")
+api_router = APIRouter(prefix="/api/v1", tags=["technique"], responses=CHECK_ERRORS)
 
 FILE_FIELDS = ("video", "recorded")  # "recorded": the phone-camera button; "video": a file from storage
 
@@ -218,7 +222,9 @@ def file_response(files: FileStore, check: TechniqueCheckInfo, name: str) -> Res
 # ----- API -----------------------------------------------------------------------------------
 
 
-@api_router.get("/checks", summary="The person's technique checks, newest first")
+@api_router.get(
+    "/checks", summary="The person's technique checks, newest first", response_model=list[CheckOut]
+)
 def api_list_checks(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
     return _check_views(db, me)
 
@@ -233,6 +239,10 @@ def api_list_checks(db: DbSession, me: CurrentPerson) -> list[dict[str, Any]]:
         "sending the same request_id again returns the first check instead of a second one. The type "
         "is read from the file's content; the size limit is the server's KNEEFIX_MAX_UPLOAD_MB."
     ),
+    response_model=UploadedCheckOut,
+    responses={
+        200: {"model": UploadedCheckOut, "description": "The same request_id was sent before: its check"},
+    },
 )
 async def api_upload_check(
     request: Request,
@@ -255,7 +265,11 @@ async def api_upload_check(
     return JSONResponse(body, status_code=code)
 
 
-@api_router.get("/checks/{check_id}", summary="One check: status, progress and, when done, its results")
+@api_router.get(
+    "/checks/{check_id}",
+    summary="One check: status, progress and, when done, its results",
+    response_model=CheckOut,
+)
 def api_get_check(check_id: RecordId, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
     return uploads.check_view(uploads.get_check(db, me.profile_id, check_id))
 
@@ -264,6 +278,14 @@ def api_get_check(check_id: RecordId, db: DbSession, me: CurrentPerson) -> dict[
     "/checks/{check_id}/files/{name}",
     summary="A result file: annotated.mp4, angles.png, report.json, landmarks.csv, angles.csv, angles.mot",
     response_class=FileResponse,
+    responses={
+        200: {
+            "content": {
+                media: {"schema": {"type": "object"} if media == "application/json" else BINARY}
+                for media in sorted(set(uploads.RESULT_FILES.values()))
+            }
+        }
+    },
 )
 def api_check_file(
     check_id: RecordId, name: str, db: DbSession, me: CurrentPerson, files: AppFiles
@@ -271,7 +293,11 @@ def api_check_file(
     return file_response(files, uploads.get_check(db, me.profile_id, check_id), name)
 
 
-@api_router.post("/checks/{check_id}/retry", summary="Queue a failed check again")
+@api_router.post(
+    "/checks/{check_id}/retry",
+    summary="Queue a failed check again",
+    response_model=CheckOut,
+)
 def api_retry_check(request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson) -> dict[str, Any]:
     check = uploads.retry_check(db, me.profile_id, check_id)
     db.commit()
@@ -280,7 +306,10 @@ def api_retry_check(request: Request, check_id: RecordId, db: DbSession, me: Cur
 
 
 @api_router.delete(
-    "/checks/{check_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a check and its files"
+    "/checks/{check_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a check and its files",
+    response_class=Response,
 )
 def api_delete_check(
     request: Request, check_id: RecordId, db: DbSession, me: CurrentPerson, files: AppFiles
