@@ -203,6 +203,7 @@ def test_the_admin_export_has_the_events_and_anyone_else_is_refused(
     admin = TestClient(app, follow_redirects=True)
     sign_up(admin, "admin@example.org")
     make_admin(app, "admin@example.org")
+    assert 'href="/admin/audit.csv"' in admin.get("/admin").text
     response = admin.get("/admin/audit.csv?since=2000-01-01")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
