@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kneefix.errors import InputError, NotFoundError
 from kneefix.services import uploads
 from kneefix.services.credentials import (
-    check_password_rules,
+    check_new_password,
     dummy_verify,
     hash_api_token,
     hash_password,
@@ -61,7 +61,7 @@ def sign_up(
         raise InputError("Choose whether you are a person with a sore knee or a clinician.")
     if not email.strip():
         raise InputError("Enter your email address.")
-    check_password_rules(password)
+    check_new_password(password, email=email)
     user = users.create_user(
         db, email=email, password_hash=hash_password(password), display_name=display_name.strip(), role=role
     )
@@ -158,7 +158,7 @@ def change_password(db: Session, user_id: int, *, current: str, new: str) -> Use
     user = users.get_user(db, user_id)
     if not verify_password(user.password_hash, current):
         raise InputError("Your current password is not right, so the password was not changed.")
-    check_password_rules(new)
+    check_new_password(new, email=user.email or "")
     if current == new:
         raise InputError("The new password is the same as the current one; choose a different one.")
     return users.set_password_hash(db, user_id, hash_password(new))
