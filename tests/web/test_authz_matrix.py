@@ -18,13 +18,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from kneefix.settings import load_settings
+from kneefix.storage.models import WebSession
 from kneefix.web.app import create_app
 from kneefix.web.routes import account, api, auth, person, running, screening
-from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, pin, sign_up
+from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, pin, sign_in, sign_up
 
 MARKER = "OWNER-PRIVATE-NOTE-7731"
 OWNER_EMAIL = "owner@example.org"
@@ -49,6 +52,8 @@ ANY_SIGNED_IN = {
     "account_password",
     "account_token_create",
     "account_token_revoke",
+    "account_session_revoke",
+    "account_sessions_revoke_all",
     "account_export",
     "account_delete",
     "api_me",
@@ -59,7 +64,7 @@ ANY_SIGNED_IN = {
     "api_delete_account",
     "api_export",
 }
-OBJECT_PARAMS = {"log_id", "token_id"}
+OBJECT_PARAMS = {"log_id", "token_id", "session_id"}
 
 ROUTERS = (
     auth.router,
@@ -78,6 +83,7 @@ class Caller:
     name: str
     browser: TestClient | None  # cookie session (pages)
     token: str | None  # Bearer token (API)
+    email: str = ""
 
 
 @dataclass
@@ -87,6 +93,7 @@ class World:
     clinician: Caller
     anonymous: Caller
     counter: Iterator[int]
+    app: FastAPI
 
     def owner_api(self) -> TestClient:
         assert self.owner.browser is not None
@@ -115,6 +122,18 @@ class World:
         token_id: int = response.json()["id"]
         return token_id
 
+    def fresh_session(self) -> int:
+        """Another browser signed in to the owner's account: the id of its server-side session."""
+        sign_in(TestClient(self.app), OWNER_EMAIL)
+        with self.app.state.database.session() as db:
+            found: int = db.scalar(select(func.max(WebSession.id)))
+        return found
+
+    def session_exists(self, session_id: int) -> bool:
+        with self.app.state.database.session() as db:
+            row = db.get(WebSession, session_id)
+            return row is not None and row.revoked_at is None
+
     def log_exists(self, log_id: int) -> bool:
         logs = self.owner_api().get("/api/v1/logs", headers=bearer(self.owner.token or "")).json()
         return any(log["id"] == log_id for log in logs)
@@ -134,7 +153,7 @@ def _caller(app_client: TestClient, name: str, email: str, role: str) -> Caller:
         "/api/v1/me/tokens", json={"name": "matrix"}, headers={"X-CSRF-Token": csrf_of(page)}
     )
     assert created.status_code == 201, created.text
-    return Caller(name, app_client, created.json()["token"])
+    return Caller(name, app_client, created.json()["token"], email)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     other = _caller(TestClient(app), "other", "other@example.org", "person")
     clinician = _caller(TestClient(app), "clinician", "clinic@example.org", "clinician")
     anonymous = Caller("anonymous", TestClient(app), None)
-    yield World(owner, other, clinician, anonymous, itertools.count())
+    yield World(owner, other, clinician, anonymous, itertools.count(), app)
     app.state.database.close()
 
 
@@ -166,6 +185,8 @@ def _call(world: World, caller: Caller, route: APIRoute, ids: dict[str, int]) ->
     else:
         token = csrf_of(browser.get("/about"))
         response = browser.post(path, data={"csrf_token": token}, follow_redirects=False)
+        if route.name == "account_sessions_revoke_all" and caller.email and caller.browser is not None:
+            sign_in(caller.browser, caller.email)  # it signed the caller out too: back in for the next routes
     return response
 
 
@@ -175,6 +196,8 @@ def _ids(world: World, route: APIRoute) -> dict[str, int]:
         ids["log_id"] = world.fresh_log()
     if "{token_id}" in route.path:
         ids["token_id"] = world.fresh_token()
+    if "{session_id}" in route.path:
+        ids["session_id"] = world.fresh_session()
     return ids
 
 
@@ -183,6 +206,8 @@ def _still_there(world: World, ids: dict[str, int]) -> bool:
         return world.log_exists(ids["log_id"])
     if "token_id" in ids:
         return world.token_exists(ids["token_id"])
+    if "session_id" in ids:
+        return world.session_exists(ids["session_id"])
     return True
 
 

@@ -110,11 +110,6 @@ def password_needs_rehash(password_hash: str) -> bool:
         return True
 
 
-def password_stamp(password_hash: str | None) -> str:
-    """A short fingerprint of the current password hash; a session from before a change no longer fits."""
-    return hashlib.sha256((password_hash or "").encode("utf-8")).hexdigest()[:16]
-
-
 def dummy_verify() -> None:
     """Spend the same time as a real check, so an unknown email cannot be told apart by timing."""
     verify_password(_DUMMY_HASH, "not the password")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from kneefix.jsonvalues import record_fields
@@ -81,11 +81,30 @@ def user_out(db: DbSession, user: Any) -> UserOut:
     tags=["account"],
     status_code=status.HTTP_201_CREATED,
     summary="Create an account and get an API token for it",
+    response_model=SignUpOut,
+    responses={429: {"model": ErrorOut, "description": "Too many sign-ups from this address; retry later"}},
 )
-def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
-    user = accounts.sign_up(
-        db, email=body.email, password=body.password, display_name=body.display_name, role=body.role
+def api_signup(
+    body: SignUpIn, request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks
+) -> SignUpOut | Response:
+    """Rate-limited per source; a taken email gets the same neutral 422 as the pages (no token)."""
+    outcome = accounts.register(
+        db,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        role=body.role,
+        ip=client_ip(request),
+        per_hour=settings.signup_per_hour,
+        sign_in_if_taken=False,
+        mail_enabled=settings.mail.enabled,
     )
+    user = outcome.user
+    if user is None:
+        if outcome.notify is not None:
+            background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
+        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else 422
+        return JSONResponse({"detail": outcome.message}, status_code=code)
     token, _ = accounts.create_api_token(db, user.id, body.token_name)
     return SignUpOut(user=user_out(db, user), token=token)
 
@@ -107,8 +126,7 @@ def api_token(
         password=body.password,
         ip=client_ip(request),
         name=body.name,
-        max_failures=settings.signin_max_failures,
-        window_s=settings.signin_window_s,
+        limits=accounts.SignInLimits.from_settings(settings),
     )
     if outcome.user is None or token is None:
         # Returned, not raised, so the failed attempt is committed and counts towards the limit.
