@@ -24,6 +24,7 @@ EMAIL = "alex.runner@example.org"
         ("ZZZZZZZZZZZZZZZZ", "one character"),
         ("alex.runner", "email"),
         ("alex.runner-2025!", "email"),
+        ("Runner2025", "too easy to guess"),
         ("my-kneefix-pass", "app's name"),
         ("KneeFix123", "app's name"),
         ("qwertyuiop1", "common passwords"),

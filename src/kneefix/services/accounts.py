@@ -5,7 +5,8 @@ how many failed sign-ins are allowed, that a person's account always has exactly
 and that deleting an account removes its files (uploaded videos, analyses) as well as its rows.
 
 All functions take a SQLAlchemy ``Session`` inside the caller's transaction; none of them prints or
-prompts. Security primitives (argon2, token hashing) come from :mod:`kneefix.web.security`.
+prompts. Security primitives (argon2, token hashing, password rules) come from
+:mod:`kneefix.services.credentials`.
 """
 
 from __future__ import annotations

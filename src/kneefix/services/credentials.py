@@ -17,6 +17,7 @@ the API's token sign-in check the same rules with the same hashes.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from functools import lru_cache
 
@@ -69,7 +70,10 @@ def check_new_password(password: str, *, email: str) -> None:
         raise InputError(f"The password must not contain the app's name ({APP_NAME}); choose another.")
     from zxcvbn import zxcvbn  # imported here: its word lists take a moment to load
 
-    estimate = zxcvbn(password[:ESTIMATE_CHARACTERS], user_inputs=[name, email.strip().casefold(), APP_NAME])
+    parts = [part for part in re.split(r"[._+-]", name) if len(part) >= MIN_NAME_IN_PASSWORD]
+    estimate = zxcvbn(
+        password[:ESTIMATE_CHARACTERS], user_inputs=[name, *parts, email.strip().casefold(), APP_NAME]
+    )
     if int(estimate["score"]) < MIN_GUESSABILITY_SCORE:
         warning = str(estimate.get("feedback", {}).get("warning") or "").strip()
         hint = f" ({warning.rstrip('.')})" if warning else ""
