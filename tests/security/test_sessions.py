@@ -168,3 +168,29 @@ def test_a_revoked_api_token_is_refused_at_once(client: TestClient) -> None:
     response = _post(client, f"/account/tokens/{second['id']}/revoke")
     assert "The token is revoked" in response.text
     assert client.get("/api/v1/me", headers=other).status_code == 401
+
+
+def test_the_browser_list_shows_a_hostile_user_agent_as_text(app: FastAPI) -> None:
+    """ASVS 5.3.1: the user agent a browser sends is shown escaped on the account page."""
+    hostile = TestClient(app, follow_redirects=True, headers={"user-agent": "<script>alert(1)</script>"})
+    sign_up(hostile, EMAIL)
+    page = hostile.get("/account")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_a_password_change_through_the_api_keeps_the_calling_browser(
+    client: TestClient, other_client: TestClient
+) -> None:
+    """Issue 11: the API's password change revokes the sessions too; a browser calling it with its
+    cookie (and CSRF header) stays signed in, another browser is out."""
+    sign_up(client, EMAIL)
+    sign_in(other_client, EMAIL)
+    page = client.get("/account")
+    changed = client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers={"X-CSRF-Token": csrf_of(page)},
+    )
+    assert changed.status_code == 204
+    assert _signed_in(client) and not _signed_in(other_client)

@@ -65,6 +65,7 @@ def test_the_owner_gets_in_from_another_address_while_the_attacker_is_blocked(ap
     assert codes == [401] * limit + [429] * 3
     refused = sign_in(attacker, EMAIL, PASSWORD)
     assert refused.status_code == 429  # even the right password from the attacker's address waits
+    assert 800 < int(refused.headers["retry-after"]) <= 900  # the pair is blocked for the window
     with app.state.database.session() as db:  # the 2 s back-off after five failures: step past it
         for row in db.scalars(select(LoginAttempt)):
             row.at = row.at - dt.timedelta(seconds=3)

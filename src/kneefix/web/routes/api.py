@@ -8,6 +8,7 @@ account), 404 (not yours or not there), 409 (nothing to show yet), 422 (bad inpu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
@@ -130,8 +131,12 @@ def api_token(
     )
     if outcome.user is None or token is None:
         # Returned, not raised, so the failed attempt is committed and counts towards the limit.
-        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else status.HTTP_401_UNAUTHORIZED
-        return JSONResponse({"detail": outcome.error}, status_code=code)
+        if outcome.rate_limited:
+            wait = {"retry-after": str(math.ceil(outcome.retry_after_s))}
+            return JSONResponse(
+                {"detail": outcome.error}, status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=wait
+            )
+        return JSONResponse({"detail": outcome.error}, status_code=status.HTTP_401_UNAUTHORIZED)
     return NewTokenOut(token=token, name=body.name.strip() or "API client")
 
 
@@ -146,8 +151,15 @@ def api_me(user: CurrentUser, db: DbSession) -> UserOut:
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change the password (signs out other browsers; API tokens stay valid)",
 )
-def api_change_password(body: PasswordChange, user: CurrentUser, db: DbSession) -> Response:
+def api_change_password(
+    body: PasswordChange, request: Request, user: CurrentUser, db: DbSession, settings: AppSettings
+) -> Response:
+    """Every browser session is revoked; a browser that called this with its cookie gets a fresh one."""
     accounts.change_password(db, user.id, current=body.current_password, new=body.new_password)
+    if getattr(request.state, "auth_method", None) == "session":
+        from kneefix.web.routes.auth import sign_in_session
+
+        sign_in_session(request, db, settings, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,6 +8,7 @@ a clear message. Passwords are never echoed back into a page.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -208,7 +209,10 @@ def signin(
     user = outcome.user
     if user is None:
         status_code = 429 if outcome.rate_limited else 401
-        return _signin_page(request, {"email": email}, outcome.error, next, status_code=status_code)
+        page = _signin_page(request, {"email": email}, outcome.error, next, status_code=status_code)
+        if outcome.rate_limited:
+            page.headers["retry-after"] = str(math.ceil(outcome.retry_after_s))
+        return page
     sign_in_session(request, db, settings, user.id)
     if session_of(request).pending:
         return redirect(request, "/resume")
