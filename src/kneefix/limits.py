@@ -65,3 +65,43 @@ def check_age(value: object, what: str = "Age") -> int:
     if number is None or not AGE_MIN <= number <= AGE_MAX:
         raise _refusal(what, value, str(AGE_MIN), str(AGE_MAX))
     return number
+
+
+# --- videos ------------------------------------------------------------------------------------------
+# A video's header says how big its frames are and how long it runs before anything is decoded, and a
+# decoded frame costs width x height x 1.5 bytes whatever the file's size: a 199 KB clip of 8192x8192
+# frames took a server from 288 MB to 1.6 GB. So sizes past these are refused from the header.
+VIDEO_MAX_SIDE = 8192
+"""Pixels on either side of a frame (8K UHD is 7680x4320)."""
+VIDEO_MAX_PIXELS = 40_000_000
+"""Pixels in one frame: 8K UHD (33.2 MP) fits; 8192x8192 (67 MP) does not."""
+VIDEO_MAX_DURATION_S = 600.0
+"""A technique clip is seconds of movement; ten minutes is already far more than the analysis needs."""
+VIDEO_MAX_FRAMES = 36_000
+"""Frames in one video: ten minutes at 60 frames/s (a 240 frames/s slow-motion clip: 2.5 minutes)."""
+
+
+def video_size_problem(width: int, height: int) -> str | None:
+    """Why frames of ``width`` x ``height`` are refused, or None when they are within the limits."""
+    if width <= VIDEO_MAX_SIDE and height <= VIDEO_MAX_SIDE and width * height <= VIDEO_MAX_PIXELS:
+        return None
+    return (
+        f"its frames are {width}x{height} pixels ({width * height / 1e6:.1f} megapixels); kneefix takes "
+        f"at most {VIDEO_MAX_SIDE} pixels on a side and {VIDEO_MAX_PIXELS / 1e6:.0f} megapixels "
+        "(8K video). Record at 4K or less, or scale the video down first."
+    )
+
+
+def video_length_problem(duration_s: float, frames: int) -> str | None:
+    """Why a video this long is refused, or None when it is within the limits."""
+    if duration_s > VIDEO_MAX_DURATION_S:
+        return (
+            f"it runs {duration_s / 60:.1f} minutes; kneefix analyses at most "
+            f"{VIDEO_MAX_DURATION_S / 60:.0f} minutes. Trim it to the few seconds of the movement."
+        )
+    if frames > VIDEO_MAX_FRAMES:
+        return (
+            f"it has {frames} frames; kneefix analyses at most {VIDEO_MAX_FRAMES}. Trim it to the few "
+            "seconds of the movement."
+        )
+    return None

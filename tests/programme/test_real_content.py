@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 
 from kneefix.content.loader import Content, load_content
-from kneefix.content.schemas import STEP_ORDER, Protocol
+from kneefix.content.schemas import EXPLAIN_PLACEHOLDERS, STEP_ORDER, Protocol, explain_placeholders
 from kneefix.programme.ics import plan_to_ics
 from kneefix.programme.planner import available_equipment, build_plan, training_dates
-from kneefix.programme.progression import EXPLAIN_PLACEHOLDERS, explain_placeholders
 from kneefix.programme.records import PersonSettings, RunCheck, SessionLog
 from kneefix.programme.replay import current_state
 

@@ -2,4 +2,5 @@
 
 from __future__ import annotations
 
+from tests.cli.conftest import kneefix  # noqa: F401  (the CLI against a throwaway database)
 from tests.web.conftest import app, client, other_client, web_settings  # noqa: F401  (a fresh web app)

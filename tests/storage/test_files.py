@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,14 @@ def keep(store: FileStore, key: str, content: bytes) -> str:
         return draft.keep(name)
 
 
+@contextmanager
+def publishing(store: FileStore, prefix: str) -> Iterator[Path]:
+    """A workspace's output folder, published under ``prefix`` when the block ends normally."""
+    with store.workspace("test") as work:
+        yield work.output
+        work.publish(prefix)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> FolderStore:
     return FolderStore(tmp_path / "store")
@@ -72,7 +82,7 @@ def test_bad_keys_are_refused_by_every_method(store: FolderStore, key: str) -> N
         store.delete_prefix(key)
     with pytest.raises(InputError), store.receive(key, io.BytesIO(b"x")):
         pass
-    with pytest.raises(InputError), store.publishing(key):
+    with pytest.raises(InputError), publishing(store, key):
         pass
     assert not store.root.exists() or files_under(store.root) == []
 
@@ -140,7 +150,7 @@ def test_an_error_before_keeping_leaves_no_file_and_no_part(store: FolderStore) 
 
 
 def test_publishing_shows_nothing_until_the_folder_is_complete(store: FolderStore) -> None:
-    with store.publishing("analyses/7/12") as folder:
+    with publishing(store, "analyses/7/12") as folder:
         (folder / "report.json").write_text("{}")
         (folder / "charts").mkdir()
         (folder / "charts" / "angles.png").write_bytes(b"png")
@@ -150,9 +160,9 @@ def test_publishing_shows_nothing_until_the_folder_is_complete(store: FolderStor
 
 
 def test_a_publish_that_fails_changes_nothing(store: FolderStore) -> None:
-    with store.publishing("analyses/7/12") as folder:
+    with publishing(store, "analyses/7/12") as folder:
         (folder / "report.json").write_text("old")
-    with pytest.raises(RuntimeError), store.publishing("analyses/7/12") as folder:
+    with pytest.raises(RuntimeError), publishing(store, "analyses/7/12") as folder:
         (folder / "report.json").write_text("new")
         (folder / "annotated.mp4").write_bytes(b"half")
         raise RuntimeError("the analysis stopped")
@@ -162,10 +172,10 @@ def test_a_publish_that_fails_changes_nothing(store: FolderStore) -> None:
 
 
 def test_a_second_publish_replaces_the_whole_folder(store: FolderStore) -> None:
-    with store.publishing("analyses/7/12") as folder:
+    with publishing(store, "analyses/7/12") as folder:
         (folder / "report.json").write_text("old")
         (folder / "stale.csv").write_text("old")
-    with store.publishing("analyses/7/12") as folder:
+    with publishing(store, "analyses/7/12") as folder:
         (folder / "report.json").write_text("new")
     assert files_under(store.root) == ["analyses/7/12/report.json"]
     assert (store.root / "analyses" / "7" / "12" / "report.json").read_text() == "new"
@@ -192,19 +202,23 @@ def test_two_stores_on_one_root_see_each_others_files(tmp_path: Path) -> None:
     assert worker.exists(key)
     with worker.local_path(key) as path:
         assert path.read_bytes() == b"video"
-    with worker.publishing("analyses/7/12") as folder:
+    with publishing(worker, "analyses/7/12") as folder:
         (folder / "report.json").write_text("{}")
     assert web.exists("analyses/7/12/report.json")
     assert web.delete_prefix("analyses/7") and not worker.exists("analyses/7/12/report.json")
 
 
-def test_a_named_local_path_holds_the_file_and_goes_away(store: FolderStore) -> None:
+def test_a_workspace_holds_the_named_input_and_goes_away(store: FolderStore) -> None:
     key = keep(store, "uploads/7/3f2a.mp4", b"video")
     with store.local_path(key) as real:
         assert real == store.root / "uploads" / "7" / "3f2a.mp4"
-    with store.local_path(key, name="my squat.mp4") as named:
+    with store.workspace("c12-run") as work:
+        named = work.fetch(key, name="my squat.mp4")
         assert named.name == "my squat.mp4" and named.read_bytes() == b"video"
-        assert store.leftovers() != []  # the scratch link, while it is in use
+        assert named.is_relative_to(store.root / "work") and work.output.is_dir()
+        assert store.leftovers() != []  # the work folder, while it is in use
+        with pytest.raises(NotFoundError):
+            work.fetch("uploads/7/missing.mp4", name="x.mp4")
     assert not named.exists() and store.leftovers() == []
     assert store.exists(key)
     with pytest.raises(NotFoundError), store.local_path("uploads/7/missing.mp4"):
@@ -215,7 +229,7 @@ def test_files_and_folders_are_for_their_owner_only(store: FolderStore) -> None:
     previous = os.umask(0o022)
     try:
         key = keep(store, "uploads/7/clip.mp4", b"video")
-        with store.publishing("analyses/7/12") as folder:
+        with publishing(store, "analyses/7/12") as folder:
             (folder / "charts").mkdir(mode=0o755)
             (folder / "charts" / "angles.png").write_bytes(b"png")
             (folder / "report.json").write_text("{}")
@@ -235,6 +249,7 @@ def test_files_and_folders_are_for_their_owner_only(store: FolderStore) -> None:
         "analyses/7/12/charts": 0o700,
         "analyses/7/12/charts/angles.png": 0o600,
         "analyses/7/12/report.json": 0o600,
+        "work": 0o700,  # where the results were made, before they were published
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kneefix.cli.app import app
+from kneefix.errors import InputError
 from kneefix.motion.landmarks_csv import write_landmarks_csv
 from kneefix.services.technique import input_kind, merge_warnings
 from tests.motion.synthetic import RepSpec, squat_clip
@@ -112,12 +113,18 @@ def test_landmarks_to_a_missing_folder(tmp_path: Path) -> None:
     assert_clear_failure(result.exit_code, result.stdout, result.stderr, "does not exist")
 
 
-def test_input_kind_is_decided_by_content(landmark_csv: Path, tmp_path: Path) -> None:
+def test_input_kind_is_decided_by_content_and_name_together(landmark_csv: Path, tmp_path: Path) -> None:
+    """Issue 11: a landmark CSV renamed .mp4 (or a video renamed .csv) is refused, not silently read as
+    the other kind (this test used to expect exactly that silent switch)."""
+    assert input_kind(landmark_csv) == "landmarks"
+    assert input_kind(media.moving_square(tmp_path / "clip.mp4", 3)) == "video"
     disguised = tmp_path / "clip.mp4"
     disguised.write_bytes(landmark_csv.read_bytes())
-    assert input_kind(disguised) == "landmarks"
+    with pytest.raises(InputError, match=r"this \.mp4 file is text, not a video.*must end in \.csv"):
+        input_kind(disguised)
     video = media.moving_square(tmp_path / "landmarks.csv", 3)
-    assert input_kind(video) == "video"
+    with pytest.raises(InputError, match=r"this \.csv file is not text \(it holds a video/mp4 file\)"):
+        input_kind(video)
 
 
 def test_one_problem_gets_one_warning() -> None:

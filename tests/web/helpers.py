@@ -44,6 +44,8 @@ def notices(page: httpx.Response) -> list[str]:
 
 
 def sign_up(client: TestClient, email: str, role: str = "person", password: str = PASSWORD) -> httpx.Response:
+    """Sign up through the form; a clinician is then approved (as an administrator would), so tests
+    about clinicians start from an approved clinician account."""
     page = client.get("/signup")
     response: httpx.Response = client.post(
         "/signup",
@@ -55,7 +57,18 @@ def sign_up(client: TestClient, email: str, role: str = "person", password: str 
             "csrf_token": csrf_of(page),
         },
     )
+    if role == "clinician" and response.status_code < 400:
+        approve_clinician(client.app, email)
     return response
+
+
+def approve_clinician(app: Any, email: str) -> None:
+    """Approve an account's clinician request through the services, as ``kneefix users approve`` does."""
+    from kneefix.services import admin
+
+    with app.state.database.session() as session:
+        user = admin.account_by_email(session, email)
+        admin.approve_clinician(session, user.id, actor=None)
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -134,6 +147,8 @@ def api_token(client: TestClient, email: str, password: str = PASSWORD, role: st
     """Sign up through the API and return a Bearer token for the new account."""
     response = client.post("/api/v1/auth/signup", json={"email": email, "password": password, "role": role})
     assert response.status_code == 201, response.text
+    if role == "clinician":
+        approve_clinician(client.app, email)
     token: str = response.json()["token"]
     return token
 

@@ -4,7 +4,8 @@ Four callers try each route: nobody (anonymous), the owner of the data, another 
 who is not linked to the owner. Routes that name an object (a log entry, an API token) are called with
 the OWNER's ids. A person must never reach another person's data: the other callers get 404 (or 403 for
 a clinician on person-only routes), the owner's object survives, and the owner's private marker text
-never appears in their responses. Every route must be classified below, so a new route cannot slip
+never appears in their responses. The administration pages answer 404 to every signed-in caller but an
+administrator (a fifth caller). Every route must be classified below, so a new route cannot slip
 through untested.
 """
 
@@ -23,11 +24,21 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from kneefix.services import admin as admin_service
 from kneefix.settings import load_settings
 from kneefix.storage.models import WebSession
 from kneefix.web.app import create_app
-from kneefix.web.routes import account, api, auth, person, running, screening
-from tests.web.helpers import api_screening_body, bearer, csrf_of, person_with_plan, pin, sign_in, sign_up
+from kneefix.web.routes import account, admin, api, auth, person, recovery, running, screening
+from tests.web.helpers import (
+    PASSWORD,
+    api_screening_body,
+    bearer,
+    csrf_of,
+    person_with_plan,
+    pin,
+    sign_in,
+    sign_up,
+)
 
 MARKER = "OWNER-PRIVATE-NOTE-7731"
 OWNER_EMAIL = "owner@example.org"
@@ -44,7 +55,13 @@ PUBLIC = {
     "api_signup",
     "api_token",
     "api_screening_questions",
+    "forgot_password_form",
+    "forgot_password",
+    "reset_password_form",
+    "reset_password",
 }
+ADMIN_ONLY = {"admin_home", "admin_approve", "admin_decline", "admin_invite"}
+"""Administrators only: everyone else signed in gets 404, as if there were nothing there."""
 ANY_SIGNED_IN = {
     "resume_form",
     "resume_discard",
@@ -68,6 +85,8 @@ OBJECT_PARAMS = {"log_id", "token_id", "session_id"}
 
 ROUTERS = (
     auth.router,
+    recovery.router,
+    admin.router,
     account.router,
     person.router,
     running.router,
@@ -92,6 +111,7 @@ class World:
     other: Caller
     clinician: Caller
     anonymous: Caller
+    admin: Caller
     counter: Iterator[int]
     app: FastAPI
 
@@ -166,7 +186,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     other = _caller(TestClient(app), "other", "other@example.org", "person")
     clinician = _caller(TestClient(app), "clinician", "clinic@example.org", "clinician")
     anonymous = Caller("anonymous", TestClient(app), None)
-    yield World(owner, other, clinician, anonymous, itertools.count(), app)
+    with app.state.database.session() as session:
+        admin_service.add_account(session, email="admin@example.org", password=PASSWORD, admin=True)
+    admin_browser = TestClient(app)
+    sign_in(admin_browser, "admin@example.org")
+    administrator = Caller("admin", admin_browser, None, "admin@example.org")
+    yield World(owner, other, clinician, anonymous, administrator, itertools.count(), app)
     app.state.database.close()
 
 
@@ -236,7 +261,7 @@ def test_anonymous_is_refused(world: World, route: APIRoute) -> None:
 def test_another_person_never_reaches_the_owners_data(world: World, route: APIRoute) -> None:
     ids = _ids(world, route)
     response = _call(world, world.other, route, ids)
-    if ids:
+    if ids or route.name in ADMIN_ONLY:
         assert response.status_code == 404, response.text[:300]
         assert _still_there(world, ids)
     else:
@@ -251,6 +276,8 @@ def test_an_unlinked_clinician_never_reaches_the_owners_data(world: World, route
     response = _call(world, world.clinician, route, ids)
     own_account_route = route.name in ANY_SIGNED_IN
     expected = {403} if not own_account_route else ({404} if ids else {200, 201, 204, 303, 422})
+    if route.name in ADMIN_ONLY:
+        expected = {404}
     assert response.status_code in expected, (route.path, response.status_code, response.text[:300])
     assert MARKER not in response.text
     assert OWNER_EMAIL not in response.text
@@ -262,9 +289,22 @@ def test_the_owner_gets_in(world: World, route: APIRoute) -> None:
     # An empty form or body is refused as incomplete (422) where input is needed, never for access.
     ids = _ids(world, route)
     response = _call(world, world.owner, route, ids)
+    if route.name in ADMIN_ONLY:  # the owner is no administrator
+        assert response.status_code == 404, (route.path, response.text[:300])
+        return
     assert response.status_code in {200, 201, 204, 303, 409, 422}, (route.path, response.text[:300])
     if response.status_code == 303:
         assert not response.headers["location"].startswith("/signin")
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.name in ADMIN_ONLY], ids=lambda r: f"{r.name}")
+def test_an_administrator_gets_into_the_admin_routes(world: World, route: APIRoute) -> None:
+    """Issue 11 (clinicians are not self-service): the admin routes open for an administrator only."""
+    response = _call(world, world.admin, route, {})
+    assert response.status_code in {200, 303, 422}, (route.path, response.text[:300])
+    if response.status_code == 303:
+        assert not response.headers["location"].startswith("/signin")
+    assert MARKER not in response.text
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.name in PUBLIC], ids=lambda r: f"{r.name}")

@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, str] = {
     "start": "start_cmds",
     "export": "transfer_cmds",
     "import": "transfer_cmds",
+    "users": "user_cmds",
 }
 """Each command's module under :mod:`kneefix.cli` (a test checks it against the full app)."""
 

@@ -23,6 +23,7 @@ import typer
 
 from kneefix.cli.base import app, err_console
 from kneefix.cli.serve import DataDirOption, DbOption, global_db
+from kneefix.services.leftovers import DEFAULT_MIN_AGE_S, clean_at_start, clean_files
 from kneefix.services.worker import Worker
 from kneefix.settings import Settings, load_settings
 from kneefix.storage.db import Database
@@ -37,13 +38,40 @@ def worker_command(
     once: Annotated[
         bool, typer.Option("--once", help="Run the jobs waiting now, then stop (for cron or tests).")
     ] = False,
+    clean: Annotated[
+        bool,
+        typer.Option(
+            "--clean",
+            help="Only remove what crashed processes left in the file store (half uploads, dead "
+            "analyses' work folders, files of no check), list it, and stop.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --clean: list what would be removed; remove nothing.")
+    ] = False,
+    min_age: Annotated[
+        float,
+        typer.Option(
+            "--min-age",
+            min=0.0,
+            help="With --clean: minutes a leftover must have been untouched (default 15). Work folders "
+            "of analyses that are no longer running go at any age.",
+        ),
+    ] = DEFAULT_MIN_AGE_S / 60,
 ) -> None:
     """Analyse uploaded technique videos in this process, taking jobs from the shared database (and
-    send reminder emails when email is configured)."""
+    send reminder emails when email is configured). It first removes what crashed processes left
+    in the file store; ``--clean`` does only that."""
     from kneefix.services import task_queue
 
     settings = load_settings(database_url=db or global_db(ctx), data_dir=data_dir)
     database = Database(settings.database_url)
+    if dry_run and not clean:
+        raise typer.BadParameter("--dry-run goes with --clean.", param_hint="--dry-run")
+    if clean:
+        _clean(database, settings, dry_run=dry_run, min_age_s=min_age * 60)
+        return
+    clean_at_start(database, open_store(settings))
     if task_queue.uses_task_queue(database):
         _run_queue_worker(database, settings, once=once)
     else:
@@ -88,6 +116,21 @@ def _run_table_worker(database: Database, settings: Settings, *, once: bool) -> 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _clean(database: Database, settings: Settings, *, dry_run: bool, min_age_s: float) -> None:
+    report = clean_files(database, open_store(settings), min_age_s=min_age_s, dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    for removal in report.removed:
+        typer.echo(f"{verb} {removal.path} ({removal.reason})")
+    for link in report.links:
+        err_console.print(f"Left alone a link: {link}", markup=False, highlight=False)
+    for path, error in report.failed:
+        err_console.print(f"Could not remove {path}: {error}", markup=False, highlight=False)
+    count = len(report.removed)
+    err_console.print(f"{verb} {count} leftover{'' if count == 1 else 's'} from the file store.")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @contextmanager

@@ -38,6 +38,7 @@ from kneefix.content.schemas_screening import (
     Symptom,
 )
 from kneefix.content.technique import TECHNIQUE_CUES_FILE, parse_technique_cues
+from kneefix.content.yaml_safe import load_yaml
 from kneefix.errors import ContentError
 
 DATA_ROOT = Path(__file__).resolve().parent / "data"
@@ -105,29 +106,6 @@ def _load(root: Path) -> Content:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-# libyaml's parser when PyYAML was built with it (about 4x faster); same safe constructor either way.
-_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_SafeBase):  # type: ignore[misc,valid-type]  # base chosen at import
-    """SafeLoader that rejects a key written twice in one mapping instead of keeping the last one."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"key {key!r} appears twice",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
-
-
 _MISSING = object()
 
 
@@ -157,7 +135,7 @@ class _Reader:
             if text is None:
                 return _MISSING
         try:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)
+            data = load_yaml(text)
         except yaml.YAMLError as err:
             self.problem(file, _yaml_position(err), _yaml_message(err))
             return _MISSING

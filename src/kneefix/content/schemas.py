@@ -9,9 +9,10 @@ Questionnaire, red-flag, symptom, education and technique-cue schemas live in ``
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kneefix.limits import AgeYears, DaysPerWeek, Pain
 
@@ -25,9 +26,10 @@ Origin = Literal["article", "guideline"]
 
 
 class Strict(BaseModel):
-    """Base for content models: unknown keys are errors, instances are immutable."""
+    """Base for content models: unknown keys are errors, instances are immutable, and every number is
+    finite (YAML reads ``.nan`` and ``.inf`` as floats, and NaN passes every ``ge``/``le`` bound)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Equipment(Strict):
@@ -213,6 +215,35 @@ class Condition(Strict):
         default=None, description="True: the weekly next-morning mean did not rise against the week before"
     )
 
+    @model_validator(mode="after")
+    def _minimum_not_above_maximum(self) -> Self:
+        for low, high in (("pain_during_min", "pain_during_max"), ("pain_after_min", "pain_after_max")):
+            least, most = getattr(self, low), getattr(self, high)
+            if least is not None and most is not None and least > most:
+                raise ValueError(f"{low} {least} is above {high} {most}: no session could match")
+        return self
+
+
+EXPLAIN_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        # from the rule's window (programme.progression.window_facts)
+        "window", "pain_during_max", "pain_after_max", "next_morning", "completed_pct", "flares",
+        "reference", "tolerance",
+        # from the change it made (the replay)
+        "value", "dose_pct", "previous_dose_pct", "phase", "phase_number", "previous_phase", "step",
+    }
+)  # fmt: skip
+"""Names a rule's ``explain`` text may use as ``{name}``: the facts the programme fills in. Defined here,
+below the programme, so the content check refuses a misspelt one before a person reads ``{flare}``."""
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+"""A ``{name}`` placeholder in an explanation template."""
+
+
+def explain_placeholders(template: str) -> set[str]:
+    """The ``{name}`` placeholders used in an explanation template."""
+    return set(PLACEHOLDER.findall(template))
+
 
 class Change(Strict):
     """What a rule does to the dose or the plan."""
@@ -228,6 +259,30 @@ class Change(Strict):
         "in the session that uses that field. floor/ceiling bound the value the change produces",
     )
 
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Self:
+        if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
+            raise ValueError(f"floor {self.floor:g} is above ceiling {self.ceiling:g}")
+        if self.op == "percent" and self.value <= -100:
+            raise ValueError(f"a percent change of {self.value:g} would leave no dose at all")
+        return self
+
+    def raises(self) -> str | None:
+        """Why this change could make the plan harder (an ``ease`` may not), or None when it cannot.
+
+        ``replace`` sets a number whatever it was, so only a ``dose_scale`` at or below the full dose (1)
+        counts as easing; a step up is ``add``/``percent`` above 0, ``subtract`` below 0, or ``harder``.
+        """
+        if self.op == "harder":
+            return "op harder makes it harder"
+        if self.op in ("add", "percent") and self.value > 0:
+            return f"op {self.op} with value {self.value:g} raises the {self.target}"
+        if self.op == "subtract" and self.value < 0:
+            return f"op subtract with value {self.value:g} raises the {self.target}"
+        if self.op == "replace" and not (self.target == "dose_scale" and self.value <= 1):
+            return f"op replace sets the {self.target} to {self.value:g}, which may be more than before"
+        return None
+
 
 class ProgressionRule(Strict):
     id: str
@@ -241,6 +296,24 @@ class ProgressionRule(Strict):
     change: Change | None = None
     priority: int = Field(default=0, description="higher wins when several rules fire")
     explain: str = Field(description="shown to the person, in plain words, when the rule fires")
+
+    @field_validator("explain")
+    @classmethod
+    def _known_placeholders(cls, text: str) -> str:
+        unknown = sorted(explain_placeholders(text) - EXPLAIN_PLACEHOLDERS)
+        if unknown:
+            named = ", ".join(f"{{{name}}}" for name in unknown)
+            allowed = ", ".join(f"{{{name}}}" for name in sorted(EXPLAIN_PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {named}; the programme fills only {allowed}")
+        return text
+
+    @model_validator(mode="after")
+    def _ease_never_raises(self) -> Self:
+        if self.kind == "ease" and self.change is not None:
+            why = self.change.raises()
+            if why is not None:
+                raise ValueError(f"an ease rule must not raise any dose, but its change: {why}")
+        return self
 
 
 class RunStage(Strict):
@@ -289,6 +362,14 @@ class BreakPolicy(Strict):
     ease: Change | None = Field(
         default=None, description="the step down; None = the mildest dose_scale ease rule, else -10%"
     )
+
+    @field_validator("ease")
+    @classmethod
+    def _ease_never_raises(cls, change: Change | None) -> Change | None:
+        why = None if change is None else change.raises()
+        if why is not None:
+            raise ValueError(f"the step down after a break must not raise any dose: {why}")
+        return change
 
 
 class PainModel(Strict):

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from kneefix.content.yaml_safe import load_yaml
 from kneefix.errors import ContentError
 
 CueMovement = Literal["squat", "deadlift", "landing", "single-leg-squat"]
@@ -26,7 +27,7 @@ TECHNIQUE_CUES_FILE = "technique_cues.yaml"
 class TechniqueCue(BaseModel):
     """One cue: the finding it answers, what to do, why, and how strong the evidence is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=r"^cue\.[a-z0-9_]+$")
     movement: list[CueMovement] = Field(min_length=1, description="movements this cue applies to")
@@ -77,9 +78,12 @@ def _load(path: Path) -> dict[str, TechniqueCue]:
     except OSError as err:
         raise ContentError(f"{path.name}: cannot be read ({err.strerror or err})") from err
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ContentError(f"{path.name}: not valid YAML{where}") from err
+        problem = getattr(err, "problem", None)
+        raise ContentError(
+            f"{path.name}: not valid YAML{where}" + (f": {problem}" if problem else "")
+        ) from err
     return parse_technique_cues(raw, path.name)

@@ -22,9 +22,11 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -129,11 +131,11 @@ def name_list(items: list[str]) -> str:
     return named + (f" and {more} more" if more > 0 else "")
 
 
-def read_csv_rows(path: Path) -> list[list[str]]:
-    """The rows of a text CSV; a missing, binary or unreadable file is an ``InputError`` naming it."""
+@contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """Turn what opening and reading a text CSV can raise into an ``InputError`` naming the file."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return list(csv.reader(handle))
+        yield
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -144,24 +146,48 @@ def read_csv_rows(path: Path) -> list[list[str]]:
         raise InputError(f"{path.name}: cannot be read as CSV ({err})") from None
 
 
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """The rows of a text CSV; a missing, binary or unreadable file is an ``InputError`` naming it.
+
+    All rows at once, as strings (~20x the file's size in memory): for other tools' tables, which
+    ``kneefix landmarks convert`` reads. :func:`read_landmarks_csv` streams instead.
+    """
+    with _csv_errors(path), path.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.reader(handle))
+
+
+def _count_lines(path: Path) -> int:
+    """Newlines in the file (plus one for a last line without one): an upper bound on its rows."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
 def read_landmarks_csv(path: Path, image_size: ImageSize | None = None) -> LandmarkSeries:
     """Read a landmark CSV; every problem is an ``InputError`` naming the file and the line or columns.
 
     ``image_size`` is the video's size: it converts
     coordinates in MediaPipe's normalised scales (see :func:`to_pixels`) and replaces the estimated size.
+
+    The file is streamed row by row into arrays sized from its line count, so memory is about the
+    arrays' size (~1 KB a frame, about the file's own size) instead of every cell as a string.
     """
-    rows = read_csv_rows(path)
-    try:
-        return _parse_rows(rows, path, image_size)
-    except InputError as err:
-        raise InputError(f"{path.name}: {err}") from None
+    with _csv_errors(path):
+        capacity = max(_count_lines(path) - 1, 0)
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            try:
+                return _parse_stream(handle, capacity, path, image_size)
+            except InputError as err:
+                raise InputError(f"{path.name}: {err}") from None
 
 
-def _parse_rows(rows: list[list[str]], path: Path, size: ImageSize | None) -> LandmarkSeries:
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if not rows:
-        raise InputError("the file is empty; expected a header row and one row per frame")
-    header = [cell.strip() for cell in rows[0]]
+MS_STEP_S = 1.0  # a median step this long (under 1 frame/s) is milliseconds written as seconds
+
+
+def _check_header(header: list[str], path: Path) -> dict[str, int]:
     index = {name: i for i, name in enumerate(header)}
     missing = [name for name in landmark_columns() if name not in index]
     if missing:
@@ -178,31 +204,68 @@ def _parse_rows(rows: list[list[str]], path: Path, size: ImageSize | None) -> La
                 f"WIDTHxHEIGHT if it is in MediaPipe's normalised coordinates)."
             )
         raise InputError(listed)
-    data = rows[1:]
-    if not data:
-        raise InputError("the header is there but no frame rows follow")
+    return index
 
-    n, m = len(data), len(LANDMARK_NAMES)
-    frame = np.zeros(n, dtype=np.int64)
-    time_s = np.zeros(n, dtype=np.float64)
-    xy = np.full((n, m, 2), np.nan)
-    z = np.full((n, m), np.nan)
-    visibility = np.zeros((n, m))
+
+def _parse_stream(handle: TextIO, capacity: int, path: Path, size: ImageSize | None) -> LandmarkSeries:
+    """Rows into preallocated arrays, checking each row as it comes; line numbers are the file's."""
+    reader = csv.reader(handle)
+    header: list[str] | None = None
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            header = [cell.strip() for cell in row]
+            break
+    if header is None:
+        raise InputError("the file is empty; expected a header row and one row per frame")
+    index = _check_header(header, path)
+
+    m = len(LANDMARK_NAMES)
+    frame = np.zeros(capacity, dtype=np.int64)
+    time_s = np.zeros(capacity, dtype=np.float64)
+    xy = np.full((capacity, m, 2), np.nan)
+    z = np.full((capacity, m), np.nan)
+    visibility = np.zeros((capacity, m))
     columns = [[index[f"{name}_{field}"] for field in FIELDS] for name in LANDMARK_NAMES]
     width_needed = max(index.values()) + 1
-
-    for r, row in enumerate(data):
-        line = r + 2
+    at_frame, at_time = index["frame"], index["time_s"]
+    r = 0
+    previous_line = 0
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        line = reader.line_num
+        if r >= capacity:  # cannot happen (rows <= lines), but never write past the arrays
+            raise InputError(f"line {line}: more rows than lines in the file")
         if len(row) < width_needed:
             row = row + [""] * (width_needed - len(row))
-        frame_value = number_cell(row[index["frame"]], line, "frame")
+        frame_value = number_cell(row[at_frame], line, "frame")
         if math.isnan(frame_value) or frame_value != int(frame_value) or frame_value < 0:
             raise InputError(f"line {line}, column frame: expected a whole number >= 0")
         frame[r] = int(frame_value)
-        t = number_cell(row[index["time_s"]], line, "time_s")
+        t = number_cell(row[at_time], line, "time_s")
         if math.isnan(t):
             raise InputError(f"line {line}, column time_s: a time is required on every row")
+        if t < 0:
+            raise InputError(
+                f"line {line}, column time_s: {t:g} is negative; times are seconds from the start of the clip"
+            )
         time_s[r] = t
+        if r:
+            if frame[r] == frame[r - 1]:
+                raise InputError(
+                    f"line {line}, column frame: frame {frame[r]} again (line {previous_line} has it too); "
+                    "each row is one frame"
+                )
+            if frame[r] < frame[r - 1]:
+                raise InputError(
+                    f"line {line}, column frame: frame numbers must increase from row to row (frame "
+                    f"{frame[r]} after frame {frame[r - 1]} on line {previous_line})"
+                )
+            if t <= time_s[r - 1]:
+                raise InputError(
+                    f"line {line}, column time_s: times must increase from row to row ({t:g} s after "
+                    f"{time_s[r - 1]:g} s on line {previous_line})"
+                )
         for j, (cx, cy, cz, cv) in enumerate(columns):
             name = LANDMARK_NAMES[j]
             x = number_cell(row[cx], line, f"{name}_x")
@@ -217,12 +280,33 @@ def _parse_rows(rows: list[list[str]], path: Path, size: ImageSize | None) -> La
             if not 0.0 <= vis <= 1.0:
                 raise InputError(f"line {line}, column {name}_visibility: {vis} is outside 0-1")
             visibility[r, j] = vis
-
-    steps = np.diff(time_s)
-    if steps.size and np.any(steps <= 0):
-        bad = int(np.argmax(steps <= 0)) + 3
-        raise InputError(f"line {bad}, column time_s: times must increase from row to row")
+        r += 1
+        previous_line = line
+    if r == 0:
+        raise InputError("the header is there but no frame rows follow")
+    if r < capacity:  # blank lines: drop the unused tail (copied only when it is worth it)
+        keep = slice(0, r)
+        copy = r < 0.9 * capacity
+        frame = frame[keep].copy() if copy else frame[keep]
+        time_s = time_s[keep].copy() if copy else time_s[keep]
+        xy = xy[keep].copy() if copy else xy[keep]
+        z = z[keep].copy() if copy else z[keep]
+        visibility = visibility[keep].copy() if copy else visibility[keep]
+    _check_time_unit(time_s)
     return series_in_pixels(frame, time_s, xy, z, visibility, size, str(path))
+
+
+def _check_time_unit(time_s: FloatArray) -> None:
+    """Refuse times that step by a second or more a frame: milliseconds (or frame numbers) as seconds."""
+    if len(time_s) < 2:
+        return
+    step = float(np.median(np.diff(time_s)))
+    if step >= MS_STEP_S:
+        raise InputError(
+            f"column time_s: the rows are a median of {step:g} s apart ({1 / step:.2g} frames per second): "
+            "the times look like milliseconds (or frame numbers), not seconds. Write time_s in seconds "
+            "(divide milliseconds by 1000)."
+        )
 
 
 def series_in_pixels(

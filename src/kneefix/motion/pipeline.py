@@ -12,6 +12,12 @@ Either way every frame's landmarks are those of a tracker that has followed the 
 Frames are streamed, so memory holds only the landmarks. Short clips use one worker: a second one's
 start-up (~1-2 s to import and load the model) would cost more than it saves.
 
+The pose model sees each frame shrunk to ``POSE_MAX_SIDE`` on its long side when it is larger (a 4K or
+8K clip); BlazePose resizes its input to 256 px anyway, so nothing it could see is lost, and a frame's
+pixels no longer cost 25-100 MB each. Landmarks are scaled back and always reported in the *original*
+upright picture's pixels (``series.width`` x ``series.height`` = the video's size), so the landmark CSV,
+the report and the annotated video (which scales them to its own size) agree whatever the pose input was.
+
 After pose, cheap checks turn silent failure into words: nobody found (an error), the body partly
 outside the picture, and the tracked body leaping between places (a second person, or a lost track).
 """
@@ -48,6 +54,8 @@ WARM_UP_S = 1.0  # the second worker starts this long before the cut, so its tra
 HANDOFF_FRAMES = 3  # consecutive agreeing frames needed before the second worker's track is used
 HANDOFF_TOLERANCE = 0.002  # of the picture's long side: ~2 px at 960 px, ~4 px at 1920
 BODY_LANDMARKS = [11, 12, *range(23, 33)]  # shoulders, hips, knees, ankles, heels, toes
+# Long side of the frames the pose model sees: 1080p phone clips (1920 px) pass unchanged, 4K is halved.
+POSE_MAX_SIDE = 1920
 
 BoolArray = NDArray[np.bool_]
 
@@ -102,8 +110,10 @@ def _run_segment(
 
     backend = factory()
     try:
-        for frame in iter_frames(info, start_s=start_s, stop_s=stop_s, notes=notes):
+        for frame in iter_frames(info, start_s=start_s, stop_s=stop_s, max_side=POSE_MAX_SIDE, notes=notes):
             landmarks = backend.process(frame.rgb)
+            if landmarks is not None and frame.rgb.shape[:2] != (info.height, info.width):
+                landmarks = to_original_pixels(landmarks, frame.rgb.shape[1], frame.rgb.shape[0], info)
             times.append(frame.time_s)
             rows.append(missing if landmarks is None else landmarks.astype(np.float32))
             on_frame(len(times))
@@ -116,6 +126,19 @@ def _run_segment(
         backend.close()
     points = np.stack(rows) if rows else np.empty((0, N_LANDMARKS, 4), dtype=np.float32)
     return _Segment(np.asarray(times, dtype=np.float64), points, notes.warnings)
+
+
+def to_original_pixels(
+    landmarks: NDArray[np.float64], width: int, height: int, info: VideoInfo
+) -> NDArray[np.float64]:
+    """Landmarks found on a ``width`` x ``height`` copy of a frame, in the original frame's pixels
+    (x and z by the width's ratio, y by the height's; visibility unchanged)."""
+    scale_x, scale_y = info.width / width, info.height / height
+    out = landmarks.copy()
+    out[:, 0] *= scale_x
+    out[:, 1] *= scale_y
+    out[:, 2] *= scale_x
+    return out
 
 
 def _silence_native_stderr() -> None:

@@ -9,12 +9,17 @@ Phone videos are the input, so three things matter more than speed here:
 * **Variable frame rate.** Times come from each frame's ``pts x time_base`` relative to the first frame,
   never from ``index / fps``.
 * **Damaged files.** A clip cut short still decodes up to the damage; we keep those frames and say so.
+* **Absurd sizes.** A decoded frame costs width x height x 1.5 bytes however small the file is, so frame
+  sizes and lengths past :mod:`kneefix.limits` are refused from the header, before a frame is decoded,
+  and again on every decoded frame (a header can lie). Decoder threads each hold frames in flight, so
+  large frames get fewer threads (``DECODE_BUDGET_BYTES``).
 
 Memory stays flat: frames are yielded one by one and dropped by the caller.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,12 +30,16 @@ import filetype
 import numpy as np
 from numpy.typing import NDArray
 
+from kneefix import limits
 from kneefix.errors import VideoError
 
 # Types ``filetype`` recognises that are certainly not videos: named in the error message. An animated
 # GIF is a moving picture FFmpeg decodes (exercise libraries publish many), so it goes through.
 _NOT_VIDEO_KINDS = ("image/", "audio/", "application/", "font/", "text/")
 _MOVING_PICTURES = ("video/", "image/gif")
+# What the decoder's threads may hold in decoded frames at once: each frame thread keeps one or more
+# frames in flight, so 17 threads (16 cores) of 8K frames would hold ~850 MB; 4K and below never hit it.
+DECODE_BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,10 @@ def _check_file(path: Path) -> None:
 def _open(path: Path) -> av.container.InputContainer:
     _check_file(path)
     try:
-        container = av.open(str(path), mode="r")
+        # FFmpeg decodes a first frame while it opens the file (to learn the stream's details); with
+        # ``max_pixels`` its decoder refuses an over-size frame instead of allocating it, and the size
+        # still comes from the header, so the refusal below costs nothing.
+        container = av.open(str(path), mode="r", options={"max_pixels": str(limits.VIDEO_MAX_PIXELS)})
     except av.error.FFmpegError as error:
         raise VideoError(
             f"{path}: cannot be read as a video (it is not a video, or it is damaged or cut short "
@@ -107,6 +119,35 @@ def _open(path: Path) -> av.container.InputContainer:
         container.close()
         raise VideoError(f"{path}: the file has no video stream (is it audio only?).")
     return container
+
+
+class VideoLimitError(VideoError):
+    """A readable video past the size or length limits; ``problem`` says which, without the file name
+    (an upload names the file the person chose, not the draft it was saved as)."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: this video cannot be analysed: {problem}")
+        self.problem = problem
+
+
+def _refuse_size(name: str, width: int, height: int) -> None:
+    problem = limits.video_size_problem(width, height)
+    if problem is not None:
+        raise VideoLimitError(name, problem)
+
+
+def _refuse_length(name: str, duration_s: float, frames: int) -> None:
+    problem = limits.video_length_problem(duration_s, frames)
+    if problem is not None:
+        raise VideoLimitError(name, problem)
+
+
+def _decoder_threads(width: int, height: int, cores: int | None = None) -> int:
+    """Frame threads for this size: FFmpeg's own choice (0: about one per core) unless that many
+    threads' frames would pass the budget."""
+    per_frame = max(1, width * height * 3 // 2)
+    allowed = max(1, DECODE_BUDGET_BYTES // per_frame)
+    return 0 if allowed > (cores or os.cpu_count() or 1) else int(allowed)
 
 
 def _normalise_rotation(degrees: float) -> int:
@@ -129,12 +170,17 @@ def probe(path: Path | str) -> VideoInfo:
             duration_s = container.duration / 1_000_000
         else:
             duration_s = 0.0
+        # Refused from the header, before the first frame is decoded (that alone costs its full size).
+        _refuse_size(path.name, stream.codec_context.width, stream.codec_context.height)
+        _refuse_length(path.name, duration_s, stream.frames or round(duration_s * fps))
+        stream.thread_count = _decoder_threads(stream.codec_context.width, stream.codec_context.height)
         try:
             first = next(container.decode(stream))
         except (StopIteration, av.error.FFmpegError) as error:
             raise VideoError(
                 f"{path}: not a single frame could be decoded; the file is damaged or cut short."
             ) from error
+        _refuse_size(path.name, first.width, first.height)  # a header without a size (or a wrong one)
         rotation = _normalise_rotation(getattr(first, "rotation", 0) or 0)
         width, height = first.width, first.height
         if rotation in (90, 270):
@@ -190,12 +236,14 @@ def iter_frames(
     ``start_s`` seeks to the keyframe before it and drops the frames before it, so two processes can
     share a clip without overlap or gap. ``max_side`` shrinks frames (long side, pixels) during the
     colour conversion; pixel coordinates are then in the shrunken frame. Decoding errors after the
-    first frame end the iteration with a warning in ``notes`` instead of an exception.
+    first frame end the iteration with a warning in ``notes`` instead of an exception. A frame past the
+    size or length limits (a header that lied) is a ``VideoError`` whenever it comes.
     """
     container = _open(info.path)
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.thread_count = _decoder_threads(info.stored_width, info.stored_height)
         width, height = _scaled_size(info.stored_width, info.stored_height, max_side)
         turns = info.rotation // 90
         index = 0
@@ -212,6 +260,8 @@ def iter_frames(
                     continue
                 if stop_s is not None and time_s >= stop_s - 1e-6:
                     break
+                _refuse_size(info.path.name, frame.width, frame.height)
+                _refuse_length(info.path.name, time_s, index + 1)
                 rgb: NDArray[np.uint8] = np.asarray(
                     frame.to_ndarray(format="rgb24", width=width, height=height), dtype=np.uint8
                 )

@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from kneefix.content.schemas import Change, Condition, Dose, PainModel, ProgressionRule
+from kneefix.content.schemas import (
+    PLACEHOLDER,
+    Change,
+    Condition,
+    Dose,
+    PainModel,
+    ProgressionRule,
+)
 from kneefix.jsonvalues import record_fields
 from kneefix.programme.records import SessionLog
 
@@ -318,25 +325,6 @@ def window_facts(
     return facts
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-EXPLAIN_PLACEHOLDERS: frozenset[str] = frozenset(
-    {
-        # from the rule's window (window_facts)
-        "window", "pain_during_max", "pain_after_max", "next_morning", "completed_pct", "flares",
-        "reference", "tolerance",
-        # from the change it made (the replay)
-        "value", "dose_pct", "previous_dose_pct", "phase", "phase_number", "previous_phase", "step",
-    }
-)  # fmt: skip
-"""Names a rule's ``explain`` text may use as ``{name}``; a content check can flag any other."""
-
-
-def explain_placeholders(template: str) -> set[str]:
-    """The ``{name}`` placeholders used in an explanation template."""
-    return set(_PLACEHOLDER.findall(template))
-
-
 def fill_explanation(template: str, facts: Mapping[str, object]) -> str:
     """Replace ``{name}`` with the matching fact; unknown names stay as written, so text never breaks."""
 
@@ -348,7 +336,7 @@ def fill_explanation(template: str, facts: Mapping[str, object]) -> str:
             return f"{value:g}"
         return str(value)
 
-    return _PLACEHOLDER.sub(substitute, template)
+    return PLACEHOLDER.sub(substitute, template)
 
 
 def change_number(current: float, change: Change) -> float:

@@ -12,7 +12,6 @@ prompts. Security primitives (argon2, token hashing, password rules) come from
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import mail, uploads
+from kneefix.services import mail, recovery, uploads
 from kneefix.services.credentials import (
     check_new_password,
     dummy_verify,
@@ -33,15 +32,13 @@ from kneefix.services.credentials import (
     verify_password,
 )
 from kneefix.settings import MailSettings, Settings
-from kneefix.storage import access, profiles, rates, users, web_sessions
+from kneefix.storage import access, profiles, rates, roles, users, web_sessions
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
 from kneefix.storage.db import own_transaction, writes_beside
 from kneefix.storage.files import FileStore
 from kneefix.storage.records import ApiTokenInfo, ProfileInfo, UserInfo
 from kneefix.storage.web_sessions import WebSessionInfo
-
-log = logging.getLogger("kneefix.accounts")
 
 PERSON_PROFILE = "default"
 ROLES = ("person", "clinician")
@@ -72,10 +69,18 @@ def _check_sign_up(*, email: str, password: str, role: str) -> None:
 
 
 def sign_up(
-    db: Session, *, email: str, password: str, display_name: str = "", role: str = "person"
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: str = "person",
+    approved: bool = False,
 ) -> UserInfo:
     """Create an account (and, for a person, their coaching profile); InputError says what to fix.
 
+    Nobody makes themselves a clinician: unless ``approved`` (an administrator's own command), asking
+    for the role makes a person account that waits for an administrator (:mod:`kneefix.services.admin`).
     An email that has an account raises :class:`EmailTakenError`, whose message does not say so:
     pages and the API answer it through :func:`register`, which keeps the answer neutral.
     """
@@ -85,14 +90,21 @@ def sign_up(
     if taken:
         raise EmailTakenError(NEUTRAL_SIGN_UP_REFUSAL)
     password_hash = hash_password(password)
+    requested = role if role == "clinician" and not approved else None
     try:
         user = users.create_user(
-            db, email=email, password_hash=password_hash, display_name=display_name.strip(), role=role
+            db,
+            email=email,
+            password_hash=password_hash,
+            display_name=display_name.strip(),
+            role="person" if requested else role,
         )
     except InputError:
         if users.find_user_by_email(db, email) is not None:  # made meanwhile by a request beside this one
             raise EmailTakenError(NEUTRAL_SIGN_UP_REFUSAL) from None
         raise
+    if requested:
+        return roles.request_role(db, user.id, requested)
     if role == "person":
         profiles.get_or_create_profile(db, PERSON_PROFILE, user_id=user.id)
     return user
@@ -207,10 +219,7 @@ def send_sign_up_attempt_notice(mail_settings: MailSettings, to: str) -> None:
         f"If it was you, sign in at {base}/signin (or reset your password there if you have forgotten it).\n"
         "If it was not you, you need not do anything: your account and its password are unchanged.\n"
     )
-    try:
-        mail.send(mail_settings, message)
-    except mail.MailError as error:
-        log.warning("could not send the sign-up notice: %s", error)
+    recovery.send_quietly(mail_settings, message)
 
 
 @dataclass(frozen=True)
@@ -356,7 +365,7 @@ def start_web_session(
 ) -> str:
     """Record a new signed-in browser; returns the token for its cookie (only the hash is stored).
 
-    Old rows (expired or revoked over a day ago) are pruned here, so the table holds the live ones.
+    Rows that expired over a day ago are pruned here, so the table holds at most a sign-in period's.
     """
     moment = now or utc_now()
     web_sessions.prune(db, before=moment - dt.timedelta(days=1))

@@ -5,22 +5,25 @@ Two queues hand out checks: the database lease queue of the embedded default (SQ
 Both call :func:`run_check`, so a video is analysed, stopped, cancelled and failed the same way
 whichever runs it:
 
-- the results are built in a private folder, published under the check's key in the file store all
-  at once, and the check is marked done;
+- the results are built in a private work folder, then published under the check's key in the
+  file store all at once, in the transaction that locks the check row and marks it done (or, if
+  the row is gone or no longer this run's, not at all);
 - a problem with the video fails the check with a message the person can act on;
 - a worker that is stopping (SIGTERM, Ctrl-C) hands the check back, and that try does not count;
-- a check deleted while it runs (by the person, or with their account) is abandoned at the next
-  progress step and leaves no files behind;
+- a check deleted while it runs (by the person, or with their profile or account) is abandoned at
+  the next progress step (the progress write finds no row) and leaves no files behind; one that
+  finishes first publishes nothing (see :func:`_publish`);
 - an unexpected error is retried when the queue asks for it, else fails with a neutral message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any, Literal
 
@@ -29,7 +32,7 @@ from kneefix.motion.types import Report
 from kneefix.services.uploads import output_dir_for, summarise_report
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
-from kneefix.storage.files import FileStore
+from kneefix.storage.files import FileStore, Workspace
 from kneefix.storage.records import TechniqueCheckInfo
 
 log = logging.getLogger("kneefix.worker")
@@ -103,7 +106,12 @@ def run_video_analysis(
         if value is not None:
             progress(value)
 
-    report: Report = run_analysis(input_path, movement, side, out_dir, progress=on_update, quiet=False)
+    def between_stages() -> None:
+        progress(0.0)  # records nothing new; lets the worker stop a run whose check is gone
+
+    report: Report = run_analysis(
+        input_path, movement, side, out_dir, progress=on_update, quiet=False, checkpoint=between_stages
+    )
     return report
 
 
@@ -137,10 +145,10 @@ class _Progress:
             self._thread.join(timeout=self.lease_s)
 
     def report(self, value: float) -> None:
+        """Record ``value`` (progress never goes back) and write it if the last write is old enough;
+        a call with no new progress still writes when due, which checks the row is still ours."""
         with self._lock:
-            if value <= self._progress:
-                return
-            self._progress = min(1.0, value)
+            self._progress = max(self._progress, min(1.0, value))
             due = time.monotonic() - self._written_at >= PROGRESS_WRITE_EVERY_S
         if due:
             self._write()
@@ -166,6 +174,36 @@ class _Progress:
             self._write()
 
 
+def work_tag(check_id: int, worker_id: str) -> str:
+    """The start of a run's work folder name: ``c<check id>-<16 hex digits of its worker id>``.
+
+    The clean-up tells a live work folder from a dead worker's by it: live while the check is
+    running for that worker (:func:`parse_work_tag`).
+    """
+    return f"c{check_id}-{_runner_digest(worker_id)}"
+
+
+_WORK_FOLDER = re.compile(r"^c(?P<check>[0-9]{1,19})-(?P<runner>[0-9a-f]{16})-[0-9a-f]{32}$")
+
+
+def parse_work_tag(folder_name: str) -> tuple[int, str] | None:
+    """(check id, worker digest) of a folder :func:`work_tag` named; None for any other name."""
+    match = _WORK_FOLDER.match(folder_name)
+    return (int(match["check"]), match["runner"]) if match else None
+
+
+def _runner_digest(worker_id: str) -> str:
+    return hashlib.sha256(worker_id.encode("utf-8")).hexdigest()[:16]
+
+
+def is_live_work(folder_name: str, running: Iterable[tuple[int, str]]) -> bool:
+    """Whether a work folder belongs to a run whose check is still running for its worker."""
+    parsed = parse_work_tag(folder_name)
+    return parsed is not None and any(
+        check_id == parsed[0] and _runner_digest(worker) == parsed[1] for check_id, worker in running
+    )
+
+
 def run_check(
     database: Database,
     files: FileStore,
@@ -177,57 +215,92 @@ def run_check(
     should_stop: StopSignal = never_stop,
     retry_unexpected: bool = False,
 ) -> Outcome:
-    """Run a taken check to one of the ends listed in the module docstring; returns which."""
+    """Run a taken check to one of the ends listed in the module docstring; returns which.
+
+    The analysis works in a private folder of the file store (:meth:`FileStore.workspace`), so
+    nothing appears under the check's key until :func:`_publish`, and the folder goes whatever the
+    end.
+    """
     results = output_dir_for(job.profile_id, job.id)
     if not job.input_path or not files.exists(job.input_path):
-        return _fail(database, files, job, worker_id, MISSING_UPLOAD, results)
+        return _fail(database, job, worker_id, MISSING_UPLOAD)
     _discard(files, results)  # results of an earlier run of this check: this run replaces them
     log.info("worker %s analysing check %s (%s)", worker_id, job.id, job.movement)
     upload_name = shown_name(job, PurePosixPath(job.input_path))
     with (
         _Progress(database, job.id, worker_id, lease_s) as progress,
-        files.local_path(job.input_path, name=upload_name) as named,
+        files.workspace(work_tag(job.id, worker_id)) as work,
     ):
 
         def on_progress(value: float) -> None:
+            progress.report(value)  # the write that finds the row gone sets ``lost`` at once
             reason = should_stop()
             if reason is None and progress.lost:
                 reason = "cancel"
             if reason is not None:
                 raise _InterruptedError(reason)
-            progress.report(value)
 
         try:
-            with files.publishing(results) as out_dir:  # published only if the analysis ends well
-                report = analyse(named, job.movement, job.side or "auto", out_dir, on_progress)
+            named = work.fetch(job.input_path, name=upload_name)
+        except NotFoundError:  # the upload went between the look above and now: deleted
+            return _fail(database, job, worker_id, MISSING_UPLOAD)
+        try:
+            report = analyse(named, job.movement, job.side or "auto", work.output, on_progress)
         except _InterruptedError as interrupted:
-            return _end_early(database, files, job, worker_id, interrupted.reason, results)
+            return _end_early(database, job, worker_id, interrupted.reason)
         except KneefixError as error:
             message = _person_message(str(error), named, job)
-            return _fail(database, files, job, worker_id, message, results)
+            return _fail(database, job, worker_id, message)
         except Exception:
             log.exception("analysis of check %s failed unexpectedly", job.id)
             if retry_unexpected:
                 with database.session() as session:
                     if check_store.queue_again(session, job.id, worker_id):
-                        _discard(files, results)
                         return "retry"
-            outcome = _fail(database, files, job, worker_id, UNEXPECTED_FAILURE, results)
+            outcome = _fail(database, job, worker_id, UNEXPECTED_FAILURE)
             return "error" if outcome == "failed" else outcome
+        return _publish(database, files, work, job, worker_id, report, results)
+
+
+def _publish(
+    database: Database,
+    files: FileStore,
+    work: Workspace,
+    job: TechniqueCheckInfo,
+    worker_id: str,
+    report: Report,
+    results: str,
+) -> Outcome:
+    """Move the results under the check's key and mark it done, in one transaction that first
+    locks the check and checks it is still this run's: a deletion commits wholly before (and
+    nothing is published: the work folder goes) or after (and finds the results to remove).
+
+    A commit that fails after the rename takes the results back out, so a key never holds results
+    its row does not name.
+    """
     data = report.model_dump(mode="json")
-    with database.session() as session:
-        finished = check_store.finish_check(
-            session,
-            job.id,
-            worker_id,
-            output_dir=results,
-            report=data,
-            summary=summarise_report(data),
-        )
-    if not finished:
-        log.warning("check %s was deleted or taken over while it ran; its results were dropped", job.id)
-        _remove_if_deleted(database, files, job, results)
-        return "gone"
+    published = False
+    try:
+        with database.session() as session:
+            if not check_store.hold_own_check(session, job.id, worker_id):
+                log.warning("check %s was deleted or taken over while it ran; results dropped", job.id)
+                return "gone"
+            work.publish(results)
+            published = True
+            finished = check_store.finish_check(
+                session,
+                job.id,
+                worker_id,
+                output_dir=results,
+                report=data,
+                summary=summarise_report(data),
+            )
+            if not finished:  # cannot happen while the row is held; never publish without it
+                raise RuntimeError(f"check {job.id} could not be marked done")
+    except BaseException:
+        if published:
+            _discard(files, results)
+        raise
     return "done"
 
 
@@ -239,49 +312,21 @@ def _discard(files: FileStore, results: str) -> None:
         log.warning("could not remove %s from the file store: %s", results, error)
 
 
-def _remove_if_deleted(database: Database, files: FileStore, job: TechniqueCheckInfo, results: str) -> None:
-    """Remove a run's files when its check is gone; a check taken over by another worker (after a
-    lost lease) keeps them, because that worker publishes under the same key."""
-    with database.session(write=False) as session:
-        try:
-            check_store.get_check(session, job.id)
-        except NotFoundError:
-            _discard(files, results)
-
-
-def _end_early(
-    database: Database,
-    files: FileStore,
-    job: TechniqueCheckInfo,
-    worker_id: str,
-    reason: StopReason,
-    results: str,
-) -> Outcome:
+def _end_early(database: Database, job: TechniqueCheckInfo, worker_id: str, reason: StopReason) -> Outcome:
+    """Nothing of the run was published, so there is nothing to remove: the work folder goes."""
     if reason == "cancel":
         log.info("check %s was deleted or taken over while it ran; nothing was kept", job.id)
-        _remove_if_deleted(database, files, job, results)
         return "gone"
-    _discard(files, results)  # still ours; the next run starts with no results
     with database.session() as session:
         handed = check_store.hand_back(session, job.id, worker_id)
     log.info("worker %s stopping: check %s %s", worker_id, job.id, "handed back" if handed else "gone")
     return "handed_back" if handed else "gone"
 
 
-def _fail(
-    database: Database,
-    files: FileStore,
-    job: TechniqueCheckInfo,
-    worker_id: str,
-    message: str,
-    results: str,
-) -> Outcome:
+def _fail(database: Database, job: TechniqueCheckInfo, worker_id: str, message: str) -> Outcome:
     with database.session() as session:
         failed = check_store.fail_check(session, job.id, worker_id, message)
-    if not failed:
-        _remove_if_deleted(database, files, job, results)
-        return "gone"
-    return "failed"
+    return "failed" if failed else "gone"
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")

@@ -43,7 +43,7 @@ would refuse half of all passwords)."""
 _hasher = PasswordHasher()
 
 
-def check_new_password(password: str, *, email: str) -> None:
+def check_new_password(password: str, *, email: str | None) -> None:
     """Refuse a password being set (sign-up, change, reset) that is easy to guess; InputError says why.
 
     Call it wherever a password is chosen, with the account's email. The checks, in order: length (8 to
@@ -63,7 +63,8 @@ def check_new_password(password: str, *, email: str) -> None:
             "That password is on lists of the most common passwords, which attackers try first; "
             "choose another (a few unrelated words make a strong one)."
         )
-    name = email.strip().casefold().partition("@")[0]
+    address = (email or "").strip().casefold()
+    name = address.partition("@")[0]
     if name and (folded == name or (len(name) >= MIN_NAME_IN_PASSWORD and name in folded)):
         raise InputError("The password must not contain your email address or its name; choose another.")
     if APP_NAME in folded:
@@ -71,9 +72,7 @@ def check_new_password(password: str, *, email: str) -> None:
     from zxcvbn import zxcvbn  # imported here: its word lists take a moment to load
 
     parts = [part for part in re.split(r"[._+-]", name) if len(part) >= MIN_NAME_IN_PASSWORD]
-    estimate = zxcvbn(
-        password[:ESTIMATE_CHARACTERS], user_inputs=[name, *parts, email.strip().casefold(), APP_NAME]
-    )
+    estimate = zxcvbn(password[:ESTIMATE_CHARACTERS], user_inputs=[name, *parts, address, APP_NAME])
     if int(estimate["score"]) < MIN_GUESSABILITY_SCORE:
         warning = str(estimate.get("feedback", {}).get("warning") or "").strip()
         hint = f" ({warning.rstrip('.')})" if warning else ""

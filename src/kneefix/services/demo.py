@@ -167,6 +167,7 @@ def seed_demo(database: Database, data_dir: Path, *, today: dt.date | None = Non
             password=password,
             display_name="Dr Rhea Castillo",
             role="clinician",
+            approved=True,  # made by whoever runs the server, like ``kneefix users add --clinician``
         )
         for story in STORIES:
             secret = password if story.email == PERSON_EMAIL else secrets.token_urlsafe(16)

@@ -1,4 +1,4 @@
-"""Sending email over SMTP, for reminder emails (and, later, account emails).
+"""Sending email over SMTP: reminder emails and account emails (password-reset links, invites).
 
 The standard library's ``smtplib`` and ``email.message`` do the work: they speak SMTP with STARTTLS or
 implicit TLS and build correct MIME, and nothing more is needed for a handful of messages a day. What
@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from kneefix.settings import MailSettings
+
+mail_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("mail_templates")),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+"""The emails' text and HTML templates (``mail_templates/``): HTML ones escape what they show."""
 
 
 class MailError(Exception):
@@ -29,6 +41,13 @@ def new_message(settings: MailSettings, to: str, subject: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False, usegmt=True)
     domain = parseaddr(settings.sender)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
+    return message
+
+
+def add_bodies(message: EmailMessage, template: str, context: Mapping[str, object]) -> EmailMessage:
+    """Give the message its text body and HTML alternative from ``<template>.txt`` and ``.html``."""
+    message.set_content(mail_templates.get_template(f"{template}.txt").render(context))
+    message.add_alternative(mail_templates.get_template(f"{template}.html").render(context), subtype="html")
     return message
 
 

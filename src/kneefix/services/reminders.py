@@ -27,10 +27,8 @@ import logging
 import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
@@ -39,7 +37,7 @@ from kneefix.programme.clock import local_now, parse_time_zone
 from kneefix.programme.records import SessionLog
 from kneefix.services.calendar import parse_reminder
 from kneefix.services.logbook import first_missing_morning, morning_subject
-from kneefix.services.mail import MailError, new_message, send
+from kneefix.services.mail import MailError, add_bodies, new_message, send
 from kneefix.services.plan import today_view
 from kneefix.settings import MailSettings
 from kneefix.storage import calendars
@@ -59,13 +57,6 @@ PASS_INTERVAL_S = 300.0
 TOPICS = ("session", "run", "morning")
 UNSUBSCRIBE_PATH = "/email/unsubscribe/"
 _TOKEN_PURPOSE = b"kneefix reminder-email unsubscribe v1:"
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).with_name("mail_templates")),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
 
 
 # ----- one-click unsubscribe ---------------------------------------------------------------------
@@ -255,9 +246,7 @@ def compose(due: DueReminder, mail: MailSettings, secret_key: str) -> EmailMessa
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(_templates.get_template("reminder.txt").render(context))
-    message.add_alternative(_templates.get_template("reminder.html").render(context), subtype="html")
-    return message
+    return add_bodies(message, "reminder", context)
 
 
 # ----- a pass ------------------------------------------------------------------------------------

@@ -1,20 +1,23 @@
 """Technique check: a video or a landmark CSV in, a report (and optionally an output folder) out.
 
 This is the one function the CLI (``kneefix analyze``) and the web worker call, so both give the same
-results and the same messages. What the input is gets decided from its content, never its name: a
-text file whose first line looks like a CSV header is read as landmarks; anything else must be a video.
+results and the same messages. What the input is gets decided from its content and its name together
+(:mod:`kneefix.motion.inputs`): a ``.csv`` text file is read as landmarks, anything else must be a
+video, and a disagreement (a CSV renamed ``.mp4``, a video renamed ``.csv``) is refused, never guessed.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, cast, get_args
 
 import numpy as np
 
 from kneefix.errors import InputError
+from kneefix.motion.inputs import input_kind
 from kneefix.motion.landmarks_csv import ImageSize, read_landmarks_csv, write_landmarks_csv
 from kneefix.motion.outputs import prepare_out_dir, write_outputs
 from kneefix.motion.pipeline import ProgressCallback, ProgressUpdate, video_to_landmarks
@@ -36,24 +39,6 @@ _HEAVY_MODULES = ("kneefix.motion.analyze", "kneefix.motion.overlay", "kneefix.m
 
 MOVEMENTS: tuple[str, ...] = get_args(Movement)
 SIDES: tuple[str, ...] = get_args(SideChoice)
-_SNIFF_BYTES = 4096
-
-
-def input_kind(path: Path) -> Literal["landmarks", "video"]:
-    """``landmarks`` for a text file whose first line has commas (a CSV), else ``video``."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file.")
-    if not path.is_file():
-        raise InputError(f"{path}: is a folder, not a file.")
-    with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if not head or b"\x00" in head:
-        return "video"  # empty or binary: the video reader gives the precise message
-    try:
-        first_line = head.decode("utf-8-sig").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
-        return "video"
-    return "landmarks" if "," in first_line else "video"
 
 
 def _preload() -> threading.Thread:
@@ -132,6 +117,7 @@ def run_analysis(
     annotate: bool = True,
     workers: int | Literal["auto"] = "auto",
     image_size: ImageSize | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Report:
     """Analyse one clip (video or landmark CSV) and, with ``out_dir``, write every output file there.
 
@@ -140,6 +126,10 @@ def run_analysis(
     a landmark CSV in MediaPipe's normalised scales (it converts them; see ``motion/landmarks_csv.py``).
     Every problem a person can fix is a :class:`~kneefix.errors.KneefixError` with a clear message;
     files from an earlier run in ``out_dir`` are only replaced by complete new ones.
+
+    ``checkpoint`` is called between the stages (read, analysis, outputs), quiet or not: a worker
+    raises from it to stop a run whose check was deleted, even for a landmark CSV, which reports
+    no progress of its own.
     """
     path = Path(input_path)
     _check_choices(str(movement), str(side))
@@ -147,11 +137,15 @@ def run_analysis(
     callback = None if quiet else progress
     loader = _preload()
     series, pipeline_warnings, info = _load(path, callback, workers, image_size)
+    if checkpoint is not None:
+        checkpoint()
     loader.join()
     from kneefix.motion.analyze import analyze_series  # loaded by now; see _HEAVY_MODULES
 
     report, kin = analyze_series(series, cast(Movement, movement), cast(SideChoice, side))
     report = _complete(report, series, path.name, pipeline_warnings)
+    if checkpoint is not None:
+        checkpoint()
     if out is not None:
         write_outputs(out, report, series, kin, info, annotate=annotate, progress=callback)
     return report

@@ -136,11 +136,14 @@ def _head(path: Path) -> bytes:
 
 
 def _probe_readable(path: Path, shown_name: str) -> None:
-    """Decode the header and first frame now, so a damaged file is refused on the page, not later."""
-    from kneefix.motion.video import probe
+    """Decode the header and first frame now, so a damaged file is refused on the page, not later; frame
+    sizes and lengths past :mod:`kneefix.limits` are refused from the header, before any decoding."""
+    from kneefix.motion.video import VideoLimitError, probe
 
     try:
         probe(path)
+    except VideoLimitError as error:
+        raise VideoError(f"That video cannot be analysed: {error.problem}") from None
     except VideoError as error:
         message = str(error).replace(str(path), shown_name)
         raise VideoError(f"That video cannot be read: {message}") from None

@@ -11,7 +11,8 @@ On PostgreSQL, Procrastinate is the queue instead (:mod:`kneefix.services.task_q
 the same task code, :func:`kneefix.services.check_run.run_check`.
 
 The web app runs one worker in a thread of its own process (:func:`start_embedded_worker`);
-``kneefix worker`` runs one as a process of its own.
+``kneefix worker`` runs one as a process of its own. Both first clean up what crashed processes
+left in the file store (:mod:`kneefix.services.leftovers`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from kneefix.errors import KneefixError
 from kneefix.services.check_run import Analyse, Outcome, StopReason, run_check, run_video_analysis
+from kneefix.services.leftovers import clean_at_start
 from kneefix.services.task_queue import EmbeddedQueueWorker, uses_task_queue
 from kneefix.storage import check_queue as check_store
 from kneefix.storage.db import Database
@@ -181,7 +183,8 @@ class Worker:
 
 
 def start_embedded_worker(app: Any) -> None:
-    """Lifecycle hook for the web app: start one worker thread when the settings ask for it.
+    """Lifecycle hook for the web app: start one worker thread when the settings ask for it, and
+    clean up what crashed processes left in the file store (in a thread of its own).
 
     On PostgreSQL it is a Procrastinate worker, so it shares the queue with ``kneefix worker``
     processes on other machines; on SQLite it is the embedded lease queue.
@@ -191,6 +194,11 @@ def start_embedded_worker(app: Any) -> None:
     if not settings.run_worker:
         app.state.worker = None
         return
+    cleaner = threading.Thread(
+        target=clean_at_start, args=(database, app.state.files), name="kneefix-clean", daemon=True
+    )
+    cleaner.start()  # crash leftovers (see kneefix.services.leftovers); the page need not wait
+    app.state.cleaner = cleaner
     worker: Worker | EmbeddedQueueWorker
     if uses_task_queue(database):
         worker = EmbeddedQueueWorker(database, settings, files=app.state.files)

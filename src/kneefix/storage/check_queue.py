@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Select, case, func, select, update
@@ -27,7 +28,7 @@ from kneefix.storage.batches import rows_by_profile
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import technique_check_info
 from kneefix.storage.guards import add_or_earlier, check_text, require_profile
-from kneefix.storage.models import CHECK_STATUSES, TechniqueCheck
+from kneefix.storage.models import CHECK_STATUSES, Profile, TechniqueCheck
 from kneefix.storage.records import TechniqueCheckInfo
 
 DEFAULT_LEASE_S = 120.0
@@ -40,8 +41,8 @@ GAVE_UP_MESSAGE = (
 )
 
 
-def _row(session: Session, check_id: int, profile_id: int | None) -> TechniqueCheck:
-    row = session.get(TechniqueCheck, check_id)
+def _row(session: Session, check_id: int, profile_id: int | None, *, lock: bool = False) -> TechniqueCheck:
+    row = session.get(TechniqueCheck, check_id, with_for_update=lock)
     if row is None or (profile_id is not None and row.profile_id != profile_id):
         raise NotFoundError(f"There is no technique check with id {check_id}.")
     return row
@@ -148,8 +149,12 @@ def recent_checks_by_profile(
 
 
 def delete_check(session: Session, profile_id: int, check_id: int) -> TechniqueCheckInfo:
-    """Remove a check; returns it so the caller can delete its files after the commit."""
-    row = _row(session, check_id, profile_id)
+    """Remove a check; returns it so the caller can delete its files after the commit.
+
+    The row is read locked (PostgreSQL; SQLite's write lock is the whole database), so a worker
+    publishing its results at this moment finishes first and the returned record names them.
+    """
+    row = _row(session, check_id, profile_id, lock=True)
     info = technique_check_info(row)
     session.delete(row)
     session.flush()
@@ -324,6 +329,18 @@ def _update_one(session: Session, conditions: tuple[Any, ...], **values: Any) ->
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
+def hold_own_check(session: Session, check_id: int, worker_id: str) -> bool:
+    """Lock the check for the rest of the transaction if it is still running for ``worker_id``.
+
+    A worker calls this in the transaction that publishes its results and marks the check done: a
+    deletion (of the check, its profile or its account) then commits wholly before, and this says
+    False, or waits until after, and finds the results to remove. On SQLite the write transaction
+    already holds the database's one write lock.
+    """
+    held = session.scalar(select(TechniqueCheck.id).where(*_owned(check_id, worker_id)).with_for_update())
+    return held is not None
+
+
 def renew_lease(
     session: Session,
     check_id: int,
@@ -424,6 +441,45 @@ def release_worker(session: Session, worker_id: str) -> int:
     )
     session.expire_all()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class FileOwners:
+    """What the database says the file store should hold: the clean-up keeps exactly these.
+
+    ``input_paths`` and ``output_dirs`` are keys named by checks; ``checks`` are (profile id, check
+    id) pairs, whose results folder may exist; ``running`` are (check id, worker id) of the checks
+    being analysed now, whose work folders are live.
+    """
+
+    profile_ids: frozenset[int]
+    checks: frozenset[tuple[int, int]]
+    input_paths: frozenset[str]
+    output_dirs: frozenset[str]
+    running: frozenset[tuple[int, str]]
+
+
+def file_owners(session: Session) -> FileOwners:
+    """Every check's keys and every profile id, read in two queries (ids and short keys only)."""
+    rows = session.execute(
+        select(
+            TechniqueCheck.id,
+            TechniqueCheck.profile_id,
+            TechniqueCheck.input_path,
+            TechniqueCheck.output_dir,
+            TechniqueCheck.status,
+            TechniqueCheck.worker_id,
+        )
+    ).all()
+    return FileOwners(
+        profile_ids=frozenset(int(value) for value in session.scalars(select(Profile.id))),
+        checks=frozenset((int(row.profile_id), int(row.id)) for row in rows),
+        input_paths=frozenset(str(row.input_path) for row in rows if row.input_path),
+        output_dirs=frozenset(str(row.output_dir) for row in rows if row.output_dir),
+        running=frozenset(
+            (int(row.id), str(row.worker_id)) for row in rows if row.status == "running" and row.worker_id
+        ),
+    )
 
 
 def count_by_status(session: Session) -> dict[str, int]:

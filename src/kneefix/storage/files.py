@@ -10,10 +10,17 @@ with a dot (those names are the store's own temporary files), no backslash, no l
 key is a bug or an attack, and is refused with an :class:`~kneefix.errors.InputError`.
 
 Writes are all-or-nothing. A received file is written under a temporary name beside its target and
-renamed into place once it is complete, and a results folder is built as a temporary sibling folder
-and renamed into place, so a process that dies half-way never leaves half a file or half a folder
-under a real key. The temporary names sit in the same folder as the target because a rename is only
-atomic within one filesystem.
+renamed into place once it is complete, so a process that dies half-way never leaves half a file
+under a real key (the temporary name sits beside the target because a rename is only atomic within
+one filesystem). An analysis run works in a private folder of its own, ``work/<tag>-<random>/``
+(:meth:`FileStore.workspace`), and its results folder is renamed from there into place in one step,
+which the caller does inside the database transaction that checks the run's check still exists: so
+a check or an account deleted while its analysis runs never gets files back. ``work/`` is therefore
+on the store's own filesystem, like the rest of it.
+
+What a process killed mid-write leaves (``.part`` drafts, work folders) is listed by
+:meth:`FileStore.leftovers` and found and removed by :mod:`kneefix.services.leftovers` through
+:meth:`FileStore.entries` and :meth:`FileStore.remove_entry`, which never follow a link.
 
 :class:`FolderStore` is the one backend: a folder (the data folder by default), which several
 machines share over NFS or a bind mount. An object store (S3 and the like) would be a second class
@@ -24,11 +31,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.settings import Settings
@@ -37,7 +46,7 @@ CHUNK = 1024 * 1024
 TEMPORARY_SUFFIX = ".part"
 RETIRED_SUFFIX = ".old"
 SCRATCH = "work"
-"""Top-level folder of :meth:`FolderStore.local_path`'s named links; never a key of its own."""
+"""Top-level folder of the analysis runs' workspaces (:meth:`FileStore.workspace`)."""
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
@@ -105,6 +114,49 @@ class Draft(Protocol):
         ...
 
 
+class Workspace(Protocol):
+    """One run's private folder in the store (see :meth:`FileStore.workspace`)."""
+
+    @property
+    def output(self) -> Path:
+        """A local folder to fill with the results; :meth:`publish` moves them under their key."""
+        ...
+
+    def fetch(self, key: str, *, name: str) -> Path:
+        """A local path named ``name`` inside the workspace holding the file under ``key`` (a link
+        where the store allows, else a copy); NotFoundError when nothing is stored under ``key``."""
+        ...
+
+    def publish(self, prefix: str) -> None:
+        """Make :attr:`output`'s contents everything under ``prefix``, all at once, replacing what
+        was there. Once per workspace. The caller does this inside the database transaction that
+        checks the run still owns its row, so a deletion comes entirely before or after it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing in a store folder, as :meth:`FileStore.entries` found it.
+
+    ``path`` is relative to the store (its last part may be a temporary name, so it is not always a
+    key); ``kind`` is ``file``, ``folder`` or ``link`` (never followed); ``modified`` is the entry's
+    own modification time (seconds since the epoch).
+    """
+
+    path: str
+    kind: Literal["file", "folder", "link"]
+    modified: float
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition("/")[2]
+
+    @property
+    def temporary(self) -> bool:
+        """A store temporary: a draft, a staging folder or a retired one (``.<...>.part``/``.old``)."""
+        return _is_temporary(self.name)
+
+
 class FileStore(Protocol):
     """What kneefix needs from wherever uploads and results are kept.
 
@@ -119,18 +171,18 @@ class FileStore(Protocol):
         ``with`` block; leaving the block any other way (an error included) removes it."""
         ...
 
-    def local_path(self, key: str, *, name: str | None = None) -> AbstractContextManager[Path]:
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
         """A local path holding the file under ``key``, valid inside the ``with`` block.
 
-        With ``name``, the path's file name is ``name`` (the analysis shows the person's own file
-        name). Raises NotFoundError when nothing is stored under ``key``. The file must not be
-        changed through the path.
+        Raises NotFoundError when nothing is stored under ``key``. The file must not be changed
+        through the path.
         """
         ...
 
-    def publishing(self, prefix: str) -> AbstractContextManager[Path]:
-        """An empty local folder to fill; when the ``with`` block ends normally its contents replace
-        whatever was under ``prefix``, all at once. An error in the block publishes nothing."""
+    def workspace(self, tag: str) -> AbstractContextManager[Workspace]:
+        """A private folder for one analysis run (``work/<tag>-<random>/``): its input under the
+        person's own file name and its results are made there, then published in one step.
+        Leaving the block removes the folder and everything in it, published or not."""
         ...
 
     def exists(self, key: str) -> bool:
@@ -148,6 +200,16 @@ class FileStore(Protocol):
     def leftovers(self) -> list[str]:
         """Temporary files and folders left by processes that died mid-write, as paths relative to
         the store (for an operator to look at; a running write's own temporaries are listed too)."""
+        ...
+
+    def entries(self, folder: str) -> list[Entry]:
+        """What one folder holds, each entry as it is (a link is reported, never followed); empty
+        when the folder does not exist. For the clean-up of crash leftovers."""
+        ...
+
+    def remove_entry(self, path: str) -> bool:
+        """Remove one entry that :meth:`entries` or :meth:`leftovers` reported (a file, a folder with
+        all it holds, or a temporary). A link is never removed or followed: False, as for nothing."""
         ...
 
 
@@ -188,33 +250,19 @@ class FolderStore:
             temporary.unlink(missing_ok=True)
 
     @contextmanager
-    def local_path(self, key: str, *, name: str | None = None) -> Iterator[Path]:
+    def local_path(self, key: str) -> Iterator[Path]:
         path = self._readable(key)
         if not path.is_file():
             raise NotFoundError("That file is not available.")
-        if name is None:
-            yield path
-            return
-        scratch = self._make_folder(join_key(SCRATCH, uuid.uuid4().hex))
-        try:
-            named = scratch / check_name(name)
-            _link_or_copy(path, named)
-            yield named
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        yield path
 
     @contextmanager
-    def publishing(self, prefix: str) -> Iterator[Path]:
-        target = self._path(prefix)
-        parent = self._make_folder(prefix.rpartition("/")[0]) if "/" in prefix else self._make_root()
-        staging = parent / f".{target.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}"
-        os.mkdir(staging, FOLDER_MODE)
+    def workspace(self, tag: str) -> Iterator[Workspace]:
+        folder = self._make_folder(join_key(SCRATCH, check_name(f"{tag}-{uuid.uuid4().hex}")))
         try:
-            yield staging
-            _make_private(staging)
-            _swap_in(staging, target)
+            yield _FolderWorkspace(self, folder)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def exists(self, key: str) -> bool:
         try:
@@ -252,6 +300,46 @@ class FolderStore:
                     found.append((here / entry).relative_to(self.root).as_posix())
             subfolders[:] = [entry for entry in subfolders if not _is_temporary(entry)]
         return sorted(found)
+
+    def entries(self, folder: str) -> list[Entry]:
+        directory = self._path(folder)
+        if directory.is_symlink() or not directory.is_dir():
+            return []
+        with os.scandir(directory) as listing:
+            children = sorted(listing, key=lambda item: item.name)
+        found: list[Entry] = []
+        for child in children:
+            with suppress(FileNotFoundError):  # removed while we looked: nothing to report
+                info = child.stat(follow_symlinks=False)
+                kind: Literal["file", "folder", "link"] = (
+                    "link"
+                    if stat.S_ISLNK(info.st_mode)
+                    else "folder"
+                    if stat.S_ISDIR(info.st_mode)
+                    else "file"
+                )
+                found.append(Entry(f"{folder}/{child.name}", kind, info.st_mtime))
+        return found
+
+    def remove_entry(self, path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        if not folder or not name or name in {".", ".."} or "/" in name or "\\" in name:
+            raise InputError(f"{path!r} is not an entry of the file store.")
+        target = self._path(folder) / name  # the folder holding it resolves inside the store
+        try:
+            info = target.lstat()
+        except FileNotFoundError:
+            return False
+        if stat.S_ISLNK(info.st_mode):
+            return False
+        try:
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(target)  # rmtree removes links inside, never what they lead to
+            else:
+                target.unlink()
+        except FileNotFoundError:  # another process cleaning up at the same time
+            return False
+        return True
 
     # ----- paths ---------------------------------------------------------------------------------
 
@@ -314,6 +402,40 @@ class _FolderDraft:
         return key
 
 
+class _FolderWorkspace:
+    """``work/<tag>-<random>/`` with ``in/`` (the named input) and ``out/`` (the results)."""
+
+    def __init__(self, store: FolderStore, folder: Path) -> None:
+        self._store = store
+        self._folder = folder
+        self._output = folder / "out"
+        os.mkdir(self._output, FOLDER_MODE)
+
+    @property
+    def output(self) -> Path:
+        return self._output
+
+    def fetch(self, key: str, *, name: str) -> Path:
+        source = self._store._readable(key)
+        if not source.is_file():
+            raise NotFoundError("That file is not available.")
+        inputs = self._folder / "in"
+        with suppress(FileExistsError):
+            os.mkdir(inputs, FOLDER_MODE)
+        named = inputs / check_name(name)
+        _link_or_copy(source, named)
+        return named
+
+    def publish(self, prefix: str) -> None:
+        target = self._store._path(prefix)
+        if "/" in prefix:
+            self._store._make_folder(prefix.rpartition("/")[0])
+        else:
+            self._store._make_root()
+        _make_private(self._output)
+        _swap_in(self._output, target)
+
+
 def _copy_limited(source: BinaryIO, target: Path, max_bytes: int | None) -> int:
     """Copy ``source`` into a new owner-only file in chunks, stopping as soon as the limit is
     passed (so an over-size stream never fills the disk); flushed to disk before it is renamed."""
@@ -336,6 +458,7 @@ def _link_or_copy(source: Path, target: Path) -> None:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
+        os.chmod(target, FILE_MODE)  # a copy is made with the process's umask
 
 
 def _make_private(folder: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from kneefix.errors import NotFoundError
@@ -170,8 +170,7 @@ def note_seen(
 
 
 def prune(session: Session, *, before: dt.datetime) -> int:
-    """Forget sign-ins that expired or were revoked before ``before``; returns how many."""
-    result = session.execute(
-        delete(WebSession).where(or_(WebSession.expires_at < before, WebSession.revoked_at < before))
-    )
+    """Forget sign-ins that expired before ``before``; returns how many. A revoked row is kept until
+    then too (at most ``KNEEFIX_SESSION_DAYS``), so when a browser was signed out stays on record."""
+    result = session.execute(delete(WebSession).where(WebSession.expires_at < before))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

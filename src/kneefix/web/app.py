@@ -21,6 +21,7 @@ from kneefix.storage.db import Database
 from kneefix.storage.files import open_store
 from kneefix.web.deps import enforce_csrf
 from kneefix.web.errors import install_error_handlers
+from kneefix.web.headers import SecurityHeadersMiddleware
 from kneefix.web.middleware import (
     BodySizeLimitMiddleware,
     LoadSheddingMiddleware,
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # Swagger UI loads scripts from a CDN; /api shows a plain page instead
+        docs_url=None,  # FastAPI's page loads a CDN and an inline script: web.routes.docs serves /docs
         redoc_url=None,
         lifespan=_lifespan,
         dependencies=[Depends(enforce_csrf)],
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # The limit is for the file; a multipart envelope adds a little around it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_requests_in_flight)
+    # Outside everything that may answer early (413, the busy 503), inside the proxy's scheme and prefix.
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
     app.add_middleware(TrustedProxyMiddleware, settings=settings)  # outermost: who is asking, first
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -102,19 +105,24 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 def _include_routers(app: FastAPI) -> None:
     from kneefix.web.routes import (
         account,
+        admin,
         api,
         auth,
         calendar,
+        docs,
         exercises,
         health,
         person,
         printouts,
+        recovery,
         running,
         screening,
     )
 
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(recovery.router)
+    app.include_router(admin.router)
     app.include_router(account.router)
     app.include_router(person.router)
     app.include_router(running.router)
@@ -122,6 +130,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(api.router)
     app.include_router(running.api_router)
     app.include_router(exercises.router)
+    app.include_router(docs.router)
     app.include_router(calendar.router)
     app.include_router(printouts.router)
     app.include_router(printouts.api_router)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kneefix.content.loader import Content, load_content
-from kneefix.errors import StorageError
+from kneefix.errors import NotFoundError, StorageError
 from kneefix.programme.clock import local_today
 from kneefix.settings import Settings
 from kneefix.storage.db import Database
@@ -359,6 +359,17 @@ def require_plan(request: Request, me: CurrentPerson, db: ContextSession) -> Per
 
 PersonWithPlan = Annotated[Person, Depends(require_plan)]
 CurrentClinician = Annotated[UserInfo, Depends(require_clinician)]
+
+
+def require_admin(user: CurrentUser) -> UserInfo:
+    """An administrator; anyone else is told there is nothing here (404), as for another's records,
+    so the administration pages do not announce themselves."""
+    if not user.is_admin:
+        raise NotFoundError("There is nothing at this address.")
+    return user
+
+
+AdminUser = Annotated[UserInfo, Depends(require_admin)]
 
 
 def client_ip(request: Request) -> str:

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kneefix.errors import ContentError, InputError, KneefixError, NotFoundError, StorageError, VideoError
+from kneefix.web.headers import add_security_headers, headers_for
 from kneefix.web.middleware import RequestTooLargeError, is_api_path
 from kneefix.web.security import SAFE_METHODS
 from kneefix.web.templating import flash, href, render, session_of, set_session
@@ -190,13 +191,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_page(
+        response = error_page(
             request,
             500,
             "Something went wrong on our side",
             "Nothing you entered was half-saved. Please try again; if it keeps happening, the server's log "
             "has the details.",
         )
+        # Starlette answers a crash from outside every middleware: the headers are added here instead.
+        add_security_headers(response.headers, headers_for(request.scope, request.app.state.settings))
+        return response
 
 
 def _describe(item: Any) -> str:

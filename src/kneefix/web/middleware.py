@@ -6,6 +6,7 @@ through untouched.
 
 from __future__ import annotations
 
+import html
 import json
 
 from starlette.datastructures import MutableHeaders
@@ -182,12 +183,16 @@ async def send_plain_answer(
         body = json.dumps({"detail": text}).encode("utf-8")
         content_type = b"application/json"
     else:
+        # No inline style or script (the Content-Security-Policy allows neither): the app's own
+        # stylesheet, and the browser's Back button rather than a javascript: link.
+        root = html.escape(str(scope.get("root_path", "")).rstrip("/"), quote=True)
         body = (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>{title} · kneefix</title></head><body style='font-family:system-ui;"
-            f"max-width:36rem;margin:2rem auto;padding:0 1rem'><h1>{title}</h1>"
-            f"<p>{text}</p><p><a href='javascript:history.back()'>Go back</a></p></body></html>"
+            f"<link rel='stylesheet' href='{root}/static/kneefix.css'>"
+            f"<title>{title} · kneefix</title></head><body><main class='narrow'><h1>{title}</h1>"
+            f"<p>{text}</p><p>Use your browser's Back button to return, or go to "
+            f"<a href='{root}/'>the home page</a>.</p></main></body></html>"
         ).encode()
         content_type = b"text/html; charset=utf-8"
     await send(

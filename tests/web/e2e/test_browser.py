@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.web.e2e.conftest import DESKTOP, PHONE, LiveServer, readme_shot
+from tests.web.helpers import approve_clinician
 
 pytestmark = pytest.mark.browser
 
@@ -163,7 +164,10 @@ def test_a_clinician_invites_a_person_and_sees_their_picture(
         desk = doctor.new_page()
         desk.set_default_timeout(20_000)
         sign_up(desk, base, "physio@example.org", name="Dr Ana Silva", clinician=True)
-        desk.wait_for_url("**/clinician")
+        desk.wait_for_url("**/account")  # a clinician account waits for an administrator
+        assert "waits for this clinic's administrator" in desk.content()
+        approve_clinician(live_server.app, "physio@example.org")
+        desk.goto(base + "/clinician")
         desk.click('button:has-text("Create an invite")')
         desk.wait_for_selector(".invite-code")
         link = desk.locator("a.invite-link").first.get_attribute("href")

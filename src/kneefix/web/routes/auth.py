@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import parse_time_zone, time_zone_choices
-from kneefix.services import accounts, profiles
+from kneefix.services import accounts, admin, profiles
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.settings import Settings
 from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
@@ -126,10 +126,15 @@ def _signin_page(
 
 
 @router.get("/signup", name="signup_form")
-def signup_form(request: Request, user: MaybeUser, next: str | None = None) -> Response:
+def signup_form(
+    request: Request, user: MaybeUser, settings: AppSettings, next: str | None = None, invite: str = ""
+) -> Response:
     if user is not None:
         return redirect(request, safe_next(next) or home_for(user.role))
-    return _signup_page(request, {}, None, next)
+    # An administrator's invite (services.admin) fills in the clinician's address and role.
+    invited = admin.read_invite(settings.signing_key, invite) if invite else None
+    values = {"email": invited.email, "role": "clinician", "invite": invite} if invited else {}
+    return _signup_page(request, values, None, next)
 
 
 @router.post("/signup", name="signup")
@@ -145,9 +150,11 @@ def signup(
     role: Annotated[str, Form()] = "person",
     time_zone: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    invite: Annotated[str, Form()] = "",
 ) -> Response:
     """Make the account and sign in; a taken email gets a neutral answer (see docs/security.md)."""
     values = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
+    values["invite"] = invite
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
@@ -163,9 +170,14 @@ def signup(
             sign_in_limits=accounts.SignInLimits.from_settings(settings),
             mail_enabled=settings.mail.enabled,
         )
+        user = outcome.user
+        if user is not None and not outcome.existing:
+            if invite and user.requested_role == "clinician":
+                user = admin.accept_invite(db, settings.signing_key, invite, user, ip=client_ip(request))
+            if user.role == "person" and zone is not None:
+                profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
     except InputError as error:
         return _signup_page(request, values, str(error), next, status_code=422)
-    user = outcome.user
     if user is None:
         if outcome.notify is not None:
             background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
@@ -178,8 +190,9 @@ def signup(
         # simply signs in (rate-limited like any sign-in).
         flash(request, "You already had an account with this email, so you are now signed in.", "ok")
         return redirect(request, safe_next(next) or home_for(user.role))
-    if user.role == "person" and zone is not None:
-        profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
+    if user.requested_role == "clinician":
+        flash(request, admin.WAITING_FOR_APPROVAL, "ok")
+        return redirect(request, "/account")
     flash(request, "Welcome to kneefix. Your account is ready.", "ok")
     # An invite link sends people here with ?next=/invite/CODE: take them back to accept it.
     default = "/screening" if user.role == "person" else "/clinician"

@@ -91,11 +91,6 @@
     window.setTimeout(poll, 700);
   }
 
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
-    });
-  });
   document.querySelectorAll("form.upload-form").forEach(setupUploadForm);
   document.querySelectorAll("[data-check-status]").forEach(setupPolling);
 })();

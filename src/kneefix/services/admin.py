@@ -1,0 +1,326 @@
+"""Administration: who is a clinician, who is an administrator, and passwords set by an administrator.
+
+A clinician reads the records people share with them, so the role is never self-service: signing up as
+a clinician makes a person account that asks for the role (``requested_role``), and an administrator
+approves or declines it, on ``/admin`` or with ``kneefix users approve``. An administrator may also
+invite a clinician by email: the invite is a signed, expiring link bound to that address, so signing up
+with it is approved at once (and it works once: the address then has an account).
+
+Each approval, decline, invitation and administrator's password reset is written to the audit log in
+the same transaction as the change. ``actor`` is the signed-in administrator, or None for the command
+line (someone with a shell on the server, who can read the database anyway).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError, NotFoundError
+from kneefix.services import accounts
+from kneefix.services.credentials import check_new_password
+from kneefix.services.mail import add_bodies, new_message
+from kneefix.services.recovery import new_reset_link, replace_password
+from kneefix.settings import MailSettings
+from kneefix.storage import audit, roles, users
+from kneefix.storage.columns import utc_now
+from kneefix.storage.records import UserInfo
+
+CLI_ACTOR_ROLE = "cli"
+CLI_ACTOR_NAME = "kneefix users (command line)"
+INVITE_VALID_FOR = dt.timedelta(days=7)
+INVITE_PATH = "/signup"
+_INVITE_PURPOSE = b"kneefix clinician invite v1:"
+WAITING_FOR_APPROVAL = (
+    "Your account is made. A clinician account must be approved by this clinic's administrator before "
+    "it can follow people; until then it works as a person's account."
+)
+
+
+def _actor_fields(actor: UserInfo | None) -> dict[str, Any]:
+    if actor is None:
+        return {"actor_user_id": None, "actor_role": CLI_ACTOR_ROLE, "actor_name": CLI_ACTOR_NAME}
+    return {
+        "actor_user_id": actor.id,
+        "actor_role": "admin" if actor.is_admin else actor.role,
+        "actor_name": actor.email or actor.display_name,
+    }
+
+
+def account_by_email(session: Session, email: str) -> UserInfo:
+    """The signed-in account with this email; NotFoundError (not a traceback) for anything else."""
+    user = users.find_user_by_email(session, email)
+    if user is None or user.is_local:
+        raise NotFoundError(f"There is no account with the email {email.strip()!r}.")
+    return user
+
+
+def _account(session: Session, user_id: int) -> UserInfo:
+    user = users.get_user(session, user_id)
+    if user.is_local:
+        raise NotFoundError(f"There is no user with id {user_id}.")
+    return user
+
+
+# ----- accounts ------------------------------------------------------------------------------------
+
+
+def add_account(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    clinician: bool = False,
+    admin: bool = False,
+) -> UserInfo:
+    """An account made by an administrator on the command line: a clinician is approved at once, and
+    ``admin`` makes it an administrator (the first step of a clinic's install)."""
+    role = "clinician" if clinician else "person"
+    try:
+        user = accounts.sign_up(
+            session, email=email, password=password, display_name=display_name, role=role, approved=True
+        )
+    except accounts.EmailTakenError:
+        # The operator may know: the neutral sign-up answer is for strangers on the sign-up page.
+        raise InputError(f"An account with the email {email.strip().lower()} already exists.") from None
+    if admin:
+        user = roles.set_admin(session, user.id, True)
+    audit.record_event(
+        session,
+        action="account.created_by_admin",
+        subject_user_id=user.id,
+        detail={"role": user.role, "admin": user.is_admin},
+        **_actor_fields(None),
+    )
+    return user
+
+
+def list_accounts(session: Session) -> list[UserInfo]:
+    """Every signed-in account, oldest first."""
+    return users.list_users(session)
+
+
+ACCOUNTS_SHOWN = 200
+"""How many accounts the admin page lists (the newest); ``kneefix users list`` shows them all."""
+
+
+def newest_accounts(session: Session) -> tuple[list[UserInfo], int]:
+    """The newest :data:`ACCOUNTS_SHOWN` accounts, newest first, and how many there are in all."""
+    return roles.newest_accounts(session, limit=ACCOUNTS_SHOWN), users.count_users(session)
+
+
+def pending_clinicians(session: Session) -> list[UserInfo]:
+    """Accounts that asked to be clinicians and wait for an administrator."""
+    return [user for user in roles.pending_requests(session) if user.requested_role == "clinician"]
+
+
+def approve_clinician(
+    session: Session, user_id: int, *, actor: UserInfo | None, ip: str | None = None
+) -> UserInfo:
+    """Grant the clinician role an account asked for; InputError when it did not ask."""
+    user = _account(session, user_id)
+    if user.requested_role != "clinician":
+        raise InputError(f"{user.email} has not asked to be a clinician, so there is nothing to approve.")
+    approved = roles.grant_role(session, user.id, "clinician")
+    audit.record_event(
+        session,
+        action="account.clinician_approved",
+        subject_user_id=user.id,
+        ip=ip,
+        **_actor_fields(actor),
+    )
+    return approved
+
+
+def decline_clinician(
+    session: Session, user_id: int, *, actor: UserInfo | None, ip: str | None = None
+) -> UserInfo:
+    """Refuse the request; the account stays a person account (it can still follow a plan)."""
+    user = _account(session, user_id)
+    if user.requested_role != "clinician":
+        raise InputError(f"{user.email} has not asked to be a clinician, so there is nothing to decline.")
+    declined = roles.clear_request(session, user.id)
+    audit.record_event(
+        session,
+        action="account.clinician_declined",
+        subject_user_id=user.id,
+        ip=ip,
+        **_actor_fields(actor),
+    )
+    return declined
+
+
+def set_admin(session: Session, email: str, is_admin: bool) -> UserInfo:
+    """Make an account an administrator or no longer one (command line only); the last administrator
+    is not removed, so the approvals page always has someone who can open it."""
+    user = account_by_email(session, email)
+    if not is_admin and user.is_admin and roles.count_admins(session) <= 1:
+        raise InputError(f"{user.email} is the only administrator; make another one first.")
+    changed = roles.set_admin(session, user.id, is_admin)
+    audit.record_event(
+        session,
+        action="account.admin_granted" if is_admin else "account.admin_removed",
+        subject_user_id=user.id,
+        **_actor_fields(None),
+    )
+    return changed
+
+
+# ----- passwords ----------------------------------------------------------------------------------
+
+
+def set_password(session: Session, email: str, password: str, *, actor: UserInfo | None = None) -> UserInfo:
+    """An administrator sets the account's password (told to its owner by a channel they trust):
+    every session of the account is revoked and every reset link spent."""
+    user = account_by_email(session, email)
+    check_new_password(password, email=user.email)
+    changed = replace_password(session, user.id, password)
+    audit.record_event(
+        session,
+        action="password.reset_by_admin",
+        subject_user_id=user.id,
+        detail={"how": "set"},
+        **_actor_fields(actor),
+    )
+    return changed
+
+
+def reset_link(session: Session, email: str, *, public_url: str | None, actor: UserInfo | None = None) -> str:
+    """A one-time reset link for the administrator to pass on (when the server sends no email)."""
+    if not public_url:
+        raise InputError(
+            "a reset link needs KNEEFIX_PUBLIC_URL (the address people open kneefix at); "
+            "or set the password yourself: kneefix users reset-password EMAIL."
+        )
+    user = account_by_email(session, email)
+    link = new_reset_link(session, user, public_url=public_url)
+    audit.record_event(
+        session,
+        action="password.reset_by_admin",
+        subject_user_id=user.id,
+        detail={"how": "link"},
+        **_actor_fields(actor),
+    )
+    return link
+
+
+# ----- invites ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A valid invite: the address it is for and the administrator who sent it."""
+
+    email: str
+    invited_by: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _invite_mac(secret_key: str, body: str) -> str:
+    digest = hmac.new(secret_key.encode("utf-8"), _INVITE_PURPOSE + body.encode("ascii"), hashlib.sha256)
+    return _b64(digest.digest())
+
+
+def invite_token(secret_key: str, email: str, *, invited_by: int, now: dt.datetime | None = None) -> str:
+    """A signed invite for ``email``, valid :data:`INVITE_VALID_FOR` (nothing is stored)."""
+    address = users.normalise_email(email)
+    expires = int(((now or utc_now()) + INVITE_VALID_FOR).timestamp())
+    body = _b64(json.dumps({"e": address, "x": expires, "b": invited_by}, separators=(",", ":")).encode())
+    return f"{body}.{_invite_mac(secret_key, body)}"
+
+
+def read_invite(secret_key: str, token: str, *, now: dt.datetime | None = None) -> Invite | None:
+    """The invite a token carries, or None when it is forged, damaged or expired."""
+    body, dot, mac = token.strip().partition(".")
+    if not dot or len(token) > 1000 or not hmac.compare_digest(mac, _invite_mac(secret_key, body)):
+        return None
+    try:
+        data = json.loads(_unb64(body))
+        address, expires, invited_by = str(data["e"]), int(data["x"]), int(data["b"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if (now or utc_now()).timestamp() >= expires:
+        return None
+    return Invite(address, invited_by)
+
+
+def invite_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}{INVITE_PATH}?invite={quote(token, safe='')}"
+
+
+def invite_clinician(
+    session: Session,
+    secret_key: str,
+    email: str,
+    *,
+    actor: UserInfo,
+    public_url: str | None,
+    ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """An invite link for a clinician (absolute on ``public_url``, else a path to pass on as it is);
+    InputError when the address already has an account (it would never be usable)."""
+    address = users.normalise_email(email)
+    if users.find_user_by_email(session, address) is not None:
+        raise InputError(
+            f"{address} already has an account; approve it on this page if it asked to be a clinician."
+        )
+    token = invite_token(secret_key, address, invited_by=actor.id, now=now)
+    audit.record_event(
+        session,
+        action="account.clinician_invited",
+        detail={"email_domain": address.rpartition("@")[2]},
+        ip=ip,
+        **_actor_fields(actor),
+    )
+    return invite_url(public_url or "", token)
+
+
+def compose_invite_email(mail: MailSettings, email: str, link: str, inviter: UserInfo) -> EmailMessage:
+    context = {
+        "email": email,
+        "invite_url": link,
+        "inviter": inviter.display_name or inviter.email or "An administrator",
+        "days": INVITE_VALID_FOR.days,
+    }
+    message = new_message(mail, email, "You are invited to kneefix as a clinician")
+    message["Auto-Submitted"] = "auto-generated"
+    return add_bodies(message, "clinician_invite", context)
+
+
+def accept_invite(
+    session: Session, secret_key: str, token: str, user: UserInfo, *, ip: str | None = None
+) -> UserInfo:
+    """Approve a just-made account as a clinician when its invite is valid and names its address;
+    otherwise the account keeps waiting for approval (unchanged)."""
+    invite = read_invite(secret_key, token)
+    if invite is None or user.email != invite.email or user.requested_role != "clinician":
+        return user
+    approved = roles.grant_role(session, user.id, "clinician")
+    audit.record_event(
+        session,
+        action="account.clinician_approved",
+        actor_user_id=invite.invited_by,
+        actor_role="admin",
+        subject_user_id=user.id,
+        detail={"via": "invite"},
+        ip=ip,
+    )
+    return approved
