@@ -228,6 +228,10 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, ge=1, le=365)
     signin_max_failures: int = Field(default=5, ge=1, le=1000)
     signin_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    signin_source_free_failures: int = Field(default=20, ge=1, le=100_000)
+    signin_backoff_base_s: float = Field(default=2.0, ge=0, le=3600)
+    signin_backoff_cap_s: float = Field(default=60.0, ge=0, le=24 * 3600)
+    signup_per_hour: int = Field(default=10, ge=1, le=100_000)
     run_worker: bool = True
     worker_heartbeat_s: float = Field(default=10.0, gt=0, le=600)
     worker_stalled_after_s: float = Field(default=30.0, gt=0, le=3600)

@@ -19,11 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from kneefix.services import admin as admin_service
 from kneefix.settings import load_settings
+from kneefix.storage.models import WebSession
 from kneefix.web.app import create_app
 from kneefix.web.routes import account, admin, api, auth, person, recovery, running, screening
 from tests.web.helpers import (
@@ -66,6 +69,8 @@ ANY_SIGNED_IN = {
     "account_password",
     "account_token_create",
     "account_token_revoke",
+    "account_session_revoke",
+    "account_sessions_revoke_all",
     "account_export",
     "account_delete",
     "api_me",
@@ -76,7 +81,7 @@ ANY_SIGNED_IN = {
     "api_delete_account",
     "api_export",
 }
-OBJECT_PARAMS = {"log_id", "token_id"}
+OBJECT_PARAMS = {"log_id", "token_id", "session_id"}
 
 ROUTERS = (
     auth.router,
@@ -97,6 +102,7 @@ class Caller:
     name: str
     browser: TestClient | None  # cookie session (pages)
     token: str | None  # Bearer token (API)
+    email: str = ""
 
 
 @dataclass
@@ -107,6 +113,7 @@ class World:
     anonymous: Caller
     admin: Caller
     counter: Iterator[int]
+    app: FastAPI
 
     def owner_api(self) -> TestClient:
         assert self.owner.browser is not None
@@ -135,6 +142,18 @@ class World:
         token_id: int = response.json()["id"]
         return token_id
 
+    def fresh_session(self) -> int:
+        """Another browser signed in to the owner's account: the id of its server-side session."""
+        sign_in(TestClient(self.app), OWNER_EMAIL)
+        with self.app.state.database.session() as db:
+            found: int = db.scalar(select(func.max(WebSession.id)))
+        return found
+
+    def session_exists(self, session_id: int) -> bool:
+        with self.app.state.database.session() as db:
+            row = db.get(WebSession, session_id)
+            return row is not None and row.revoked_at is None
+
     def log_exists(self, log_id: int) -> bool:
         logs = self.owner_api().get("/api/v1/logs", headers=bearer(self.owner.token or "")).json()
         return any(log["id"] == log_id for log in logs)
@@ -154,7 +173,7 @@ def _caller(app_client: TestClient, name: str, email: str, role: str) -> Caller:
         "/api/v1/me/tokens", json={"name": "matrix"}, headers={"X-CSRF-Token": csrf_of(page)}
     )
     assert created.status_code == 201, created.text
-    return Caller(name, app_client, created.json()["token"])
+    return Caller(name, app_client, created.json()["token"], email)
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +190,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         admin_service.add_account(session, email="admin@example.org", password=PASSWORD, admin=True)
     admin_browser = TestClient(app)
     sign_in(admin_browser, "admin@example.org")
-    administrator = Caller("admin", admin_browser, None)
-    yield World(owner, other, clinician, anonymous, administrator, itertools.count())
+    administrator = Caller("admin", admin_browser, None, "admin@example.org")
+    yield World(owner, other, clinician, anonymous, administrator, itertools.count(), app)
     app.state.database.close()
 
 
@@ -191,6 +210,8 @@ def _call(world: World, caller: Caller, route: APIRoute, ids: dict[str, int]) ->
     else:
         token = csrf_of(browser.get("/about"))
         response = browser.post(path, data={"csrf_token": token}, follow_redirects=False)
+        if route.name == "account_sessions_revoke_all" and caller.email and caller.browser is not None:
+            sign_in(caller.browser, caller.email)  # it signed the caller out too: back in for the next routes
     return response
 
 
@@ -200,6 +221,8 @@ def _ids(world: World, route: APIRoute) -> dict[str, int]:
         ids["log_id"] = world.fresh_log()
     if "{token_id}" in route.path:
         ids["token_id"] = world.fresh_token()
+    if "{session_id}" in route.path:
+        ids["session_id"] = world.fresh_session()
     return ids
 
 
@@ -208,6 +231,8 @@ def _still_there(world: World, ids: dict[str, int]) -> bool:
         return world.log_exists(ids["log_id"])
     if "token_id" in ids:
         return world.token_exists(ids["token_id"])
+    if "session_id" in ids:
+        return world.session_exists(ids["session_id"])
     return True
 
 

@@ -76,7 +76,10 @@ class Tally:
 def crowd(tmp_path: Path) -> Iterator[tuple[str, FastAPI, list[str]]]:
     """A server on SQLite with twenty people who each have a plan; yields its URL, the app and the
     people's API tokens (the first half also sign in with a browser session)."""
-    settings = load_settings(data_dir=tmp_path / "data", environ={}, secret_key="c" * 40, run_worker=False)
+    # Every client signs up from the test client's one address: above the per-address sign-up limit.
+    settings = load_settings(
+        data_dir=tmp_path / "data", environ={}, secret_key="c" * 40, run_worker=False, signup_per_hour=CLIENTS
+    )
     app = create_app(settings)
     pin(app, today=TODAY)
     setup = TestClient(app)

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
 from kneefix.services import accounts
+from kneefix.services.credentials import check_new_password
 from kneefix.services.mail import add_bodies, new_message
-from kneefix.services.recovery import check_new_password, new_reset_link, replace_password
+from kneefix.services.recovery import new_reset_link, replace_password
 from kneefix.settings import MailSettings
 from kneefix.storage import audit, roles, users
 from kneefix.storage.columns import utc_now
@@ -84,11 +85,14 @@ def add_account(
 ) -> UserInfo:
     """An account made by an administrator on the command line: a clinician is approved at once, and
     ``admin`` makes it an administrator (the first step of a clinic's install)."""
-    check_new_password(password, email=email)
     role = "clinician" if clinician else "person"
-    user = accounts.sign_up(
-        session, email=email, password=password, display_name=display_name, role=role, approved=True
-    )
+    try:
+        user = accounts.sign_up(
+            session, email=email, password=password, display_name=display_name, role=role, approved=True
+        )
+    except accounts.EmailTakenError:
+        # The operator may know: the neutral sign-up answer is for strangers on the sign-up page.
+        raise InputError(f"An account with the email {email.strip().lower()} already exists.") from None
     if admin:
         user = roles.set_admin(session, user.id, True)
     audit.record_event(

@@ -10,9 +10,8 @@
   sent, silently; past the per-source limit the form says to wait (that speaks about the caller only).
 - The link's address is built from the ``public_url`` setting, never from the request's Host header,
   so nobody can make kneefix email a link to their own server (host-header poisoning).
-- Using the link revokes every session of the account
-  (:func:`kneefix.storage.users.revoke_all_sessions`); the old password stamp in a cookie no longer
-  fits either, so a browser left signed in elsewhere is signed out at its next request.
+- Using the link revokes every session of the account (:func:`kneefix.storage.web_sessions.revoke_all`),
+  so a browser left signed in elsewhere is signed out at its next request.
 """
 
 from __future__ import annotations
@@ -28,10 +27,10 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError
-from kneefix.services.credentials import check_password_rules, hash_password
+from kneefix.services.credentials import check_new_password, hash_password
 from kneefix.services.mail import MailError, add_bodies, new_message, send
 from kneefix.settings import MailSettings
-from kneefix.storage import audit, password_resets, rates, users
+from kneefix.storage import audit, password_resets, rates, users, web_sessions
 from kneefix.storage.columns import utc_now
 from kneefix.storage.records import UserInfo
 
@@ -63,16 +62,6 @@ NO_MAIL_MESSAGE = (
     "This kneefix server does not send email, so it cannot send a reset link. Ask the clinic's "
     "administrator to reset your password (kneefix users reset-password)."
 )
-
-
-def check_new_password(password: str, *, email: str | None) -> None:
-    """The rules a new password must pass, for every way a password is set here (reset link, admin).
-
-    The one call site of the password rules in recovery and administration: when the accounts'
-    stricter check (``credentials.check_new_password``) lands, only this body changes.
-    """
-    del email  # the stricter check refuses a password that is the email address; this one does not yet
-    check_password_rules(password)
 
 
 def token_hash(token: str) -> str:
@@ -218,7 +207,7 @@ def replace_password(
     moment = now or utc_now()
     user = users.set_password_hash(session, user_id, hash_password(new_password), changed_at=moment)
     password_resets.spend_all(session, user_id, now=moment)
-    users.revoke_all_sessions(session, user_id, now=moment)
+    web_sessions.revoke_all(session, user_id, now=moment)
     return user
 
 

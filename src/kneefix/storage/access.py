@@ -7,6 +7,7 @@ which passes the hash in.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -150,6 +151,51 @@ def serialise_sign_in_claims(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_SIGN_IN_CLAIMS_LOCK)))
+
+
+@dataclass(frozen=True)
+class FailedLogins:
+    """Failed sign-in tries in a window: how many, and the first and last of them (None when none)."""
+
+    count: int
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None
+
+
+def failed_logins(
+    session: Session, *, since: dt.datetime, email: str | None = None, ip: str | None = None
+) -> FailedLogins:
+    """Failed tries since ``since`` for this email, this IP, or (both given) this pair of them."""
+    if email is None and ip is None:
+        raise InputError("Count failed sign-ins by email, IP or both.")
+    query = select(func.count(LoginAttempt.id), func.min(LoginAttempt.at), func.max(LoginAttempt.at)).where(
+        LoginAttempt.ok.is_(False), LoginAttempt.at >= since
+    )
+    if email is not None:
+        query = query.where(LoginAttempt.email == email.strip().lower())
+    if ip is not None:
+        query = query.where(LoginAttempt.ip == ip)
+    count, first_at, last_at = session.execute(query).one()
+    return FailedLogins(int(count or 0), _aware(first_at), _aware(last_at))
+
+
+def last_good_login(session: Session, *, email: str) -> dt.datetime | None:
+    """When this email last signed in with the right password (None if not since attempts were pruned)."""
+    found = session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.ok.is_(True), LoginAttempt.email == email.strip().lower()
+        )
+    )
+    return _aware(found)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Aggregates (MIN/MAX) bypass the column type, so SQLite hands back a naive (UTC) datetime or text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def count_failed_logins(

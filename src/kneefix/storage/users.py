@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from kneefix.storage.batches import id_chunks
 from kneefix.storage.columns import utc_now
 from kneefix.storage.convert import user_info
 from kneefix.storage.guards import check_text, require_user
-from kneefix.storage.models import ROLES, Profile, User, WebSession
+from kneefix.storage.models import ROLES, Profile, User
 from kneefix.storage.records import UserInfo
 
 LOCAL_USER = "local"
@@ -164,17 +164,3 @@ def require_role(session: Session, user_id: int, role: str) -> UserInfo:
     if row is None or row.role != role:
         raise NotFoundError(f"There is no {role} with id {user_id}.")
     return user_info(row)
-
-
-def revoke_all_sessions(session: Session, user_id: int, *, now: dt.datetime | None = None) -> int:
-    """Revoke every live server-side session of the account (a password reset, an admin's reset).
-
-    The one function every "sign this account out everywhere" goes through; returns how many sessions
-    were live. Sessions signed with the old password stamp stop working anyway once the hash changes.
-    """
-    result = session.execute(
-        update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-        .values(revoked_at=now or utc_now())
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -235,12 +235,31 @@ def _user_from_request(request: Request, db: Session) -> UserInfo | None:
     session = session_of(request)
     if session.user_id is None:
         return None
-    user = accounts.user_for_session(db, session.user_id, session.stamp)
-    if user is None:  # account deleted or password changed elsewhere: this cookie no longer counts
+    now = dt.datetime.now(dt.UTC)
+    signed_in = accounts.user_for_web_session(db, session.user_id, session.token, now=now)
+    if signed_in.user is None or signed_in.session is None:
+        # Signed out (here or everywhere), password changed, account deleted, or the sign-in ran out:
+        # the cookie no longer counts, whatever its signature says.
+        if signed_in.expired:
+            request.state.session_expired = True
         set_session(request, session.signed_out())
         return None
+    if accounts.web_session_seen_is_stale(signed_in.session, now):
+        _note_session_seen(db, signed_in.session.id, now)
     request.state.auth_method = "session"
-    return user
+    request.state.web_session_id = signed_in.session.id
+    return signed_in.user
+
+
+def _note_session_seen(db: Session, session_id: int, now: dt.datetime) -> None:
+    """Write a browser's "last seen" (at most once a minute), like a token's last use: beside a GET's
+    read session, and a failure to write only logs (bookkeeping; the next visit tries again)."""
+    from kneefix.services import accounts
+
+    try:
+        accounts.note_web_session_seen(db, session_id, now)
+    except StorageError as error:
+        log.warning("could not record the visit of signed-in browser %s: %s", session_id, error)
 
 
 def _note_token_use(db: Session, token_id: int, now: dt.datetime) -> None:

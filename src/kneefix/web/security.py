@@ -3,11 +3,14 @@
 Why each piece is the way it is:
 
 - Passwords and API tokens are hashed in :mod:`kneefix.services.credentials` (argon2id; SHA-256).
-- The session is a small signed cookie (itsdangerous, timestamped): the server keeps no session table,
-  and an old or tampered cookie is simply a signed-out visitor. The cookie is HttpOnly, SameSite=Lax, and
-  Secure whenever the page was served over https (or when configured so).
-- The session carries a "password stamp" (a few characters derived from the password hash): changing the
-  password changes the stamp, which signs out every other browser.
+- The session is a small signed cookie (itsdangerous, timestamped) holding the CSRF token, a flash
+  message and a form kept across a sign-in; an old or tampered cookie is simply a signed-out visitor. The
+  cookie is HttpOnly, SameSite=Lax, and Secure whenever the page was served over https (or when
+  configured so).
+- A sign-in is more than the signature: the cookie carries a random session token, and it counts only
+  while the ``web_sessions`` row with that token's SHA-256 is unrevoked and unexpired
+  (:func:`kneefix.services.accounts.user_for_web_session`). Signing out revokes the row, so a copied
+  cookie is refused at once (ASVS 3.3.1); so do "sign out everywhere", a password change and deletion.
 - Every session, even a visitor's, carries a random CSRF token; every form renders it and every unsafe
   request authenticated by the cookie must send it back (form field ``csrf_token`` or header
   ``X-CSRF-Token``). On top, an ``Origin``/``Referer`` from a site that is neither this app nor a trusted
@@ -41,19 +44,20 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 @dataclass(frozen=True)
 class SessionData:
-    """What the signed cookie holds. ``user_id`` ``None`` is a signed-out visitor."""
+    """What the signed cookie holds. ``user_id`` ``None`` is a signed-out visitor; a signed-in one also
+    carries ``token``, which must name a live server-side session to count."""
 
     csrf: str
     user_id: int | None = None
-    stamp: str = ""
+    token: str = ""
     issued_at: int = 0
     flash: str = ""
     flash_kind: str = "info"
     pending: dict[str, object] | None = None
 
-    def signed_in(self, user_id: int, stamp: str) -> SessionData:
+    def signed_in(self, user_id: int, token: str) -> SessionData:
         """A fresh session for a person who just signed in: new CSRF token, no leftovers from before."""
-        return SessionData(csrf=new_token(), user_id=user_id, stamp=stamp, issued_at=int(time.time()))
+        return SessionData(csrf=new_token(), user_id=user_id, token=token, issued_at=int(time.time()))
 
     def signed_out(self) -> SessionData:
         return SessionData(csrf=new_token(), issued_at=int(time.time()))
@@ -84,7 +88,7 @@ class SessionCodec:
         payload: dict[str, object] = {"c": data.csrf, "t": data.issued_at}
         if data.user_id is not None:
             payload["u"] = data.user_id
-            payload["s"] = data.stamp
+            payload["k"] = data.token
         if data.flash:
             payload["f"] = [data.flash, data.flash_kind]
         if data.pending:
@@ -116,7 +120,7 @@ class SessionCodec:
             SessionData(
                 csrf=raw["c"],
                 user_id=user_id if isinstance(user_id, int) else None,
-                stamp=str(raw.get("s", "")),
+                token=str(raw.get("k", "")),
                 issued_at=issued_at,
                 flash=str(flash[0]) if isinstance(flash, list) and len(flash) == 2 else "",
                 flash_kind=str(flash[1]) if isinstance(flash, list) and len(flash) == 2 else "info",

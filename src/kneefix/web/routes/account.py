@@ -1,4 +1,4 @@
-"""The account page: change password, API tokens, download all data, delete the account.
+"""The account page: change password, signed-in browsers, API tokens, download all data, delete.
 
 Every action is a POST with the CSRF token; the ones that can hurt (password change, deletion) ask for
 the current password. Deleting removes the database rows first (committed), then the person's files.
@@ -16,7 +16,7 @@ from kneefix.errors import InputError
 from kneefix.services import accounts, audit
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.storage.records import UserInfo
-from kneefix.web.deps import AppFiles, CurrentUser, DbSession, RecordId, client_ip
+from kneefix.web.deps import AppFiles, AppSettings, CurrentUser, DbSession, RecordId, client_ip
 from kneefix.web.routes.auth import redirect, sign_in_session
 from kneefix.web.templating import flash, render, session_of, set_session
 
@@ -37,6 +37,8 @@ def account_page(
         "account.html",
         {
             "tokens": accounts.list_api_tokens(db, user.id),
+            "browsers": accounts.list_web_sessions(db, user.id),
+            "current_browser": getattr(request.state, "web_session_id", None),
             "error": error,
             "new_token": new_token,
             "min_password": MIN_PASSWORD_LENGTH,
@@ -57,6 +59,7 @@ def account_password(
     request: Request,
     user: CurrentUser,
     db: DbSession,
+    settings: AppSettings,
     current_password: Annotated[str, Form()] = "",
     new_password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -67,8 +70,34 @@ def account_password(
         updated = accounts.change_password(db, user.id, current=current_password, new=new_password)
     except InputError as error:
         return account_page(request, db, user, error=str(error), status_code=422)
-    sign_in_session(request, updated.id, updated.password_hash)  # this browser stays signed in
+    sign_in_session(request, db, settings, updated.id)  # this browser stays signed in, in a fresh session
     flash(request, "Your password is changed. Other browsers were signed out.", "ok")
+    return redirect(request, "/account")
+
+
+@router.post("/account/sessions/revoke-all", name="account_sessions_revoke_all")
+def account_sessions_revoke_all(request: Request, user: CurrentUser, db: DbSession) -> Response:
+    """Sign out every browser of the account, this one included (ASVS 3.3.1)."""
+    accounts.sign_out_everywhere(db, user.id)
+    set_session(
+        request,
+        session_of(request)
+        .signed_out()
+        .with_flash("You are signed out everywhere, in this browser too.", "ok"),
+    )
+    return redirect(request, "/")
+
+
+@router.post("/account/sessions/{session_id}/revoke", name="account_session_revoke")
+def account_session_revoke(
+    request: Request, session_id: RecordId, user: CurrentUser, db: DbSession
+) -> Response:
+    """Sign out one browser; signing out this one is the same as the sign-out button."""
+    accounts.sign_out_browser(db, user.id, session_id)
+    if session_id == getattr(request.state, "web_session_id", None):
+        set_session(request, session_of(request).signed_out().with_flash("You are signed out.", "ok"))
+        return redirect(request, "/")
+    flash(request, "That browser is signed out.", "ok")
     return redirect(request, "/account")
 
 

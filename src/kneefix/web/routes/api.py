@@ -10,9 +10,10 @@ account), 404 (not yours or not there), 409 (nothing to show yet), 422 (bad inpu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from kneefix.jsonvalues import record_fields
@@ -92,12 +93,30 @@ def user_out(db: DbSession, user: Any) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     summary="Create an account and get an API token for it",
     response_model=SignUpOut,
+    responses=errors(e429="Too many sign-ups from this address; retry later"),
     openapi_extra=PUBLIC,
 )
-def api_signup(body: SignUpIn, db: DbSession) -> SignUpOut:
-    user = accounts.sign_up(
-        db, email=body.email, password=body.password, display_name=body.display_name, role=body.role
+def api_signup(
+    body: SignUpIn, request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks
+) -> SignUpOut | Response:
+    """Rate-limited per source; a taken email gets the same neutral 422 as the pages (no token)."""
+    outcome = accounts.register(
+        db,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        role=body.role,
+        ip=client_ip(request),
+        per_hour=settings.signup_per_hour,
+        sign_in_if_taken=False,
+        mail_enabled=settings.mail.enabled,
     )
+    user = outcome.user
+    if user is None:
+        if outcome.notify is not None:
+            background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
+        code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else 422
+        return JSONResponse({"detail": outcome.message}, status_code=code)
     token, _ = accounts.create_api_token(db, user.id, body.token_name)
     return SignUpOut(user=user_out(db, user), token=token)
 
@@ -120,15 +139,19 @@ def api_token(
         password=body.password,
         ip=client_ip(request),
         name=body.name,
-        max_failures=settings.signin_max_failures,
-        window_s=settings.signin_window_s,
+        limits=accounts.SignInLimits.from_settings(settings),
     )
     if outcome.user is None or token is None:
         # Returned, not raised, so the failed attempt is committed and counts towards the limit.
         if outcome.rate_limited:
-            return JSONResponse({"detail": outcome.error}, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
+            wait = {"retry-after": str(math.ceil(outcome.retry_after_s))}
+            return JSONResponse(
+                {"detail": outcome.error}, status_code=status.HTTP_429_TOO_MANY_REQUESTS, headers=wait
+            )
         return JSONResponse(
-            {"detail": outcome.error}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            {"detail": outcome.error},
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            headers={"WWW-Authenticate": "Bearer"},
         )
     return NewTokenOut(token=token, name=body.name.strip() or "API client")
 
@@ -145,8 +168,15 @@ def api_me(user: CurrentUser, db: DbSession) -> UserOut:
     summary="Change the password (signs out other browsers; API tokens stay valid)",
     response_class=Response,
 )
-def api_change_password(body: PasswordChange, user: CurrentUser, db: DbSession) -> Response:
+def api_change_password(
+    body: PasswordChange, request: Request, user: CurrentUser, db: DbSession, settings: AppSettings
+) -> Response:
+    """Every browser session is revoked; a browser that called this with its cookie gets a fresh one."""
     accounts.change_password(db, user.id, current=body.current_password, new=body.new_password)
+    if getattr(request.state, "auth_method", None) == "session":
+        from kneefix.web.routes.auth import sign_in_session
+
+        sign_in_session(request, db, settings, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,17 +8,20 @@ a clear message. Passwords are never echoed back into a page.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import parse_time_zone, time_zone_choices
 from kneefix.services import accounts, admin, profiles
-from kneefix.services.credentials import MIN_PASSWORD_LENGTH, password_stamp
+from kneefix.services.credentials import MIN_PASSWORD_LENGTH
+from kneefix.settings import Settings
 from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
@@ -46,10 +49,18 @@ def redirect(request: Request, path: str) -> RedirectResponse:
     return RedirectResponse(href(request, path), status_code=303)
 
 
-def sign_in_session(request: Request, user_id: int, password_hash: str | None) -> None:
-    """Start a fresh session for the user (new CSRF token), keeping a pending form if any."""
+def sign_in_session(request: Request, db: Session, settings: Settings, user_id: int) -> None:
+    """Start a fresh session for the user: a new server-side session row (its token in the cookie)
+    and a new CSRF token, keeping a pending form if any. Call it in the route's write session."""
+    token = accounts.start_web_session(
+        db,
+        user_id,
+        days=settings.session_days,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=client_ip(request),
+    )
     before = session_of(request)
-    after = before.signed_in(user_id, password_stamp(password_hash))
+    after = before.signed_in(user_id, token)
     if before.pending:
         after = after.__class__(**{**after.__dict__, "pending": before.pending})
     set_session(request, after)
@@ -64,8 +75,7 @@ def _password_sign_in(
         email=email,
         password=password,
         ip=client_ip(request),
-        max_failures=settings.signin_max_failures,
-        window_s=settings.signin_window_s,
+        limits=accounts.SignInLimits.from_settings(settings),
     )
 
 
@@ -132,6 +142,7 @@ def signup(
     request: Request,
     db: DbSession,
     settings: AppSettings,
+    background: BackgroundTasks,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
@@ -141,28 +152,44 @@ def signup(
     next: Annotated[str, Form()] = "",
     invite: Annotated[str, Form()] = "",
 ) -> Response:
+    """Make the account and sign in; a taken email gets a neutral answer (see docs/security.md)."""
     values = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
     values["invite"] = invite
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
         zone = parse_time_zone(time_zone)
-        user = accounts.sign_up(db, email=email, password=password, display_name=display_name, role=role)
-        if invite and user.requested_role == "clinician":
-            user = admin.accept_invite(db, settings.signing_key, invite, user, ip=client_ip(request))
-        if user.role == "person" and zone is not None:
-            profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
+        outcome = accounts.register(
+            db,
+            email=email,
+            password=password,
+            display_name=display_name,
+            role=role,
+            ip=client_ip(request),
+            per_hour=settings.signup_per_hour,
+            sign_in_limits=accounts.SignInLimits.from_settings(settings),
+            mail_enabled=settings.mail.enabled,
+        )
+        user = outcome.user
+        if user is not None and not outcome.existing:
+            if invite and user.requested_role == "clinician":
+                user = admin.accept_invite(db, settings.signing_key, invite, user, ip=client_ip(request))
+            if user.role == "person" and zone is not None:
+                profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
     except InputError as error:
-        if password == confirm and accounts.find_account(db, email) is not None:
-            # Most often the same form sent twice: the first made the account. The right password
-            # simply signs in (rate-limited like any sign-in); anything else gets the message.
-            outcome = _password_sign_in(request, db, settings, email, password)
-            if outcome.user is not None:
-                sign_in_session(request, outcome.user.id, outcome.user.password_hash)
-                flash(request, "You already had an account with this email, so you are now signed in.", "ok")
-                return redirect(request, safe_next(next) or home_for(outcome.user.role))
         return _signup_page(request, values, str(error), next, status_code=422)
-    sign_in_session(request, user.id, user.password_hash)
+    if user is None:
+        if outcome.notify is not None:
+            background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
+        return _signup_page(
+            request, values, outcome.message, next, status_code=429 if outcome.rate_limited else 422
+        )
+    sign_in_session(request, db, settings, user.id)
+    if outcome.existing:
+        # Most often the same form sent twice: the first made the account, and the right password
+        # simply signs in (rate-limited like any sign-in).
+        flash(request, "You already had an account with this email, so you are now signed in.", "ok")
+        return redirect(request, safe_next(next) or home_for(user.role))
     if user.requested_role == "clinician":
         flash(request, admin.WAITING_FOR_APPROVAL, "ok")
         return redirect(request, "/account")
@@ -195,16 +222,22 @@ def signin(
     user = outcome.user
     if user is None:
         status_code = 429 if outcome.rate_limited else 401
-        return _signin_page(request, {"email": email}, outcome.error, next, status_code=status_code)
-    sign_in_session(request, user.id, user.password_hash)
+        page = _signin_page(request, {"email": email}, outcome.error, next, status_code=status_code)
+        if outcome.rate_limited:
+            page.headers["retry-after"] = str(math.ceil(outcome.retry_after_s))
+        return page
+    sign_in_session(request, db, settings, user.id)
     if session_of(request).pending:
         return redirect(request, "/resume")
     return redirect(request, safe_next(next) or home_for(user.role))
 
 
 @router.post("/signout", name="signout")
-def signout(request: Request) -> Response:
-    set_session(request, session_of(request).signed_out().with_flash("You are signed out.", "ok"))
+def signout(request: Request, db: DbSession) -> Response:
+    """Sign out for good: the session row is revoked, so a copy of this cookie no longer signs in."""
+    session = session_of(request)
+    accounts.end_web_session(db, session.token)
+    set_session(request, session.signed_out().with_flash("You are signed out.", "ok"))
     return redirect(request, "/")
 
 
