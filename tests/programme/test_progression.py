@@ -236,3 +236,23 @@ def test_no_harder_than_takes_the_easier_state() -> None:
 
 def test_good_log_helper_is_a_qualifying_session() -> None:
     assert evaluate_rules([PROGRESS], [good_log(d) for d in days(0, 1, 2)], TODAY, baseline_pain=1).rule
+
+
+def test_a_floor_stops_a_fall_but_never_lifts_a_dose_already_below_it() -> None:
+    """Issue 11: an ease rule with a floor must not raise the dose of someone already below it."""
+    from kneefix.programme.progression import within_bounds
+
+    assert within_bounds(0.6, 0.48, 0.5, None) == 0.5  # the fall stops at the floor
+    assert within_bounds(0.4, 0.32, 0.5, None) == 0.4  # already below: held, not lifted to 0.5
+    assert within_bounds(14, 16, None, 15) == 15  # the rise stops at the ceiling
+    assert within_bounds(16, 18, None, 15) == 16  # already above: held, not lowered to 15
+    assert within_bounds(10, 12, 5, 20) == 12  # inside: untouched
+
+
+def test_an_ease_on_a_dose_scale_below_its_floor_keeps_the_scale() -> None:
+    from kneefix.programme.progression import DoseState, apply_change
+
+    ease = Change(target="dose_scale", op="percent", value=-20, floor=0.5)
+    state = DoseState(phase_index=0, dose_scale=0.4)
+    assert apply_change(state, ease, {}, phase_count=3).dose_scale == 0.4
+    assert apply_change(DoseState(phase_index=0, dose_scale=0.6), ease, {}, phase_count=3).dose_scale == 0.5

@@ -171,16 +171,18 @@ doses = st.builds(
 
 @hyp_settings(max_examples=200, deadline=None)
 @given(changes, doses, st.floats(0.1, 3))
-def test_a_change_never_leaves_its_floor_and_ceiling(change: Change, dose: Dose, scale: float) -> None:
+def test_a_change_never_crosses_its_floor_and_ceiling(change: Change, dose: Dose, scale: float) -> None:
+    """A floor stops a fall and a ceiling a rise; neither pushes a number that was already beyond it
+    (an ease never raises a dose, a progression never lowers one)."""
     state = DoseState(dose_scale=round(scale, 4))
     after = apply_change(state, change, {"x": dose}, 3)
     if change.target == "dose_scale":
         value: float = after.dose_scale
         assert 0.1 <= value <= 3.0
         if change.floor is not None and change.floor <= 3.0:
-            assert value >= change.floor - 1e-9
+            assert value >= min(change.floor, state.dose_scale) - 1e-9
         if change.ceiling is not None and change.ceiling >= 0.1:
-            assert value <= change.ceiling + 1e-9
+            assert value <= max(change.ceiling, state.dose_scale) + 1e-9
         return
     before = getattr(dose, change.target)
     if before is None:
@@ -192,9 +194,9 @@ def test_a_change_never_leaves_its_floor_and_ceiling(change: Change, dose: Dose,
         assume(math.ceil(change.floor) <= math.floor(change.ceiling))  # some whole number fits
     assert low <= value <= high
     if change.floor is not None and low <= change.floor <= high:
-        assert value >= change.floor - 1e-9
+        assert value >= min(change.floor, max(before, low)) - 1e-9
     if change.ceiling is not None and low <= change.ceiling <= high:
-        assert value <= change.ceiling + 1e-9
+        assert value <= max(change.ceiling, min(before, high)) + 1e-9
 
 
 @hyp_settings(max_examples=80, deadline=None)

@@ -425,7 +425,7 @@ def test_deleting_an_account_while_a_queue_worker_analyses_its_video_leaves_no_f
     fresh_postgres_url: str, tmp_path: Path
 ) -> None:
     """Issue 11: the same on PostgreSQL: the account goes while a Procrastinate job runs an analysis
-    that cannot be stopped; the job ends aborted and its results are never published."""
+    that cannot be stopped; the job ends and its results are never published."""
     database = Database(fresh_postgres_url)
     data_dir = tmp_path / "data"
     files = FolderStore(data_dir)
@@ -450,7 +450,10 @@ def test_deleting_an_account_while_a_queue_worker_analyses_its_video_leaves_no_f
                 with database.session(write=False) as session:
                     return [job.status for job in task_jobs.jobs_of_check(session, check.id)]
 
-            wait_for(lambda: job_statuses() == ["aborted"])
+            # "aborted" when the worker saw the abort request before the analysis returned, else
+            # "succeeded" (it found its check gone and published nothing): which one is a race under
+            # load, and either way the job is over and nothing was kept (asserted below).
+            wait_for(lambda: job_statuses() in (["aborted"], ["succeeded"]))
         finally:
             held.release.set()
             worker.stop()

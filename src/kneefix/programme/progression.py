@@ -349,10 +349,20 @@ def change_number(current: float, change: Change) -> float:
         result = change.value
     else:
         result = current * (1 + change.value / 100)
-    if change.floor is not None:
-        result = max(result, change.floor)
-    if change.ceiling is not None:
-        result = min(result, change.ceiling)
+    return within_bounds(current, result, change.floor, change.ceiling)
+
+
+def within_bounds(current: float, result: float, floor: float | None, ceiling: float | None) -> float:
+    """``result`` stopped at the floor and ceiling, which limit a move but never make one.
+
+    A floor stops a fall; it never lifts a dose that was already below it (an "ease" rule must not
+    raise the dose of someone a clinician had set lower). A ceiling stops a rise; it never lowers a
+    dose that was already above it (a progression must not make the session easier).
+    """
+    if floor is not None and result < floor:
+        result = min(floor, max(current, result))
+    if ceiling is not None and result > ceiling:
+        result = max(ceiling, min(current, result))
     return result
 
 
@@ -397,7 +407,7 @@ def apply_change(
     if change.target == "dose_scale":
         low, high = DOSE_SCALE_LIMITS
         rounded = round(change_number(state.dose_scale, change), 4)  # no float dust in stored states
-        bounded = change_number(rounded, change.model_copy(update={"op": "replace", "value": rounded}))
+        bounded = within_bounds(state.dose_scale, rounded, change.floor, change.ceiling)
         return replace(state, dose_scale=min(max(bounded, low), high))
     field: DoseField = change.target
     low_limit, high_limit = DOSE_LIMITS[field]
@@ -456,8 +466,6 @@ def _whole_step(current: float, change: Change) -> int:
     result = math.floor(change_number(current, change) + 0.5)
     if change.op == "percent" and change.value and result == current:
         result += 1 if change.value > 0 else -1
-    if change.floor is not None:
-        result = max(result, math.ceil(change.floor))
-    if change.ceiling is not None:
-        result = min(result, math.floor(change.ceiling))
-    return result
+    floor = None if change.floor is None else math.ceil(change.floor)
+    ceiling = None if change.ceiling is None else math.floor(change.ceiling)
+    return int(within_bounds(current, result, floor, ceiling))
