@@ -316,3 +316,27 @@ def test_one_link_used_twice_at_once_changes_the_password_once_on_postgresql(fre
             assert session.scalars(select(PasswordReset.used_at)).all() != [None]
     finally:
         database.close()
+
+
+def test_a_reset_revokes_api_tokens_and_a_change_spends_reset_links(app: FastAPI, client: TestClient) -> None:
+    """Issue 11: a reset is a recovery, so API tokens made with the old password stop working; the
+    owner's own change on the account page keeps them but spends every outstanding reset link."""
+    from tests.web.helpers import api_token  # noqa: PLC0415
+
+    token = api_token(client, EMAIL)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    database: Database = app.state.database
+    with database.session() as session:
+        owner = users.find_user_by_email(session, EMAIL)
+        assert owner is not None
+        link = recovery.new_reset_link(session, owner, public_url=PUBLIC)
+        accounts.change_password(session, owner.id, current=PASSWORD, new=NEW_PASSWORD)
+    link_token = unquote(urlsplit(link).query.removeprefix("token="))
+    with database.session(write=False) as session:
+        assert not recovery.reset_link_is_live(session, link_token)  # the change spent it
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200  # the owner's change keeps it
+
+    with database.session() as session:
+        recovery.replace_password(session, owner.id, "another new secret 77")
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401  # the reset revoked it

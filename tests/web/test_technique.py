@@ -226,6 +226,7 @@ def test_the_annotated_video_is_served_with_range_support(
     whole = person.get(f"{check_url}/files/annotated.mp4")
     assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
     assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["cache-control"] == "no-store"  # issue 11: health data stays out of caches
     part = person.get(f"{check_url}/files/annotated.mp4", headers={"Range": "bytes=10-19"})
     assert part.status_code == 206
     assert part.headers["content-range"] == f"bytes 10-19/{len(VIDEO)}"

@@ -458,8 +458,7 @@ def change_password(db: Session, user_id: int, *, current: str, new: str) -> Use
     check_new_password(new, email=user.email or "")
     if current == new:
         raise InputError("The new password is the same as the current one; choose a different one.")
-    web_sessions.revoke_all(db, user_id)
-    return users.set_password_hash(db, user_id, hash_password(new))
+    return recovery.replace_password(db, user_id, new, recovering=False)
 
 
 # ----- API tokens --------------------------------------------------------------------------------

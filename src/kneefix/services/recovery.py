@@ -30,7 +30,7 @@ from kneefix.errors import InputError
 from kneefix.services.credentials import check_new_password, hash_password
 from kneefix.services.mail import MailError, add_bodies, new_message, send
 from kneefix.settings import MailSettings
-from kneefix.storage import audit, password_resets, rates, users, web_sessions
+from kneefix.storage import access, audit, password_resets, rates, users, web_sessions
 from kneefix.storage.columns import utc_now
 from kneefix.storage.records import UserInfo
 
@@ -200,14 +200,26 @@ def reset_link_is_live(session: Session, token: str, *, now: dt.datetime | None 
 
 
 def replace_password(
-    session: Session, user_id: int, new_password: str, *, now: dt.datetime | None = None
+    session: Session,
+    user_id: int,
+    new_password: str,
+    *,
+    recovering: bool = True,
+    now: dt.datetime | None = None,
 ) -> UserInfo:
     """Set a new password (already checked) and sign the account out everywhere: every session
-    revoked, every unused reset link spent. Shared by the reset link and the administrator's reset."""
+    revoked, every unused reset link spent. Shared by the reset link, the administrator's reset and
+    the account page's change.
+
+    ``recovering`` (a reset, by link or by an administrator) also revokes the account's API tokens:
+    whoever knew the old password may have made one. A change made by the signed-in owner keeps them.
+    """
     moment = now or utc_now()
     user = users.set_password_hash(session, user_id, hash_password(new_password), changed_at=moment)
     password_resets.spend_all(session, user_id, now=moment)
     web_sessions.revoke_all(session, user_id, now=moment)
+    if recovering:
+        access.delete_all_api_tokens(session, user_id)
     return user
 
 

@@ -122,6 +122,13 @@ def delete_api_token(session: Session, user_id: int, token_id: int) -> None:
         raise NotFoundError(f"There is no API token with id {token_id}.")
 
 
+def delete_all_api_tokens(session: Session, user_id: int) -> int:
+    """Revoke every token of the user (an account recovered by a reset may have had one made by
+    whoever knew the old password); returns how many there were."""
+    result = session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def record_login_attempt(
     session: Session, *, email: str | None, ip: str | None, ok: bool, at: dt.datetime | None = None
 ) -> int:

@@ -201,7 +201,10 @@ def technique_delete(
 
 
 def file_response(files: FileStore, check: TechniqueCheckInfo, name: str) -> Response:
-    """One result file, with range support (FileResponse honours ``Range``) and private caching.
+    """One result file, with range support (FileResponse honours ``Range``), never cached.
+
+    A check's video and chart show the person's body and knee: ``no-store`` keeps them out of the
+    browser's disk cache (ASVS 8.2.1), as every other answer that carries health data.
 
     The store's local path stays valid until the response has been sent (a background task closes
     it), so a store that hands out a downloaded copy removes that copy only afterwards.
@@ -214,7 +217,7 @@ def file_response(files: FileStore, check: TechniqueCheckInfo, name: str) -> Res
         media_type=media_type,
         filename=f"check-{check.id}-{name}",
         content_disposition_type=disposition,
-        headers={"Cache-Control": "private, max-age=3600"},
+        headers={"Cache-Control": "no-store"},
         background=BackgroundTask(held.close),
     )
 
