@@ -109,7 +109,7 @@ def test_an_administrator_approves_on_the_admin_page(app: FastAPI) -> None:
     assert approved.url.path == "/admin" and f"{DOC} is now a clinician." in notices(approved)
     assert (user_row(app, DOC).role, user_row(app, DOC).requested_role) == ("clinician", None)
     assert doctor.get("/clinician").status_code == 200  # the same browser, now a clinician
-    assert ("account.clinician_approved", "admin", doc_id) in actions(app)
+    assert ("admin.clinician_approved", "admin", doc_id) in actions(app)
 
     again = post_form(boss, "/admin/approve", {"user_id": str(doc_id)})
     assert again.status_code == 422 and "has not asked to be a clinician" in again.text
@@ -124,7 +124,7 @@ def test_an_administrator_declines_and_the_account_stays_a_person(app: FastAPI) 
     assert declined.url.path == "/admin" and "declined" in " ".join(notices(declined))
     row = user_row(app, DOC)
     assert (row.role, row.requested_role) == ("person", None)
-    assert ("account.clinician_declined", "admin", doc_id) in actions(app)
+    assert ("admin.clinician_declined", "admin", doc_id) in actions(app)
     assert DOC not in boss.get("/admin").text.split('id="invite"')[0]  # no longer waiting
 
 
@@ -171,14 +171,14 @@ def test_an_invited_clinician_is_approved_at_once(app: FastAPI) -> None:
     match = re.search(r"<code[^>]*>(/signup\?invite=[^<]+)</code>", page.text)
     assert match, page.text[-800:]
     invite = urlsplit(match.group(1)).query.removeprefix("invite=")
-    assert ("account.clinician_invited", "admin", None) in actions(app)
+    assert ("admin.clinician_invited", "admin", None) in actions(app)
 
     form = browser(app).get(f"/signup?invite={invite}")
     assert f'value="{DOC}"' in form.text and 'name="invite"' in form.text
     doctor = ask_to_be_clinician(app, DOC, invite)
     assert doctor.get("/clinician").status_code == 200
-    approved = [entry for entry in actions(app) if entry[0] == "account.clinician_approved"]
-    assert approved == [("account.clinician_approved", "admin", user_row(app, DOC).id)]
+    approved = [entry for entry in actions(app) if entry[0] == "admin.clinician_approved"]
+    assert approved == [("admin.clinician_approved", "admin", user_row(app, DOC).id)]
 
     ask_to_be_clinician(app, "other.doc@example.org", invite)  # someone else's address
     assert user_row(app, "other.doc@example.org").role == "person"
@@ -257,11 +257,11 @@ def test_the_command_line_makes_an_admin_approves_and_resets_passwords(
             assert accounts.sign_in(session, email=DOC, password="third password 3", ip=None).user is not None
         logged = actions(app)
         doc_id = user_row(app, DOC).id
-        assert ("account.created_by_admin", "cli", user_row(app, ADMIN).id) in logged
-        assert ("account.clinician_approved", "cli", doc_id) in logged
-        assert [entry for entry in logged if entry[0] == "password.reset_by_admin"] == [
-            ("password.reset_by_admin", "cli", doc_id),
-            ("password.reset_by_admin", "cli", doc_id),
+        assert ("admin.account_created", "cli", user_row(app, ADMIN).id) in logged
+        assert ("admin.clinician_approved", "cli", doc_id) in logged
+        assert [entry for entry in logged if entry[0] == "admin.password_reset"] == [
+            ("admin.password_reset", "cli", doc_id),
+            ("admin.password_reset", "cli", doc_id),
         ]
     finally:
         app.state.database.close()

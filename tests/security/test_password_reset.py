@@ -321,7 +321,7 @@ def test_one_link_used_twice_at_once_changes_the_password_once_on_postgresql(fre
 def test_a_reset_revokes_api_tokens_and_a_change_spends_reset_links(app: FastAPI, client: TestClient) -> None:
     """Issue 11: a reset is a recovery, so API tokens made with the old password stop working; the
     owner's own change on the account page keeps them but spends every outstanding reset link."""
-    from tests.web.helpers import api_token  # noqa: PLC0415
+    from tests.web.helpers import api_token
 
     token = api_token(client, EMAIL)
     bearer = {"Authorization": f"Bearer {token}"}

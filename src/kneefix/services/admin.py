@@ -20,23 +20,21 @@ import hmac
 import json
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import accounts
+from kneefix.services import accounts, audit
 from kneefix.services.credentials import check_new_password
 from kneefix.services.mail import add_bodies, new_message
 from kneefix.services.recovery import new_reset_link, replace_password
 from kneefix.settings import MailSettings
-from kneefix.storage import audit, roles, users
+from kneefix.storage import roles, users
 from kneefix.storage.columns import utc_now
 from kneefix.storage.records import UserInfo
 
-CLI_ACTOR_ROLE = "cli"
-CLI_ACTOR_NAME = "kneefix users (command line)"
+CLI_ACTOR = audit.Actor.cli("kneefix users (command line)")
 INVITE_VALID_FOR = dt.timedelta(days=7)
 INVITE_PATH = "/signup"
 _INVITE_PURPOSE = b"kneefix clinician invite v1:"
@@ -46,14 +44,11 @@ WAITING_FOR_APPROVAL = (
 )
 
 
-def _actor_fields(actor: UserInfo | None) -> dict[str, Any]:
+def _actor(actor: UserInfo | None, ip: str | None = None) -> audit.Actor:
+    """Who acted: the command line's operator, or a signed-in administrator."""
     if actor is None:
-        return {"actor_user_id": None, "actor_role": CLI_ACTOR_ROLE, "actor_name": CLI_ACTOR_NAME}
-    return {
-        "actor_user_id": actor.id,
-        "actor_role": "admin" if actor.is_admin else actor.role,
-        "actor_name": actor.email or actor.display_name,
-    }
+        return CLI_ACTOR
+    return audit.Actor.of(actor, ip, role="admin" if actor.is_admin else None)
 
 
 def account_by_email(session: Session, email: str) -> UserInfo:
@@ -95,13 +90,8 @@ def add_account(
         raise InputError(f"An account with the email {email.strip().lower()} already exists.") from None
     if admin:
         user = roles.set_admin(session, user.id, True)
-    audit.record_event(
-        session,
-        action="account.created_by_admin",
-        subject_user_id=user.id,
-        detail={"role": user.role, "admin": user.is_admin},
-        **_actor_fields(None),
-    )
+    role = "admin" if user.is_admin else user.role
+    audit.record(session, CLI_ACTOR, "admin.account_created", subject_user_id=user.id, detail={"role": role})
     return user
 
 
@@ -132,13 +122,7 @@ def approve_clinician(
     if user.requested_role != "clinician":
         raise InputError(f"{user.email} has not asked to be a clinician, so there is nothing to approve.")
     approved = roles.grant_role(session, user.id, "clinician")
-    audit.record_event(
-        session,
-        action="account.clinician_approved",
-        subject_user_id=user.id,
-        ip=ip,
-        **_actor_fields(actor),
-    )
+    audit.record(session, _actor(actor, ip), "admin.clinician_approved", subject_user_id=user.id)
     return approved
 
 
@@ -150,13 +134,7 @@ def decline_clinician(
     if user.requested_role != "clinician":
         raise InputError(f"{user.email} has not asked to be a clinician, so there is nothing to decline.")
     declined = roles.clear_request(session, user.id)
-    audit.record_event(
-        session,
-        action="account.clinician_declined",
-        subject_user_id=user.id,
-        ip=ip,
-        **_actor_fields(actor),
-    )
+    audit.record(session, _actor(actor, ip), "admin.clinician_declined", subject_user_id=user.id)
     return declined
 
 
@@ -167,12 +145,8 @@ def set_admin(session: Session, email: str, is_admin: bool) -> UserInfo:
     if not is_admin and user.is_admin and roles.count_admins(session) <= 1:
         raise InputError(f"{user.email} is the only administrator; make another one first.")
     changed = roles.set_admin(session, user.id, is_admin)
-    audit.record_event(
-        session,
-        action="account.admin_granted" if is_admin else "account.admin_removed",
-        subject_user_id=user.id,
-        **_actor_fields(None),
-    )
+    action = "admin.admin_granted" if is_admin else "admin.admin_removed"
+    audit.record(session, CLI_ACTOR, action, subject_user_id=user.id)
     return changed
 
 
@@ -185,12 +159,8 @@ def set_password(session: Session, email: str, password: str, *, actor: UserInfo
     user = account_by_email(session, email)
     check_new_password(password, email=user.email)
     changed = replace_password(session, user.id, password)
-    audit.record_event(
-        session,
-        action="password.reset_by_admin",
-        subject_user_id=user.id,
-        detail={"how": "set"},
-        **_actor_fields(actor),
+    audit.record(
+        session, _actor(actor), "admin.password_reset", subject_user_id=user.id, detail={"via": "set"}
     )
     return changed
 
@@ -204,12 +174,8 @@ def reset_link(session: Session, email: str, *, public_url: str | None, actor: U
         )
     user = account_by_email(session, email)
     link = new_reset_link(session, user, public_url=public_url)
-    audit.record_event(
-        session,
-        action="password.reset_by_admin",
-        subject_user_id=user.id,
-        detail={"how": "link"},
-        **_actor_fields(actor),
+    audit.record(
+        session, _actor(actor), "admin.password_reset", subject_user_id=user.id, detail={"via": "link"}
     )
     return link
 
@@ -283,13 +249,7 @@ def invite_clinician(
             f"{address} already has an account; approve it on this page if it asked to be a clinician."
         )
     token = invite_token(secret_key, address, invited_by=actor.id, now=now)
-    audit.record_event(
-        session,
-        action="account.clinician_invited",
-        detail={"email_domain": address.rpartition("@")[2]},
-        ip=ip,
-        **_actor_fields(actor),
-    )
+    audit.record(session, _actor(actor, ip), "admin.clinician_invited")
     return invite_url(public_url or "", token)
 
 
@@ -314,13 +274,8 @@ def accept_invite(
     if invite is None or user.email != invite.email or user.requested_role != "clinician":
         return user
     approved = roles.grant_role(session, user.id, "clinician")
-    audit.record_event(
-        session,
-        action="account.clinician_approved",
-        actor_user_id=invite.invited_by,
-        actor_role="admin",
-        subject_user_id=user.id,
-        detail={"via": "invite"},
-        ip=ip,
+    inviter = audit.Actor(invite.invited_by, "admin", "", ip)
+    audit.record(
+        session, inviter, "admin.clinician_approved", subject_user_id=user.id, detail={"via": "invite"}
     )
     return approved

@@ -52,13 +52,16 @@ class Action(StrEnum):
     RED_FLAG_CLEARED = "red_flag.cleared"  # a clinician saw the person and cleared a screening's flags
     LINK_CREATED = "link.created"  # the person shared their record with a clinician
     LINK_REMOVED = "link.removed"  # the person stopped sharing with a clinician
+    RESET_LINK_SENT = "password.reset_link_sent"  # someone asked for the account's reset link
+    RESET_BY_LINK = "password.reset_by_link"  # the account's password was reset with an emailed link
 
 
 ADMIN_PREFIX = "admin."
 """An administrator's own actions are ``admin.<what>`` (e.g. ``admin.audit_exported``)."""
 _ADMIN_ACTION = re.compile(r"^admin\.[a-z][a-z0-9_.]{0,50}$")
 
-ROLES = ("person", "clinician", "admin", "cli")
+ROLES = ("person", "clinician", "admin", "cli", "anonymous")
+"""``anonymous``: someone not signed in (who asked for a reset link, say), known by address only."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,14 @@ class Actor:
         return cls(user.id, role or user.role, user.display_name or user.email or f"user {user.id}", ip)
 
     @classmethod
-    def cli(cls) -> Actor:
+    def cli(cls, name: str = "command line") -> Actor:
         """The command line's local user (the machine's owner; never signs in, has no address)."""
-        return cls(None, "cli", "command line")
+        return cls(None, "cli", name)
+
+    @classmethod
+    def anonymous(cls, ip: str | None) -> Actor:
+        """Someone not signed in, known only by the address they came from."""
+        return cls(None, "anonymous", "", ip)
 
 
 CLI = Actor.cli()
@@ -90,7 +98,18 @@ CLI = Actor.cli()
 # ----- what ``detail`` may hold ------------------------------------------------------------------
 
 DETAIL_KEYS = frozenset(
-    {"kind", "format", "part", "id", "adjustment_kind", "clinician_user_id", "screening_id", "count", "via"}
+    {
+        "kind",
+        "format",
+        "part",
+        "id",
+        "adjustment_kind",
+        "clinician_user_id",
+        "screening_id",
+        "count",
+        "via",
+        "role",
+    }
 )
 """The only keys ``detail`` may carry: ids, counts and kinds, never notes, answers or scores."""
 _WORD = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,39}$")

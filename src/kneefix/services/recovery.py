@@ -27,10 +27,11 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError
+from kneefix.services import audit
 from kneefix.services.credentials import check_new_password, hash_password
 from kneefix.services.mail import MailError, add_bodies, new_message, send
 from kneefix.settings import MailSettings
-from kneefix.storage import access, audit, password_resets, rates, users, web_sessions
+from kneefix.storage import access, password_resets, rates, users, web_sessions
 from kneefix.storage.columns import utc_now
 from kneefix.storage.records import UserInfo
 
@@ -138,14 +139,8 @@ def request_reset(
     if user is None or user.is_local or not user.email:
         return ResetRequest()
     link = new_reset_link(session, user, public_url=mail.public_url, ip=ip, now=moment)
-    audit.record_event(
-        session,
-        action="password.reset_link_sent",
-        actor_user_id=None,
-        actor_role="anonymous",
-        subject_user_id=user.id,
-        ip=ip,
-        at=moment,
+    audit.record(
+        session, audit.Actor.anonymous(ip), audit.Action.RESET_LINK_SENT, subject_user_id=user.id, now=moment
     )
     return ResetRequest(message=compose_reset_email(mail, user, link))
 
@@ -246,14 +241,7 @@ def reset_password(
     if password_resets.use_reset(session, hashed, now=moment) is None:
         raise InputError(INVALID_LINK)
     changed = replace_password(session, user_id, password, now=moment)
-    audit.record_event(
-        session,
-        action="password.reset_by_link",
-        actor_user_id=user_id,
-        actor_role=user.role,
-        actor_name=user.email or "",
-        subject_user_id=user_id,
-        ip=ip,
-        at=moment,
+    audit.record(
+        session, audit.Actor.of(user, ip), audit.Action.RESET_BY_LINK, subject_user_id=user_id, now=moment
     )
     return changed
