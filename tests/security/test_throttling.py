@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kneefix.services import accounts
+from kneefix.services import accounts, sign_up_links
 from kneefix.storage import Database
 from kneefix.storage.models import LoginAttempt, RateEvent, User
 from tests.mail_server import SmtpServer
@@ -194,8 +194,9 @@ def test_taken_and_new_emails_cost_the_same_time(client: TestClient) -> None:
 def test_with_email_the_owner_is_told_of_a_sign_up_with_their_address(
     client: TestClient, app: FastAPI, smtp_server: SmtpServer
 ) -> None:
-    """Issue 11: with SMTP configured, a taken email gets "check your email" and the owner gets an
-    email saying someone tried to sign up with their address; a new email gets none."""
+    """Issue 11: with SMTP configured, sign-up is by emailed link: a taken email gets the same "check
+    your email" as a new one, and the owner gets an email saying they already have an account (sign in
+    or reset the password); ``tests/security/test_sign_up_by_email.py`` has the rest."""
     app.state.settings = app.state.settings.with_changes(
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
@@ -205,7 +206,8 @@ def test_with_email_the_owner_is_told_of_a_sign_up_with_their_address(
     sign_up(client, EMAIL)
     client.cookies.clear()
     taken = _sign_up_form(client, EMAIL, password="another strong passphrase")
-    assert any("check your email" in text for text in notices(taken))
+    assert sign_up_links.SENT_MESSAGE in notices(taken)
     [notice] = smtp_server.messages
-    assert notice["To"] == EMAIL and "tried to sign up" in notice["Subject"]
-    assert "https://knee.example.org/signin" in notice.get_content()
+    assert notice["To"] == EMAIL and notice["Subject"] == "You already have a kneefix account"
+    body = notice.get_body(preferencelist=("plain",))
+    assert body is not None and "https://knee.example.org/signin" in body.get_content()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import audit, mail, recovery, uploads
+from kneefix.services import audit, recovery, uploads
 from kneefix.services.credentials import (
     check_new_password,
     dummy_verify,
@@ -31,7 +31,7 @@ from kneefix.services.credentials import (
     password_needs_rehash,
     verify_password,
 )
-from kneefix.settings import MailSettings, Settings
+from kneefix.settings import Settings
 from kneefix.storage import access, profiles, rates, roles, users, web_sessions
 from kneefix.storage import export as export_store
 from kneefix.storage.columns import utc_now
@@ -58,14 +58,33 @@ class SignInOutcome:
 # ----- sign up and sign in ----------------------------------------------------------------------
 
 
-def _check_sign_up(*, email: str, password: str, role: str) -> None:
-    """The checks of a sign-up form that need no database (so they run before it is rate-counted)."""
+def check_sign_up_details(*, email: str, role: str, display_name: str = "") -> str:
+    """The checks of a sign-up form that need neither the database nor a password (so they run before
+    it is rate-counted, and a sign-up by emailed link makes them before it sends anything); returns
+    the address as it is stored."""
     if role not in ROLES:
         raise InputError("Choose whether you are a person with a sore knee or a clinician.")
     if not email.strip():
         raise InputError("Enter your email address.")
-    users.normalise_email(email)
+    address = users.normalise_email(email)
+    users.check_display_name(display_name)
+    return address
+
+
+def _check_sign_up(*, email: str, password: str, role: str, display_name: str = "") -> None:
+    """Every check of a sign-up form that needs no database: the details, then the password rules."""
+    check_sign_up_details(email=email, role=role, display_name=display_name)
     check_new_password(password, email=email)
+
+
+def claim_sign_up(db: Session, ip: str | None, *, per_hour: int, now: dt.datetime | None = None) -> bool:
+    """Count one sign-up from ``ip`` if it sent fewer than ``per_hour`` in the last hour (bucket
+    ``sign_up``), in a short transaction of its own, so a refused try still counts. Shared by direct
+    sign-up (:func:`register`) and sign-up by emailed link (:mod:`kneefix.services.sign_up_links`)."""
+    with own_transaction(db) as claim:
+        return rates.claim(
+            claim, SIGN_UP_BUCKET, ip or "unknown", limit=per_hour, window=SIGN_UP_WINDOW, now=now
+        )
 
 
 def sign_up(
@@ -84,7 +103,7 @@ def sign_up(
     An email that has an account raises :class:`EmailTakenError`, whose message does not say so:
     pages and the API answer it through :func:`register`, which keeps the answer neutral.
     """
-    _check_sign_up(email=email, password=password, role=role)
+    _check_sign_up(email=email, password=password, role=role, display_name=display_name)
     with own_transaction(db) as probe:  # a short look of its own: the hashing below holds no lock
         taken = users.find_user_by_email(probe, email) is not None
     if taken:
@@ -118,10 +137,6 @@ NEUTRAL_SIGN_UP_REFUSAL = (
     "We could not create an account with these details. If you already have an account, sign in "
     "(or reset your password if you have forgotten it)."
 )
-NEUTRAL_SIGN_UP_NOTICE = (
-    "We could not create an account with these details. If this address already has an account, we "
-    "have sent it an email about it: check your email, then sign in (or reset your password)."
-)
 SIGN_UP_RATE_LIMITED = (
     "Too many sign-ups from your network in the last hour. For everyone's safety, try again later."
 )
@@ -135,13 +150,13 @@ class EmailTakenError(InputError):
 
 @dataclass(frozen=True)
 class SignUpOutcome:
-    """What a sign-up form led to.
+    """What a direct sign-up form led to.
 
     ``user`` is the new account, or the existing one when the email had an account and the password
     was its right one (the same form sent twice: that simply signs in, as a rate-limited sign-in);
     then ``existing`` is True. ``refused`` is the neutral answer for a taken email with any other
-    password (``notify`` is the address to tell, when email is configured); ``rate_limited`` means the
-    source sent too many sign-ups this hour. Errors in the form itself raise InputError instead.
+    password; ``rate_limited`` means the source sent too many sign-ups this hour. Errors in the form
+    itself raise InputError instead.
     """
 
     user: UserInfo | None
@@ -149,7 +164,6 @@ class SignUpOutcome:
     refused: bool = False
     rate_limited: bool = False
     message: str = ""
-    notify: str | None = None
 
 
 def register(
@@ -163,25 +177,21 @@ def register(
     per_hour: int,
     sign_in_limits: SignInLimits | None = None,
     sign_in_if_taken: bool = True,
-    mail_enabled: bool = False,
     now: dt.datetime | None = None,
 ) -> SignUpOutcome:
-    """Sign up from a page or the API, rate-limited per source and without telling whether the email
-    has an account.
+    """Sign up at once from a page or the API when this server sends no email, rate-limited per
+    source and without saying whether the email has an account.
 
-    The form is checked first (a typo costs no sign-up); then the try is counted for ``ip`` (at most
-    ``per_hour`` an hour, bucket ``sign_up``, in its own short transaction so a refused try still
-    counts); then the account is made. A taken email costs one argon2 operation like a new account (a
-    sign-in with the password, or a dummy check), and is answered with a neutral message; with email
-    configured the owner is told by email (the caller sends it, :func:`send_sign_up_attempt_notice`).
+    The form is checked first (a typo costs no sign-up); then the try is counted for ``ip``
+    (:func:`claim_sign_up`); then the account is made. A taken email costs one argon2 operation like a
+    new account (a sign-in with the password, or a dummy check), and is answered with a neutral
+    message. What follows still differs (a new account is signed in): without an emailed link that
+    cannot be hidden, only slowed by the per-source limit. With email configured the pages and the API
+    use :func:`kneefix.services.sign_up_links.request_sign_up` instead, which answers both the same.
     """
     moment = now or utc_now()
-    _check_sign_up(email=email, password=password, role=role)
-    with own_transaction(db) as claim:
-        allowed = rates.claim(
-            claim, SIGN_UP_BUCKET, ip or "unknown", limit=per_hour, window=SIGN_UP_WINDOW, now=moment
-        )
-    if not allowed:
+    _check_sign_up(email=email, password=password, role=role, display_name=display_name)
+    if not claim_sign_up(db, ip, per_hour=per_hour, now=moment):
         dummy_verify()
         return SignUpOutcome(None, rate_limited=True, message=SIGN_UP_RATE_LIMITED)
     try:
@@ -198,28 +208,7 @@ def register(
             dummy_verify()  # a refused sign-in checks no password: spend the time anyway
     else:
         dummy_verify()
-    owner = users.find_user_by_email(db, email)
-    notify = owner.email if mail_enabled and owner is not None and owner.email else None
-    return SignUpOutcome(
-        None,
-        refused=True,
-        message=NEUTRAL_SIGN_UP_NOTICE if mail_enabled else NEUTRAL_SIGN_UP_REFUSAL,
-        notify=notify,
-    )
-
-
-def send_sign_up_attempt_notice(mail_settings: MailSettings, to: str) -> None:
-    """Tell an account's owner that someone tried to sign up with their address (after the response:
-    sending takes time a new sign-up does not, which would tell the two apart). A failure is logged."""
-    message = mail.new_message(mail_settings, to, "Someone tried to sign up to kneefix with your email")
-    base = (mail_settings.public_url or "").rstrip("/")
-    message.set_content(
-        "Someone (perhaps you) tried to create a kneefix account with this email address, which already "
-        "has an account, so no new account was made.\n\n"
-        f"If it was you, sign in at {base}/signin (or reset your password there if you have forgotten it).\n"
-        "If it was not you, you need not do anything: your account and its password are unchanged.\n"
-    )
-    recovery.send_quietly(mail_settings, message)
+    return SignUpOutcome(None, refused=True, message=NEUTRAL_SIGN_UP_REFUSAL)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,14 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
+DISPLAY_NAME_MAX = 200
+
+
+def check_display_name(display_name: str) -> str:
+    """A display name as it is stored (trimmed, plain text, at most :data:`DISPLAY_NAME_MAX`)."""
+    return check_text("Display name", display_name, max_length=DISPLAY_NAME_MAX)
+
+
 def find_local_user_id(session: Session) -> int | None:
     """The command-line user's id, or None before its first write (only reads, for read sessions)."""
     found: int | None = session.scalar(select(User.id).where(User.local_name == LOCAL_USER))
@@ -68,7 +76,7 @@ def create_user(
     if role not in ROLES:
         raise InputError(f"Role must be one of {', '.join(ROLES)}, got {role!r}.")
     address = normalise_email(email)
-    name = check_text("Display name", display_name, max_length=200)
+    name = check_display_name(display_name)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise InputError(f"An account with the email {address} already exists.")
     user = User(email=address, password_hash=password_hash, display_name=name, role=role)
@@ -135,7 +143,7 @@ def update_user(
     """Change the display name and/or email (InputError if the new email is taken)."""
     row = require_user(session, user_id)
     if display_name is not None:
-        row.display_name = check_text("Display name", display_name, max_length=200)
+        row.display_name = check_display_name(display_name)
     if email is not None:
         address = normalise_email(email)
         taken = session.scalar(select(User.id).where(User.email == address, User.id != user_id))

@@ -57,7 +57,12 @@ JsonObject = dict[str, Any]
 
 class SignUpIn(Body):
     email: str = Field(max_length=320, examples=["sam@example.org"])
-    password: str = Field(max_length=1024, description="at least 8 characters")
+    password: str = Field(
+        default="",
+        max_length=1024,
+        description="at least 8 characters; needed when the server sends no email. When it does, "
+        "it is not used: the emailed link's page asks for the password",
+    )
     display_name: str = Field(default="", max_length=200)
     role: Literal["person", "clinician"] = "person"
     token_name: str = Field(default="API client", max_length=100, description="label for the returned token")
@@ -91,6 +96,12 @@ class UserOut(BaseModel):
 class SignUpOut(BaseModel):
     user: UserOut
     token: str
+
+
+class SignUpEmailedOut(BaseModel):
+    """The answer to every sign-up when the server sends email: the same for every address."""
+
+    message: str = Field(description="check your email: the link there finishes the sign-up")
 
 
 class PasswordChange(Body):

@@ -17,7 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 
 from kneefix.jsonvalues import record_fields
-from kneefix.services import accounts, audit, logbook
+from kneefix.services import accounts, audit, logbook, recovery, sign_up_links
 from kneefix.services import calendar as calendar_service
 from kneefix.services import plan as plan_service
 from kneefix.services import progress as progress_service
@@ -50,6 +50,7 @@ from kneefix.web.api_models import (
     ScreeningIn,
     ScreeningOutcomeOut,
     ScreeningRecordOut,
+    SignUpEmailedOut,
     SignUpIn,
     SignUpOut,
     TodayOut,
@@ -67,6 +68,7 @@ from kneefix.web.deps import (
     RecordId,
     Today,
     client_ip,
+    get_now,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -91,15 +93,44 @@ def user_out(db: DbSession, user: Any) -> UserOut:
     "/auth/signup",
     tags=["account"],
     status_code=status.HTTP_201_CREATED,
-    summary="Create an account and get an API token for it",
+    summary="Create an account and get an API token for it (with email on: email a link to finish)",
     response_model=SignUpOut,
-    responses=errors(e429="Too many sign-ups from this address; retry later"),
+    responses={
+        202: {
+            "model": SignUpEmailedOut,
+            "description": "This server sends email: no account is made yet. Every address gets this "
+            "same answer; the address's owner gets a link to choose a password and finish on the web "
+            "page (or, when it has an account, an email saying so)",
+        },
+        **errors(e429="Too many sign-ups from this address; retry later"),
+    },
     openapi_extra=PUBLIC,
 )
 def api_signup(
     body: SignUpIn, request: Request, db: DbSession, settings: AppSettings, background: BackgroundTasks
 ) -> SignUpOut | Response:
-    """Rate-limited per source; a taken email gets the same neutral 422 as the pages (no token)."""
+    """Rate-limited per source. Without email: the account at once and a token; a taken email gets the
+    same neutral 422 as the pages (no token). With email: 202 for every address (docs/security.md)."""
+    if settings.mail.enabled:
+        emailed = sign_up_links.request_sign_up(
+            db,
+            email=body.email,
+            display_name=body.display_name,
+            role=body.role,
+            ip=client_ip(request),
+            per_hour=settings.signup_per_hour,
+            mail=settings.mail,
+            secret_key=settings.signing_key,
+            now=get_now(request),
+        )
+        if emailed.rate_limited:
+            return JSONResponse(
+                {"detail": accounts.SIGN_UP_RATE_LIMITED}, status_code=status.HTTP_429_TOO_MANY_REQUESTS
+            )
+        if emailed.message is not None:
+            background.add_task(recovery.send_quietly, settings.mail, emailed.message)
+        answer = SignUpEmailedOut(message=sign_up_links.SENT_MESSAGE)
+        return JSONResponse(answer.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     outcome = accounts.register(
         db,
         email=body.email,
@@ -109,12 +140,9 @@ def api_signup(
         ip=client_ip(request),
         per_hour=settings.signup_per_hour,
         sign_in_if_taken=False,
-        mail_enabled=settings.mail.enabled,
     )
     user = outcome.user
     if user is None:
-        if outcome.notify is not None:
-            background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
         code = status.HTTP_429_TOO_MANY_REQUESTS if outcome.rate_limited else 422
         return JSONResponse({"detail": outcome.message}, status_code=code)
     token, _ = accounts.create_api_token(db, user.id, body.token_name)

@@ -1,5 +1,6 @@
-"""Pages for accounts: sign up, sign in, sign out, the account page (password, API tokens, export,
-delete), and "save the form you sent before your session ran out".
+"""Pages for accounts: sign up (at once, or with email configured by emailed link:
+:mod:`kneefix.services.sign_up_links`), sign in, sign out, and "save the form you sent before your
+session ran out".
 
 Each handler parses the form, calls one function in :mod:`kneefix.services.accounts`, and either
 redirects (POST-redirect-GET, so a reload never re-sends) or re-renders the form with what was typed and
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import InputError
 from kneefix.programme.clock import parse_time_zone, time_zone_choices
-from kneefix.services import accounts, admin, profiles
+from kneefix.services import accounts, admin, recovery, sign_up_links
 from kneefix.services.credentials import MIN_PASSWORD_LENGTH
 from kneefix.settings import Settings
-from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip
+from kneefix.storage.records import UserInfo
+from kneefix.web.deps import AppSettings, ContentDep, CurrentUser, DbSession, MaybeUser, client_ip, get_now
 from kneefix.web.templating import flash, href, render, session_of, set_session
 
 router = APIRouter(include_in_schema=False)
@@ -87,6 +89,7 @@ def _drop_pending(request: Request) -> None:
 
 def _signup_page(
     request: Request,
+    settings: Settings,
     values: dict[str, str],
     error: str | None = None,
     next: str | None = None,
@@ -102,11 +105,53 @@ def _signup_page(
             "min_password": MIN_PASSWORD_LENGTH,
             "next": safe_next(next) or "",
             "time_zones": time_zone_choices(),
+            # With email, the form asks for no password: the emailed link's page does.
+            "by_email": settings.mail.enabled,
         },
         status_code=status_code,
         nav="signup",
         title="Sign up",
     )
+
+
+def _finish_page(
+    request: Request,
+    token: str,
+    link: sign_up_links.SignUpLink | None,
+    *,
+    error: str | None = None,
+    taken: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """The emailed link's page: choose a password, or why the link makes nothing. Like the reset page,
+    it sends no Referer, so the link's token stays out of other sites' logs."""
+    response = render(
+        request,
+        "finish_signup.html",
+        {
+            "token": token if link is not None else "",
+            "link": link,
+            "error": error,
+            "taken": taken,
+            "min_password": MIN_PASSWORD_LENGTH,
+        },
+        status_code=status_code,
+        nav="signup",
+        title="Choose your password",
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _welcome(request: Request, user: UserInfo, next: str | None) -> Response:
+    """Where a new account goes: a clinician's request says it waits; a person goes to screening."""
+    if user.requested_role == "clinician":
+        flash(request, admin.WAITING_FOR_APPROVAL, "ok")
+        return redirect(request, "/account")
+    flash(request, "Welcome to kneefix. Your account is ready.", "ok")
+    # An invite link sends people here with ?next=/invite/CODE: take them back to accept it.
+    default = "/screening" if user.role == "person" else "/clinician"
+    return redirect(request, safe_next(next) or default)
 
 
 def _signin_page(
@@ -134,7 +179,7 @@ def signup_form(
     # An administrator's invite (services.admin) fills in the clinician's address and role.
     invited = admin.read_invite(settings.signing_key, invite) if invite else None
     values = {"email": invited.email, "role": "clinician", "invite": invite} if invited else {}
-    return _signup_page(request, values, None, next)
+    return _signup_page(request, settings, values, None, next)
 
 
 @router.post("/signup", name="signup")
@@ -152,9 +197,12 @@ def signup(
     next: Annotated[str, Form()] = "",
     invite: Annotated[str, Form()] = "",
 ) -> Response:
-    """Make the account and sign in; a taken email gets a neutral answer (see docs/security.md)."""
+    """With email: email a link (every address gets the same answer). Without: make the account and
+    sign in, a taken email getting a neutral answer (see docs/security.md)."""
     values = {"email": email, "display_name": display_name, "role": role, "time_zone": time_zone}
     values["invite"] = invite
+    if settings.mail.enabled:
+        return _signup_by_email(request, db, settings, background, values, next)
     try:
         if password != confirm:
             raise InputError("The two passwords are not the same; type the same password twice.")
@@ -168,21 +216,17 @@ def signup(
             ip=client_ip(request),
             per_hour=settings.signup_per_hour,
             sign_in_limits=accounts.SignInLimits.from_settings(settings),
-            mail_enabled=settings.mail.enabled,
         )
         user = outcome.user
         if user is not None and not outcome.existing:
-            if invite and user.requested_role == "clinician":
-                user = admin.accept_invite(db, settings.signing_key, invite, user, ip=client_ip(request))
-            if user.role == "person" and zone is not None:
-                profiles.set_time_zone(db, accounts.person_profile(db, user.id).id, zone)
+            user = sign_up_links.settle_new_account(
+                db, settings.signing_key, user, invite=invite, time_zone=zone, ip=client_ip(request)
+            )
     except InputError as error:
-        return _signup_page(request, values, str(error), next, status_code=422)
+        return _signup_page(request, settings, values, str(error), next, status_code=422)
     if user is None:
-        if outcome.notify is not None:
-            background.add_task(accounts.send_sign_up_attempt_notice, settings.mail, outcome.notify)
         return _signup_page(
-            request, values, outcome.message, next, status_code=429 if outcome.rate_limited else 422
+            request, settings, values, outcome.message, next, status_code=429 if outcome.rate_limited else 422
         )
     sign_in_session(request, db, settings, user.id)
     if outcome.existing:
@@ -190,13 +234,89 @@ def signup(
         # simply signs in (rate-limited like any sign-in).
         flash(request, "You already had an account with this email, so you are now signed in.", "ok")
         return redirect(request, safe_next(next) or home_for(user.role))
-    if user.requested_role == "clinician":
-        flash(request, admin.WAITING_FOR_APPROVAL, "ok")
-        return redirect(request, "/account")
-    flash(request, "Welcome to kneefix. Your account is ready.", "ok")
-    # An invite link sends people here with ?next=/invite/CODE: take them back to accept it.
-    default = "/screening" if user.role == "person" else "/clinician"
-    return redirect(request, safe_next(next) or default)
+    return _welcome(request, user, next)
+
+
+def _signup_by_email(
+    request: Request,
+    db: DbSession,
+    settings: Settings,
+    background: BackgroundTasks,
+    values: dict[str, str],
+    next: str,
+) -> Response:
+    """Count the form and answer every address the same ("check your email", on its own page, which
+    echoes nothing typed); the email (a link, or "you already have an account") goes after the answer."""
+    try:
+        outcome = sign_up_links.request_sign_up(
+            db,
+            email=values["email"],
+            display_name=values["display_name"],
+            role=values["role"],
+            time_zone=values["time_zone"],
+            invite=values["invite"],
+            next=safe_next(next) or "",
+            ip=client_ip(request),
+            per_hour=settings.signup_per_hour,
+            mail=settings.mail,
+            secret_key=settings.signing_key,
+            now=get_now(request),
+        )
+    except InputError as error:
+        return _signup_page(request, settings, values, str(error), next, status_code=422)
+    if outcome.rate_limited:
+        return _signup_page(request, settings, values, accounts.SIGN_UP_RATE_LIMITED, next, status_code=429)
+    if outcome.message is not None:
+        background.add_task(recovery.send_quietly, settings.mail, outcome.message)
+    return redirect(request, sign_up_links.SENT_PATH)
+
+
+@router.get(sign_up_links.SENT_PATH, name="signup_sent")
+def signup_sent(request: Request, settings: AppSettings) -> Response:
+    if not settings.mail.enabled:
+        return redirect(request, "/signup")
+    return render(
+        request,
+        "signup_sent.html",
+        {"message": sign_up_links.SENT_MESSAGE},
+        nav="signup",
+        title="Check your email",
+    )
+
+
+@router.get(sign_up_links.FINISH_PATH, name="finish_signup_form")
+def finish_signup_form(request: Request, db: DbSession, settings: AppSettings, token: str = "") -> Response:
+    try:
+        link = sign_up_links.check_link(db, settings.signing_key, token, now=get_now(request))
+    except sign_up_links.UnusableLinkError as error:
+        return _finish_page(request, "", None, error=str(error), taken=error.taken, status_code=400)
+    return _finish_page(request, token, link)
+
+
+@router.post(sign_up_links.FINISH_PATH, name="finish_signup")
+def finish_signup(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    token: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Make the account the link is for, with this password, and sign in (as a sign-in does)."""
+    now = get_now(request)
+    try:
+        link = sign_up_links.check_link(db, settings.signing_key, token, now=now)
+        if password != confirm:
+            raise InputError("The two passwords are not the same; type the same password twice.")
+        user, _ = sign_up_links.finish_sign_up(
+            db, settings.signing_key, token, password=password, ip=client_ip(request), now=now
+        )
+    except sign_up_links.UnusableLinkError as error:
+        return _finish_page(request, "", None, error=str(error), taken=error.taken, status_code=400)
+    except InputError as error:
+        return _finish_page(request, token, link, error=str(error), status_code=422)
+    sign_in_session(request, db, settings, user.id)
+    return _welcome(request, user, link.next)
 
 
 # ----- sign in / out -------------------------------------------------------------------------
