@@ -59,6 +59,9 @@ PUBLIC = {
     "forgot_password",
     "reset_password_form",
     "reset_password",
+    "signup_sent",
+    "finish_signup_form",
+    "finish_signup",
 }
 ADMIN_ONLY = {"admin_home", "admin_approve", "admin_decline", "admin_invite"}
 """Administrators only: everyone else signed in gets 404, as if there were nothing there."""
