@@ -1,4 +1,5 @@
-"""``kneefix export`` and ``kneefix import``: all of a person's data as JSON (and CSV tables)."""
+"""``kneefix export`` and ``kneefix import``: all of a person's data as JSON (and CSV tables, or a FHIR R4
+Bundle for a clinic's record system: docs/fhir.md)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Annotated
 import typer
 
 from kneefix.cli.base import app
-from kneefix.cli.context import err_console, out_console, state_of
+from kneefix.cli.context import err_console, out_console, state_of, today
 from kneefix.cli.output import echo_json
+from kneefix.content.loader import load_content
 from kneefix.errors import InputError
-from kneefix.services import audit
+from kneefix.services import audit, fhir_export
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import export_csv, export_text, import_file, write_text_file
 
@@ -23,21 +25,34 @@ def export_cmd(
         Path | None, typer.Option("--out", help="Write the JSON here (default: print it).")
     ] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write one CSV file per table here.")] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option("--fhir", help="Write a FHIR R4 Bundle here (then the JSON only with --out)."),
+    ] = None,
 ) -> None:
-    """Export everything kept about the profile as JSON (and optionally CSV tables)."""
+    """Export everything kept about the profile as JSON (and optionally CSV tables or a FHIR Bundle)."""
     state = state_of(ctx)
+    json_wanted = out is not None or fhir is None
     with state.database().session(write=False) as session:
         profile = open_profile(session, state.profile)
-        audit.record_export(session, audit.CLI, profile.id, "json")  # a short write beside this read
+        if json_wanted:
+            audit.record_export(session, audit.CLI, profile.id, "json")  # a short write beside this read
         if csv is not None:
             audit.record_export(session, audit.CLI, profile.id, "csv")
-        text = export_text(session, profile.id)
+        bundle = None
+        if fhir is not None:
+            audit.record_export(session, audit.CLI, profile.id, fhir_export.FORMAT)
+            bundle = fhir_export.build_bundle(session, load_content(), profile.id, today())
+        text = export_text(session, profile.id) if json_wanted else ""
         written = export_csv(session, profile.id, csv) if csv is not None else []
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
+    if fhir is not None and bundle is not None:
+        target = write_text_file(fhir, fhir_export.bundle_text(bundle))
+        err_console().print(f"Wrote profile '{profile.name}' as a FHIR R4 Bundle to {target}.")
+    if out is not None:
         target = write_text_file(out, text)
         err_console().print(f"Exported profile '{profile.name}' to {target}.")
+    elif json_wanted:
+        typer.echo(text, nl=False)
     if written:
         err_console().print(f"CSV tables written to {csv}: {', '.join(path.name for path in written)}.")
 
