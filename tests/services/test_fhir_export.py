@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +12,10 @@ from fhir.resources.R4B.bundle import Bundle
 
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
-from kneefix.services import fhir_export, logbook, profiles
+from kneefix.programme.records import SessionLog
+from kneefix.services import fhir_export, fhir_import, logbook, profiles
 from kneefix.storage import clinic as clinic_store
+from kneefix.storage import logs as log_store
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
@@ -48,8 +51,8 @@ LANDING_REPORT = {
 }
 
 
-def _rich_record(db: Database, content: Content, profile_id: int) -> int:
-    """A session, a run, a squat and a landing check, a linked clinician, and a cleared red flag."""
+def _rich_record(db: Database, content: Content, profile_id: int, *, clear: bool = True) -> int:
+    """A session, a squat and a landing check, a linked clinician, and a red flag (cleared unless not)."""
     with db.session() as session:
         profiles.set_time_zone(session, profile_id, ZONE)
         logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3, pain_after=2)
@@ -77,6 +80,8 @@ def _rich_record(db: Database, content: Content, profile_id: int) -> int:
             messages=["See a clinician first."],
             taken_at=dt.datetime(2025, 3, 5, 8, 0, tzinfo=dt.UTC),
         )
+        if not clear:
+            return doctor.id
         screening_store.clear_red_flags(
             session,
             profile_id,
@@ -237,3 +242,46 @@ def test_only_the_owner_or_a_linked_clinician_gets_the_bundle(
     for user in (stranger, person):
         with db.session(write=False) as session, pytest.raises(NotFoundError):
             fhir_export.export_for(session, content, user, profile_id, TODAY)
+
+
+def _without_ids(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: ("*" if k in ("id", "fullUrl", "reference") else _without_ids(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_without_ids(v) for v in node]
+    return node
+
+
+def test_a_rich_record_round_trips_and_what_cannot_is_reported(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: export -> import -> export gives the same Bundle (time zone, checks, runs, a red flag);
+    the clinician, who needs an account, is reported as not imported."""
+    _rich_record(db, content, profile_id, clear=False)
+    with db.session() as session:
+        run = SessionLog(
+            date=START + dt.timedelta(days=1), completed=1.0, pain_during=2, kind="run", run_minutes=20
+        )
+        log_store.add_log(session, profile_id, run)
+    first = _export(db, content, profile_id)
+    path = tmp_path / "bundle.json"
+    path.write_text(fhir_export.bundle_text(first))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        assert any(line.startswith("Practitioner") for line in result.not_imported)
+        again = _export(other, content, result.profile.id)
+    finally:
+        other.close()
+    drop = {"Practitioner"}
+
+    def comparable(bundle: dict[str, Any]) -> Any:
+        kept = [e for e in bundle["entry"] if e["resource"]["resourceType"] not in drop]
+        for entry in kept:
+            entry["resource"].pop("generalPractitioner", None)
+        return _without_ids(kept)
+
+    assert comparable(again) == comparable(first)
+    runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
+    assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20

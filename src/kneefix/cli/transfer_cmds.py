@@ -13,7 +13,7 @@ from kneefix.cli.context import err_console, out_console, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.content.loader import load_content
 from kneefix.errors import InputError
-from kneefix.services import audit, fhir_export
+from kneefix.services import audit, fhir_export, fhir_import
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import export_csv, export_text, import_file, write_text_file
 
@@ -60,7 +60,7 @@ def export_cmd(
 @app.command("import")
 def import_cmd(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A JSON file made by `kneefix export`.")],
+    file: Annotated[Path | None, typer.Argument(help="A JSON file made by `kneefix export`.")] = None,
     profile: Annotated[
         str | None, typer.Option("--profile", "-p", help="Import under this name (default: the file's).")
     ] = None,
@@ -68,20 +68,36 @@ def import_cmd(
         bool, typer.Option("--replace", help="Replace an existing profile of the same name.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    fhir: Annotated[
+        Path | None, typer.Option("--fhir", help="Import a FHIR R4 Bundle instead (docs/fhir.md).")
+    ] = None,
 ) -> None:
     """Import a profile from an export file (an existing profile is never overwritten unless --replace)."""
     state = state_of(ctx)
     name = profile if profile is not None else (state.profile if state.profile != "default" else None)
+    if (file is None) == (fhir is None):
+        raise InputError("Give one file: a kneefix export (FILE) or a FHIR Bundle (--fhir FILE).")
+    not_imported: tuple[str, ...] = ()
     try:
         with state.database().session() as session:
-            imported = import_file(session, file, name=name, overwrite=replace)
+            if fhir is not None:
+                result = fhir_import.import_fhir(session, fhir, name=name, overwrite=replace)
+                imported, not_imported = result.profile, result.not_imported
+            else:
+                assert file is not None
+                imported = import_file(session, file, name=name, overwrite=replace)
     except InputError as error:
         if replace or "already exists" not in str(error):
             raise
         raise InputError(f"{error} Use --profile NEW_NAME, or --replace to overwrite it.") from error
     if as_json:
-        echo_json({"profile": imported.name, "id": imported.id})
+        payload: dict[str, object] = {"profile": imported.name, "id": imported.id}
+        if fhir is not None:
+            payload["not_imported"] = list(not_imported)
+        echo_json(payload)
         return
+    for line in not_imported:
+        err_console().print(f"Not imported: {line}")
     out_console().print(
         f"[green]Imported[/] profile '{imported.name}'. "
         f"Use it with `kneefix --profile {imported.name} today`."

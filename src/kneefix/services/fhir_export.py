@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
-from kneefix.programme.records import LOG_KIND_RUN, ScoreRecord, SessionLog
+from kneefix.programme.records import LOG_KIND_RUN, PlanChange, ScoreRecord, SessionLog
 from kneefix.services import audit
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
@@ -50,6 +50,8 @@ SYSTEM_LOG = f"{BASE}/CodeSystem/log"
 SYSTEM_TECHNIQUE = f"{BASE}/CodeSystem/technique"
 EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
 EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
+EXT_SETTINGS = f"{BASE}/StructureDefinition/plan-settings"
+EXT_OUTCOME = f"{BASE}/StructureDefinition/screening-outcome"
 LOINC = "http://loinc.org"
 NPRS_LOINC = "72514-3"
 NPRS_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
@@ -202,9 +204,13 @@ def _screening_response(entry: ScreeningEntry, patient: str, clock: _Clock) -> R
     single("pain-now", "pain_now", "valueInteger")
     single("days-per-week", "days_per_week", "valueInteger")
     single("runs", "runs", "valueBoolean")
+    outcome = [{"url": "verdict", "valueCode": entry.verdict}]
+    outcome += [{"url": "red-flag", "valueCode": flag} for flag in entry.red_flags]
+    outcome += [{"url": "message", "valueString": message} for message in entry.messages]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"screening-response-{entry.id}",
+        "extension": [{"url": EXT_OUTCOME, "extension": outcome}],
         "questionnaire": SCREENING_URL,
         "status": "completed",
         "subject": ref("Patient", patient),
@@ -323,17 +329,20 @@ def _care_plan(
         }
         for exercise in (state.next_session.exercises if state.next_session else ())
     ]
+    clinician_entries = [
+        e for e in plan_service.change_history(session, profile.id) if e.source == "clinician"
+    ]
+    by_clinician = {
+        (entry.change.date, entry.change.rule_id, entry.change.explanation): entry.clinician_user_id
+        for entry in clinician_entries
+    }
+    made = plan_service.with_clinician_changes(
+        state, [entry.change for entry in clinician_entries], today
+    ).changes
     notes = [
-        {
-            "time": clock.at(entry.created_at),
-            "text": f"{entry.change.date.isoformat()} {entry.change.kind}: {entry.change.explanation}",
-            **(
-                {"authorReference": ref("Practitioner", f"practitioner-{entry.clinician_user_id}")}
-                if entry.source == "clinician" and entry.clinician_user_id is not None
-                else {"authorString": "kneefix rules"}
-            ),
-        }
-        for entry in plan_service.change_history(session, profile.id)
+        _change_note(change, by_clinician.get((change.date, change.rule_id, change.explanation)))
+        for change in made
+        if not change.details.get("projected", False)
     ]
     plan: Resource = {
         "resourceType": "CarePlan",
@@ -344,6 +353,7 @@ def _care_plan(
         "description": f"Phase {state.phase_index + 1} of {state.phase_count}: {state.phase_name}",
         "subject": ref("Patient", patient),
         "period": {"start": profile.settings.start_date.isoformat()},
+        "extension": [{"url": EXT_SETTINGS, "extension": _settings_extension(profile)}],
     }
     if state.paused_reason:
         plan["description"] += f" (paused: {state.paused_reason})"
@@ -352,6 +362,34 @@ def _care_plan(
     if notes:
         plan["note"] = notes
     return plan
+
+
+def _change_note(change: PlanChange, clinician_id: int | None) -> dict[str, Any]:
+    """A plan change as a note: when it applies, its kind and why (the rules' changes are the replay's,
+    so they are the same whenever the same record is exported)."""
+    note: dict[str, Any] = {"time": change.date.isoformat(), "text": f"{change.kind}: {change.explanation}"}
+    if clinician_id is not None:
+        note["authorReference"] = ref("Practitioner", f"practitioner-{clinician_id}")
+    else:
+        note["authorString"] = "kneefix rules"
+    return note
+
+
+def _settings_extension(profile: ProfileInfo) -> list[dict[str, Any]]:
+    """What the plan adapts to, so an import rebuilds the same plan (docs/fhir.md)."""
+    settings = profile.settings
+    assert settings is not None
+    parts: list[dict[str, Any]] = [
+        {"url": "protocol", "valueCode": settings.protocol_id},
+        {"url": "days-per-week", "valueInteger": settings.days_per_week},
+        {"url": "runs", "valueBoolean": settings.runs},
+        {"url": "guideline-additions", "valueBoolean": settings.guideline_additions},
+    ]
+    parts += [{"url": "equipment", "valueCode": item} for item in sorted(settings.equipment)]
+    parts += [{"url": "training-weekday", "valueInteger": day} for day in settings.training_weekdays or ()]
+    if profile.time_zone:
+        parts.append({"url": "time-zone", "valueCode": profile.time_zone})
+    return parts
 
 
 def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any] | None:
