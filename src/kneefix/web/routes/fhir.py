@@ -15,10 +15,28 @@ from kneefix.web.deps import ContentDep, CurrentPerson, CurrentUser, DbSession, 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
 
+BUNDLE_OUTLINE = {
+    "type": "object",
+    "description": "FHIR R4 Bundle (https://hl7.org/fhir/R4B/bundle.html); the mapping is docs/fhir.md",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "id": {"type": "string"},
+        "type": {"type": "string", "enum": ["collection"]},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["fullUrl", "resource"],
+                "properties": {"fullUrl": {"type": "string"}, "resource": {"type": "object"}},
+            },
+        },
+    },
+}
 FHIR: Responses = {
     200: {
         "description": "A FHIR R4 (R4B) Bundle of type collection",
-        "content": {fhir_export.MEDIA_TYPE: {"schema": {"type": "object"}}},
+        "content": {fhir_export.MEDIA_TYPE: {"schema": BUNDLE_OUTLINE}},
     },
     **errors(e404="No such person, or not one whose record is yours or shared with you"),
 }
