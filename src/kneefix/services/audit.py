@@ -214,7 +214,7 @@ def record_view(
 
 
 def record_export(session: Session, actor: Actor, profile_id: int, fmt: str) -> AuditEntry:
-    """A download of the record (``fmt``: json, csv, pdf, report-pdf), recorded before it is made."""
+    """A download of the record (``fmt``: json, csv, pdf, report-pdf, fhir), recorded before it is made."""
     return record(session, actor, Action.EXPORT_DOWNLOADED, profile_id=profile_id, detail={"format": fmt})
 
 
@@ -308,6 +308,7 @@ _FORMATS = {
     "csv": "as CSV tables",
     "pdf": "as a PDF",
     "report-pdf": "as a progress report",
+    "fhir": "as a FHIR record (for a clinic's system)",
 }
 _ADJUSTED = {
     "withdrawn": "withdrew an earlier change to your plan",

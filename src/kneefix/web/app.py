@@ -113,6 +113,7 @@ def _include_routers(app: FastAPI) -> None:
         calendar,
         docs,
         exercises,
+        fhir,
         health,
         person,
         printouts,
@@ -136,6 +137,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(calendar.router)
     app.include_router(printouts.router)
     app.include_router(printouts.api_router)
+    app.include_router(fhir.router)
+    app.include_router(fhir.api_router)
     # Technique checks, clinician pages and their API (H8) are included below.
     from kneefix.web.routes import clinician, technique
 

@@ -1,0 +1,659 @@
+"""One person's record as an HL7 FHIR R4 (R4B models) ``Bundle`` of type ``collection``.
+
+Clinics keep records in an electronic health record; FHIR is the format those systems read. The
+mapping, resource by resource, is in ``docs/fhir.md``. Every resource id is derived from a kneefix id
+(``kujala-score-12``), and every ``fullUrl`` is a ``urn:uuid:`` made from it with uuid5, so two exports
+of the same record carry the same ids and references. References point at those ``fullUrl`` values,
+so each resolves inside the Bundle. Timestamps are written in the person's time zone (their profile's
+``time_zone``; the server's local zone when none is set); records kept as a day (scores, sessions) stay
+days, since a time of day would be invented.
+
+The Bundle is assembled as JSON-ready dicts and then parsed with the ``fhir.resources`` R4B models,
+which validate every field on construction; what leaves is what the library accepted and wrote out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from kneefix.content.loader import Content
+from kneefix.errors import NotFoundError
+from kneefix.programme.records import LOG_KIND_RUN, PlanChange, ScoreRecord, SessionLog
+from kneefix.services import audit
+from kneefix.services import plan as plan_service
+from kneefix.services import scores as score_service
+from kneefix.services.clinic import clinician_label, linked_profile
+from kneefix.storage import check_queue
+from kneefix.storage import clinic as clinic_store
+from kneefix.storage import profiles as profile_store
+from kneefix.storage import screenings as screening_store
+from kneefix.storage.records import ProfileInfo, ScreeningEntry, TechniqueCheckInfo, UserInfo
+
+FHIR_VERSION = "4.3.0"  # R4B
+FORMAT = "fhir"
+MEDIA_TYPE = "application/fhir+json"
+BASE = "https://kneefix.org/fhir"
+KUJALA_URL = f"{BASE}/Questionnaire/kujala"
+SCREENING_URL = f"{BASE}/Questionnaire/screening"
+SYSTEM_RED_FLAG = f"{BASE}/CodeSystem/red-flag"
+SYSTEM_EXERCISE = f"{BASE}/CodeSystem/exercise"
+SYSTEM_LOG = f"{BASE}/CodeSystem/log"
+SYSTEM_TECHNIQUE = f"{BASE}/CodeSystem/technique"
+EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
+EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
+EXT_SETTINGS = f"{BASE}/StructureDefinition/plan-settings"
+EXT_OUTCOME = f"{BASE}/StructureDefinition/screening-outcome"
+LOINC = "http://loinc.org"
+NPRS_LOINC = "72514-3"
+NPRS_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
+UCUM = "http://unitsofmeasure.org"
+ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, BASE)
+
+Resource = dict[str, Any]
+
+
+def full_url(resource_type: str, resource_id: str) -> str:
+    """The Bundle-wide address of a resource: a uuid5 of its type and id, so it never changes."""
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{resource_type}/{resource_id}')}"
+
+
+def ref(resource_type: str, resource_id: str) -> dict[str, str]:
+    return {"reference": full_url(resource_type, resource_id)}
+
+
+def _fhir_id(text: str) -> str:
+    """FHIR ids allow letters, digits, '-' and '.' (content ids use '_')."""
+    return text.replace("_", "-")
+
+
+class _Clock:
+    """Writes stored instants in the person's time zone (with its offset, as FHIR asks)."""
+
+    def __init__(self, zone_name: str | None) -> None:
+        self.zone = ZoneInfo(zone_name) if zone_name else None
+
+    def at(self, moment: dt.datetime) -> str:
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return (aware.astimezone(self.zone) if self.zone else aware.astimezone()).isoformat()
+
+
+def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+def _absent(code: str = "unknown", text: str | None = None) -> dict[str, Any]:
+    concept: dict[str, Any] = {"coding": [{"system": ABSENT, "code": code}]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def _category(code: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": code}]}]
+
+
+# ----- questionnaires ---------------------------------------------------------------------------
+
+
+def kujala_questionnaire(content: Content) -> Resource:
+    """Kujala AKPS from the content file: one choice item per question, lettered options."""
+    form = score_service.questionnaire(content, "kujala")
+    return {
+        "resourceType": "Questionnaire",
+        "id": "kujala",
+        "url": KUJALA_URL,
+        "name": "KujalaAKPS",
+        "title": form.name,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": form.instructions,
+        "item": [
+            {
+                "linkId": str(item.number),
+                "text": item.question,
+                "type": "choice",
+                "required": True,
+                "answerOption": [
+                    {"valueCoding": {"system": KUJALA_URL, "code": option.letter, "display": option.label}}
+                    for option in item.options
+                ],
+            }
+            for item in form.items
+        ],
+    }
+
+
+def screening_questionnaire(content: Content) -> Resource:
+    """The symptom and red-flag screen: age, symptoms, each red flag (yes/no), pain now, and the plan's
+    settings; the Kujala part is its own Questionnaire."""
+    items: list[dict[str, Any]] = [
+        {"linkId": "age", "text": "Age in years", "type": "integer"},
+        {
+            "linkId": "symptoms",
+            "text": "Symptoms",
+            "type": "choice",
+            "repeats": True,
+            "answerOption": [
+                {"valueCoding": {"system": SCREENING_URL, "code": s.id, "display": s.label}}
+                for s in content.symptoms
+            ],
+        },
+        {
+            "linkId": "red-flags",
+            "text": "Warning signs",
+            "type": "group",
+            "item": [
+                {"linkId": f"red-flag-{_fhir_id(flag.id)}", "text": flag.question, "type": "boolean"}
+                for flag in content.red_flags
+            ],
+        },
+        {"linkId": "pain-now", "text": "Pain now (0-10)", "type": "integer"},
+        {"linkId": "days-per-week", "text": "Training days per week", "type": "integer"},
+        {"linkId": "runs", "text": "Runs, or wants to return to running", "type": "boolean"},
+    ]
+    return {
+        "resourceType": "Questionnaire",
+        "id": "screening",
+        "url": SCREENING_URL,
+        "name": "KneefixScreening",
+        "title": "kneefix symptom and red-flag screening",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "item": items,
+    }
+
+
+def _screening_response(entry: ScreeningEntry, patient: str, clock: _Clock) -> Resource:
+    answers = entry.answers
+    not_asked = set(answers.get("not_asked") or ())
+    items: list[dict[str, Any]] = []
+
+    def single(link: str, key: str, kind: str) -> None:
+        value = answers.get(key)
+        if value is not None and key not in not_asked:
+            items.append({"linkId": link, "answer": [{kind: value}]})
+
+    single("age", "age", "valueInteger")
+    symptoms = [
+        {"valueCoding": {"system": SCREENING_URL, "code": code}} for code in answers.get("symptoms") or ()
+    ]
+    if symptoms and "symptoms" not in not_asked:
+        items.append({"linkId": "symptoms", "answer": symptoms})
+    flags = answers.get("red_flags") or {}
+    if flags:
+        items.append(
+            {
+                "linkId": "red-flags",
+                "item": [
+                    {"linkId": f"red-flag-{_fhir_id(flag)}", "answer": [{"valueBoolean": bool(yes)}]}
+                    for flag, yes in sorted(flags.items())
+                ],
+            }
+        )
+    single("pain-now", "pain_now", "valueInteger")
+    single("days-per-week", "days_per_week", "valueInteger")
+    single("runs", "runs", "valueBoolean")
+    outcome = [{"url": "verdict", "valueCode": entry.verdict}]
+    outcome += [{"url": "red-flag", "valueCode": flag} for flag in entry.red_flags]
+    outcome += [{"url": "message", "valueString": message} for message in entry.messages]
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"screening-response-{entry.id}",
+        "extension": [{"url": EXT_OUTCOME, "extension": outcome}],
+        "questionnaire": SCREENING_URL,
+        "status": "completed",
+        "subject": ref("Patient", patient),
+        "authored": clock.at(entry.taken_at),
+        "item": items,
+    }
+
+
+def _kujala_response(score: ScoreRecord, patient: str) -> Resource:
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"kujala-response-{score.id}",
+        "questionnaire": KUJALA_URL,
+        "status": "completed",
+        "subject": ref("Patient", patient),
+        "authored": score.date.isoformat(),
+        "item": [
+            {"linkId": str(number), "answer": [{"valueCoding": {"system": KUJALA_URL, "code": letter}}]}
+            for number, letter in enumerate(score.answers, start=1)
+        ],
+    }
+
+
+# ----- scores -----------------------------------------------------------------------------------
+
+
+def _score_observation(score: ScoreRecord, patient: str) -> Resource:
+    base: Resource = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": _category("survey"),
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": score.date.isoformat(),
+    }
+    if score.instrument == "nprs":
+        return {
+            **base,
+            "id": f"nprs-score-{score.id}",
+            "code": {"coding": [{"system": LOINC, "code": NPRS_LOINC, "display": NPRS_DISPLAY}]},
+            "valueInteger": round(score.score),
+        }
+    observation = {
+        **base,
+        "id": f"kujala-score-{score.id}",
+        "code": {
+            "coding": [{"system": KUJALA_URL, "code": "total", "display": "Kujala AKPS total score"}],
+            "text": "Kujala Anterior Knee Pain Scale (AKPS), 0-100, higher is better",
+        },
+        "valueQuantity": _quantity(score.score, "score", "{score}"),
+    }
+    if score.answers:
+        observation["derivedFrom"] = [ref("QuestionnaireResponse", f"kujala-response-{score.id}")]
+    return observation
+
+
+# ----- red flags --------------------------------------------------------------------------------
+
+
+def _flags(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock) -> list[Resource]:
+    known = {flag.id: flag for flag in content.red_flags}
+    flags: list[Resource] = []
+    for flag_id in entry.red_flags:
+        flag = known.get(flag_id)
+        title = flag.title if flag else flag_id
+        advice = flag.action if flag else " ".join(entry.messages)
+        resource: Resource = {
+            "resourceType": "Flag",
+            "id": f"red-flag-{entry.id}-{_fhir_id(flag_id)}",
+            "status": "inactive" if entry.cleared_at else "active",
+            "category": [{"text": "red flag from the screening"}],
+            "code": {
+                "coding": [{"system": SYSTEM_RED_FLAG, "code": flag_id, "display": title}],
+                "text": title,
+            },
+            "subject": ref("Patient", patient),
+            "period": {"start": clock.at(entry.taken_at)},
+            "extension": [{"url": EXT_ADVICE, "valueString": advice}],
+        }
+        if entry.cleared_at is not None:
+            resource["period"]["end"] = clock.at(entry.cleared_at)
+            cleared = f"Cleared by {entry.cleared_by_name or 'a clinician'}: {entry.clearance_note or ''}"
+            resource["extension"].append({"url": EXT_CLEARANCE, "valueString": cleared.strip()})
+            if entry.cleared_by_user_id is not None:
+                resource["author"] = ref("Practitioner", f"practitioner-{entry.cleared_by_user_id}")
+        flags.append(resource)
+    return flags
+
+
+# ----- the programme ----------------------------------------------------------------------------
+
+_CAREPLAN_STATUS = {"paused": "on-hold", "maintenance": "completed"}
+_ACTIVITY_STATUS = {"on-hold": "on-hold", "completed": "completed", "active": "in-progress"}
+
+
+def _care_plan(
+    content: Content, session: Session, profile: ProfileInfo, patient: str, today: dt.date, clock: _Clock
+) -> Resource | None:
+    if profile.settings is None:
+        return None
+    records = plan_service.plan_records(session, profile.id)
+    state = plan_service.replay_records(content, records, today)
+    status = "completed" if state.programme_complete else _CAREPLAN_STATUS.get(state.status, "active")
+    activities = [
+        {
+            "detail": {
+                "kind": "ServiceRequest",
+                "code": {
+                    "coding": [
+                        {"system": SYSTEM_EXERCISE, "code": exercise.exercise_id, "display": exercise.name}
+                    ],
+                    "text": exercise.name,
+                },
+                "status": _ACTIVITY_STATUS[status],
+                "description": f"{exercise.name}: {exercise.dose_text}",
+            }
+        }
+        for exercise in (state.next_session.exercises if state.next_session else ())
+    ]
+    clinician_entries = [
+        e for e in plan_service.change_history(session, profile.id) if e.source == "clinician"
+    ]
+    by_clinician = {
+        (entry.change.date, entry.change.rule_id, entry.change.explanation): entry.clinician_user_id
+        for entry in clinician_entries
+    }
+    made = plan_service.with_clinician_changes(
+        state, [entry.change for entry in clinician_entries], today
+    ).changes
+    notes = [
+        _change_note(change, by_clinician.get((change.date, change.rule_id, change.explanation)))
+        for change in made
+        if not change.details.get("projected", False)
+    ]
+    plan: Resource = {
+        "resourceType": "CarePlan",
+        "id": f"careplan-{profile.id}",
+        "status": status,
+        "intent": "plan",
+        "title": state.plan.protocol_name or profile.settings.protocol_id,
+        "description": f"Phase {state.phase_index + 1} of {state.phase_count}: {state.phase_name}",
+        "subject": ref("Patient", patient),
+        "period": {"start": profile.settings.start_date.isoformat()},
+        "extension": [{"url": EXT_SETTINGS, "extension": _settings_extension(profile)}],
+    }
+    if state.paused_reason:
+        plan["description"] += f" (paused: {state.paused_reason})"
+    if activities:
+        plan["activity"] = activities
+    if notes:
+        plan["note"] = notes
+    return plan
+
+
+def _change_note(change: PlanChange, clinician_id: int | None) -> dict[str, Any]:
+    """A plan change as a note: when it applies, its kind and why (the rules' changes are the replay's,
+    so they are the same whenever the same record is exported)."""
+    note: dict[str, Any] = {"time": change.date.isoformat(), "text": f"{change.kind}: {change.explanation}"}
+    if clinician_id is not None:
+        note["authorReference"] = ref("Practitioner", f"practitioner-{clinician_id}")
+    else:
+        note["authorString"] = "kneefix rules"
+    return note
+
+
+def _settings_extension(profile: ProfileInfo) -> list[dict[str, Any]]:
+    """What the plan adapts to, so an import rebuilds the same plan (docs/fhir.md)."""
+    settings = profile.settings
+    assert settings is not None
+    parts: list[dict[str, Any]] = [
+        {"url": "protocol", "valueCode": settings.protocol_id},
+        {"url": "days-per-week", "valueInteger": settings.days_per_week},
+        {"url": "runs", "valueBoolean": settings.runs},
+        {"url": "guideline-additions", "valueBoolean": settings.guideline_additions},
+    ]
+    parts += [{"url": "equipment", "valueCode": item} for item in sorted(settings.equipment)]
+    parts += [{"url": "training-weekday", "valueInteger": day} for day in settings.training_weekdays or ()]
+    if profile.time_zone:
+        parts.append({"url": "time-zone", "valueCode": profile.time_zone})
+    return parts
+
+
+def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {
+        "code": {
+            "coding": [
+                {"system": LOINC, "code": NPRS_LOINC, "display": NPRS_DISPLAY},
+                {"system": SYSTEM_LOG, "code": code, "display": display},
+            ],
+            "text": display,
+        },
+        "valueInteger": value,
+    }
+
+
+def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Resource:
+    run = log.kind == LOG_KIND_RUN
+    components = [
+        _pain_component("pain-during", "Pain during", log.pain_during),
+        _pain_component("pain-after", "Pain after", log.pain_after),
+        _pain_component("next-morning-pain", "Pain the next morning", log.next_morning_pain),
+    ]
+    extra: list[dict[str, Any]] = [c for c in components if c is not None]
+    if run and log.run_minutes is not None:
+        extra.append(
+            {
+                "code": {"coding": [{"system": SYSTEM_LOG, "code": "run-minutes"}], "text": "Time running"},
+                "valueQuantity": _quantity(log.run_minutes, "min", "min"),
+            }
+        )
+    if run and log.run_distance_km is not None:
+        extra.append(
+            {
+                "code": {"coding": [{"system": SYSTEM_LOG, "code": "run-distance"}], "text": "Distance"},
+                "valueQuantity": _quantity(log.run_distance_km, "km", "km"),
+            }
+        )
+    observation: Resource = {
+        "resourceType": "Observation",
+        "id": f"{'run' if run else 'session'}-log-{log.id}",
+        "status": "final",
+        "category": _category("activity"),
+        "code": {
+            "coding": [{"system": SYSTEM_LOG, "code": "run" if run else "session"}],
+            "text": "Return-to-running run" if run else "Exercise session",
+        },
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": log.date.isoformat(),
+        "valueQuantity": _quantity(round(log.completed * 100, 1), "%", "%"),
+    }
+    if log.note:
+        observation["note"] = [{"text": log.note}]
+    if extra:
+        observation["component"] = extra
+    if care_plan:
+        observation["basedOn"] = [ref("CarePlan", care_plan)]
+    return observation
+
+
+# ----- technique checks -------------------------------------------------------------------------
+
+
+def _measure(code: str, text: str, value: object, unit: str, ucum: str) -> dict[str, Any]:
+    concept = {"coding": [{"system": SYSTEM_TECHNIQUE, "code": code}], "text": text}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"code": concept, "valueQuantity": _quantity(round(float(value), 1), unit, ucum)}
+    return {"code": concept, "dataAbsentReason": _absent()}
+
+
+def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
+    components: list[dict[str, Any]] = []
+    for rep in report.get("reps") or ():
+        n = rep.get("rep")
+        components.append(
+            _measure("lag-ms", f"Rep {n}: knee onset after hip onset", rep.get("lag_ms"), "ms", "ms")
+        )
+        initiation = rep.get("initiation")
+        concept = {
+            "coding": [{"system": SYSTEM_TECHNIQUE, "code": "initiation"}],
+            "text": f"Rep {n}: initiation",
+        }
+        if initiation in ("hips", "knees", "together"):
+            components.append(
+                {
+                    "code": concept,
+                    "valueCodeableConcept": {"coding": [{"system": SYSTEM_TECHNIQUE, "code": initiation}]},
+                }
+            )
+        else:
+            components.append(
+                {"code": concept, "dataAbsentReason": _absent(text=rep.get("initiation_note") or None)}
+            )
+        components.append(_measure("depth-deg", f"Rep {n}: depth", rep.get("depth_deg"), "deg", "deg"))
+    for landing in report.get("landings") or ():
+        n = landing.get("landing")
+        for key, text in (
+            ("knee_flexion_ic_deg", "knee flexion at initial contact"),
+            ("peak_knee_flexion_deg", "peak knee flexion"),
+            ("hip_flexion_ic_deg", "hip flexion at initial contact"),
+            ("hip_flexion_at_peak_knee_deg", "hip flexion at peak knee flexion"),
+        ):
+            components.append(_measure(_fhir_id(key), f"Landing {n}: {text}", landing.get(key), "deg", "deg"))
+        total = landing.get("less_total_measured")
+        less = {
+            "coding": [{"system": SYSTEM_TECHNIQUE, "code": "less-measured"}],
+            "text": f"Landing {n}: LESS",
+        }
+        components.append(
+            {"code": less, "valueInteger": total}
+            if isinstance(total, int)
+            else {"code": less, "dataAbsentReason": _absent()}
+        )
+    return components
+
+
+def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -> Resource:
+    observation: Resource = {
+        "resourceType": "Observation",
+        "id": f"technique-check-{check.id}",
+        "status": "final",
+        "category": _category("exam"),
+        "code": {
+            "coding": [{"system": SYSTEM_TECHNIQUE, "code": check.movement}],
+            "text": f"Technique check: {check.movement.replace('_', ' ')}",
+        },
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": clock.at(check.created_at),
+    }
+    if check.side:
+        observation["bodySite"] = {"text": f"{check.side} knee"}
+    components = _check_components(check.report or {})
+    if components:
+        observation["component"] = components
+    return observation
+
+
+# ----- the Bundle -------------------------------------------------------------------------------
+
+
+def _patient(profile: ProfileInfo, clinicians: Sequence[UserInfo]) -> Resource:
+    patient: Resource = {
+        "resourceType": "Patient",
+        "id": f"patient-{profile.id}",
+        "name": [{"text": profile.name}],
+    }
+    if profile.birth_year is not None:
+        patient["birthDate"] = f"{profile.birth_year:04d}"
+    if clinicians:
+        patient["generalPractitioner"] = [ref("Practitioner", f"practitioner-{c.id}") for c in clinicians]
+    return patient
+
+
+def build_bundle(
+    session: Session, content: Content, profile_id: int, today: dt.date, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The profile's Bundle as FHIR JSON, validated by the R4B models (NotFoundError: no such profile)."""
+    profile = profile_store.get_profile(session, profile_id)
+    clock = _Clock(profile.time_zone)
+    clinicians = clinic_store.profile_clinicians(session, profile.id)
+    patient = f"patient-{profile.id}"
+    resources: list[Resource] = [_patient(profile, clinicians)]
+    resources += [
+        {"resourceType": "Practitioner", "id": f"practitioner-{c.id}", "name": [{"text": clinician_label(c)}]}
+        for c in clinicians
+    ]
+    resources += [kujala_questionnaire(content), screening_questionnaire(content)]
+    for entry in screening_store.list_screenings(session, profile.id):
+        resources.append(_screening_response(entry, patient, clock))
+        resources += _flags(content, entry, patient, clock)
+    for score in score_service.list_scores(session, profile.id):
+        if score.instrument == "kujala" and score.answers:
+            resources.append(_kujala_response(score, patient))
+        resources.append(_score_observation(score, patient))
+    care_plan = _care_plan(content, session, profile, patient, today, clock)
+    if care_plan is not None:
+        resources.append(care_plan)
+    care_plan_id = care_plan["id"] if care_plan else None
+    logs = plan_service.plan_records(session, profile.id).logs
+    resources += [_log_observation(log, patient, care_plan_id) for log in logs]
+    checks = [c for c in check_queue.list_checks(session, profile.id) if c.status == "done"]
+    resources += [_check_observation(check, patient, clock) for check in sorted(checks, key=lambda c: c.id)]
+    _drop_dangling_authors(resources, {c.id for c in clinicians})
+    document: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": f"kneefix-profile-{profile.id}",
+        "meta": {"tag": [{"system": f"{BASE}/fhir-version", "code": FHIR_VERSION}]},
+        "type": "collection",
+        "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
+    }
+    if now is not None:
+        document["timestamp"] = clock.at(now)
+    return validated(document)
+
+
+def _drop_dangling_authors(resources: list[Resource], clinician_ids: set[int]) -> None:
+    """A clinician who cleared a flag or changed the plan and no longer shares the record is not in the
+    Bundle; their name stays in the text, the reference goes (every reference must resolve)."""
+    inside = {f"practitioner-{cid}" for cid in clinician_ids}
+    wanted = {full_url("Practitioner", pid) for pid in inside}
+    for resource in resources:
+        author = resource.get("author")
+        if resource["resourceType"] == "Flag" and author and author["reference"] not in wanted:
+            del resource["author"]
+        for note in resource.get("note", ()):
+            reference = note.get("authorReference")
+            if reference and reference["reference"] not in wanted:
+                del note["authorReference"]
+                note["authorString"] = "a clinician"
+
+
+def validated(document: dict[str, Any]) -> dict[str, Any]:
+    """Parse with the R4B models (which check every field) and return what they write out."""
+    try:
+        bundle = Bundle.model_validate(document)
+    except ValidationError as error:  # a mapping bug, not the person's input: say where
+        raise RuntimeError(f"The FHIR export did not validate: {error}") from error
+    result: dict[str, Any] = json.loads(bundle.model_dump_json(exclude_none=True))
+    return result
+
+
+def bundle_text(document: dict[str, Any]) -> str:
+    """Stable JSON text (sorted keys), so two exports compare line by line."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _own_profile(session: Session, user: UserInfo, profile_id: int) -> ProfileInfo:
+    """The profile if this person owns it; another's gets the same answer as a missing one."""
+    missing = NotFoundError(f"There is no person with id {profile_id} here.")
+    try:
+        profile = profile_store.get_profile(session, profile_id)
+    except NotFoundError:
+        raise missing from None
+    if profile.user_id != user.id:
+        raise missing
+    return profile
+
+
+def export_for(
+    session: Session,
+    content: Content,
+    user: UserInfo,
+    profile_id: int,
+    today: dt.date,
+    *,
+    ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The Bundle for the profile's owner or a linked clinician; anyone else gets the same 404 as for a
+    missing profile. The download is in the audit log before the data leaves."""
+    if user.role == "clinician":
+        profile = linked_profile(session, user.id, profile_id)
+        role = "clinician"
+    else:
+        profile = _own_profile(session, user, profile_id)
+        role = "person"
+    actor = audit.Actor.of(user, ip, role=role)
+    audit.record(
+        session,
+        actor,
+        audit.Action.EXPORT_DOWNLOADED,
+        profile_id=profile.id,
+        subject_user_id=profile.user_id,
+        detail={"format": FORMAT},
+    )
+    return build_bundle(session, content, profile.id, today, now)

@@ -1,0 +1,468 @@
+"""A FHIR R4 Bundle (one person's record) back into kneefix, all of it or nothing.
+
+The Bundle is checked whole before anything is written: JSON, a ``Bundle`` of type ``collection`` or
+``transaction``, FHIR version 4 (the kneefix version tag, when present), every resource valid for the
+R4B models, every reference resolving inside the Bundle, every value in kneefix's ranges. A problem is
+an :class:`~kneefix.errors.InputError` naming the resource and the field. What kneefix keeps is then
+rebuilt as its own export document and imported by :mod:`kneefix.storage.export`, in one transaction.
+Resources and extensions kneefix keeps nothing for are listed in the result, not silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from kneefix.errors import InputError
+from kneefix.services import fhir_export as fx
+from kneefix.services import profiles as profile_service
+from kneefix.storage import export as export_store
+from kneefix.storage import profiles as profile_store
+from kneefix.storage.records import ProfileInfo
+
+KNOWN_TYPES = {
+    "Patient",
+    "Practitioner",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Observation",
+    "Flag",
+    "CarePlan",
+}
+OUR_EXTENSIONS = {fx.EXT_ADVICE, fx.EXT_CLEARANCE, fx.EXT_SETTINGS, fx.EXT_OUTCOME}
+NOON = dt.time(12, 0, tzinfo=dt.UTC)  # a day-only record's stored moment (kneefix keeps the day)
+
+
+@dataclass(frozen=True)
+class FhirImport:
+    profile: ProfileInfo
+    imported: int  # resources read into the record
+    not_imported: tuple[str, ...]  # what kneefix keeps nothing for, one line each
+
+
+def _where(resource: dict[str, Any]) -> str:
+    return f"{resource.get('resourceType', 'resource')} {resource.get('id', '(no id)')}"
+
+
+def _fail(resource: dict[str, Any], field: str, problem: str) -> InputError:
+    return InputError(f"{_where(resource)}, field {field}: {problem}. Nothing was imported.")
+
+
+def load_bundle(path: Path) -> dict[str, Any]:
+    """Read and check the file; InputError naming the resource and field of the first problem."""
+    data = export_store.load_export_file(path.expanduser())
+    if data.get("resourceType") != "Bundle":
+        raise InputError(f"{path} is not a FHIR Bundle (resourceType is {data.get('resourceType')!r}).")
+    if data.get("type") not in ("collection", "transaction"):
+        raise InputError(f"Bundle, field type: {data.get('type')!r} is not collection or transaction.")
+    for tag in (data.get("meta") or {}).get("tag") or ():
+        version_tag = isinstance(tag, dict) and tag.get("system") == f"{fx.BASE}/fhir-version"
+        if version_tag and not str(tag.get("code", "")).startswith("4."):
+            raise InputError(
+                f"Bundle, field meta.tag: FHIR version {tag.get('code')!r}; kneefix reads R4 (4.x)."
+            )
+    entries = data.get("entry") or []
+    if not isinstance(entries, list):
+        raise InputError("Bundle, field entry: must be a list.")
+    try:
+        Bundle.model_validate(data)
+    except ValidationError as error:
+        raise _validation_problem(entries, error) from None
+    _check_references(entries)
+    return data
+
+
+def _validation_problem(entries: list[Any], error: ValidationError) -> InputError:
+    first = error.errors()[0]
+    location = list(first["loc"])
+    where, field = "Bundle", ".".join(str(part) for part in location)
+    if len(location) >= 3 and location[0] == "entry" and isinstance(location[1], int):
+        entry = entries[location[1]] if location[1] < len(entries) else {}
+        resource = entry.get("resource", {}) if isinstance(entry, dict) else {}
+        where = _where(resource) if isinstance(resource, dict) else where
+        field = ".".join(str(part) for part in location[3:]) or "resource"
+    return InputError(f"{where}, field {field}: {str(first['msg']).rstrip('.')}. Nothing was imported.")
+
+
+def _refs(node: object, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        value = node.get("reference")
+        if isinstance(value, str):
+            yield path + ".reference" if path else "reference", value
+        for key, inner in node.items():
+            yield from _refs(inner, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for index, inner in enumerate(node):
+            yield from _refs(inner, f"{path}[{index}]")
+
+
+def _check_references(entries: list[dict[str, Any]]) -> None:
+    known = {entry.get("fullUrl") for entry in entries}
+    known |= {
+        f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}" for e in entries if "resource" in e
+    }
+    for entry in entries:
+        resource = entry.get("resource", {})
+        for field, value in _refs(resource):
+            if value not in known and not value.startswith("#"):
+                raise _fail(resource, field, f"{value} does not resolve inside the Bundle")
+
+
+# ----- reading resources back -------------------------------------------------------------------
+
+
+def _codes(concept: dict[str, Any] | None) -> set[tuple[str, str]]:
+    return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
+
+
+def _sub(extension: list[dict[str, Any]] | None, url: str) -> list[dict[str, Any]]:
+    for item in extension or ():
+        if item.get("url") == url:
+            return list(item.get("extension") or [])
+    return []
+
+
+def _values(parts: list[dict[str, Any]], url: str) -> list[Any]:
+    found = []
+    for part in parts:
+        if part.get("url") == url:
+            found += [value for key, value in part.items() if key.startswith("value")]
+    return found
+
+
+def _day(resource: dict[str, Any], field: str) -> dt.date:
+    text = resource.get(field)
+    if not isinstance(text, str) or len(text) < 10:
+        raise _fail(resource, field, "a day (YYYY-MM-DD) is needed")
+    return dt.date.fromisoformat(text[:10])
+
+
+def _moment(resource: dict[str, Any], field: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise _fail(resource, field, "missing")
+    if len(text) == 10:
+        return dt.datetime.combine(dt.date.fromisoformat(text), NOON).isoformat()
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise _fail(resource, field, f"{text} has no time zone offset")
+    return moment.isoformat()
+
+
+def _ranged(resource: dict[str, Any], field: str, value: object, low: float, high: float) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise _fail(resource, field, f"{value!r} is outside {low:g} to {high:g}")
+    return float(value)
+
+
+def _pain(resource: dict[str, Any], field: str, value: object) -> int:
+    return round(_ranged(resource, field, value, 0, 10))
+
+
+class _Reader:
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.resources = [entry["resource"] for entry in entries if isinstance(entry.get("resource"), dict)]
+        self.by_ref: dict[str, Any] = {str(entry.get("fullUrl")): entry.get("resource") for entry in entries}
+        self.by_ref.update({f"{r['resourceType']}/{r.get('id')}": r for r in self.resources})
+        self.zone: str | None = None
+        self.current: dict[str, Any] = {}
+        self.skipped: list[str] = []
+        self.used = 0
+
+    def document(self) -> dict[str, Any]:
+        patients = [r for r in self.resources if r["resourceType"] == "Patient"]
+        if len(patients) != 1:
+            raise InputError(
+                f"Bundle, field entry: a person's record holds one Patient, this holds {len(patients)}."
+            )
+        patient = patients[0]
+        doc: dict[str, Any] = {
+            "format": export_store.FORMAT,
+            "format_version": export_store.FORMAT_VERSION,
+            "generator": "kneefix FHIR import",
+            "profile": self.profile(patient),
+            "screenings": [],
+            "scores": [],
+            "session_logs": [],
+            "technique_checks": [],
+        }
+        for resource in self.resources:
+            self.current = resource
+            kind = resource["resourceType"]
+            self.note_extensions(resource)
+            if kind not in KNOWN_TYPES:
+                self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")
+            elif kind == "Patient" or (
+                kind == "Questionnaire" and resource.get("url") in (fx.KUJALA_URL, fx.SCREENING_URL)
+            ):
+                self.used += 1
+            elif kind == "Practitioner":
+                self.skipped.append(
+                    f"{_where(resource)}: clinicians link to a record by invite, not by import"
+                )
+            elif kind == "CarePlan":
+                doc["profile"]["settings"] = self.settings(resource)
+            elif kind == "QuestionnaireResponse" and resource.get("questionnaire") == fx.SCREENING_URL:
+                doc["screenings"].append(self.screening(resource))
+            elif kind == "Observation":
+                self.observation(resource, doc)
+            elif kind == "Flag" and resource.get("status") == "inactive":
+                self.skipped.append(
+                    f"{_where(resource)}: the clearance (by a clinician's account) is not imported"
+                )
+            elif kind in ("Flag", "QuestionnaireResponse"):
+                self.used += 1  # a flag is its screening's; a Kujala response is read with its score
+            else:
+                self.skipped.append(f"{_where(resource)}: not a kneefix questionnaire")
+        return doc
+
+    def note_extensions(self, resource: dict[str, Any]) -> None:
+        for extension in resource.get("extension") or ():
+            if extension.get("url") not in OUR_EXTENSIONS:
+                self.skipped.append(f"{_where(resource)}: extension {extension.get('url')} not read")
+
+    def profile(self, patient: dict[str, Any]) -> dict[str, Any]:
+        names = patient.get("name") or [{}]
+        first = names[0]
+        name = first.get("text") or " ".join([*first.get("given", []), first.get("family", "")]).strip()
+        if not name:
+            raise _fail(patient, "name", "a name or alias is needed")
+        birth = patient.get("birthDate")
+        year = int(birth[:4]) if isinstance(birth, str) and birth[:4].isdigit() else None
+        if year is not None and not 1900 <= year <= 2200:
+            raise _fail(patient, "birthDate", f"{birth} is outside 1900 to 2200")
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+        return {"name": name[:100], "birth_year": year, "created_at": now, "settings": None}
+
+    def settings(self, plan: dict[str, Any]) -> dict[str, Any] | None:
+        self.used += 1
+        parts = _sub(plan.get("extension"), fx.EXT_SETTINGS)
+        start = (plan.get("period") or {}).get("start")
+        if not parts or not start:
+            self.skipped.append(f"{_where(plan)}: no kneefix plan settings, so no plan (take the screening)")
+            return None
+        zones = _values(parts, "time-zone")
+        self.zone = zones[0] if zones else None
+
+        def one(url: str) -> Any:
+            found = _values(parts, url)
+            if not found:
+                raise _fail(plan, f"extension[{fx.EXT_SETTINGS}].{url}", "missing")
+            return found[0]
+
+        return {
+            "equipment": _values(parts, "equipment"),
+            "days_per_week": one("days-per-week"),
+            "runs": one("runs"),
+            "start_date": start[:10],
+            "protocol_id": one("protocol"),
+            "guideline_additions": one("guideline-additions"),
+            "training_weekdays": _values(parts, "training-weekday") or None,
+        }
+
+    def screening(self, response: dict[str, Any]) -> dict[str, Any]:
+        self.used += 1
+        answers: dict[str, Any] = {}
+        fields = {"age": "age", "pain-now": "pain_now", "days-per-week": "days_per_week", "runs": "runs"}
+        for item in response.get("item") or ():
+            link, given = item.get("linkId"), item.get("answer") or []
+            values = [value for answer in given for key, value in answer.items() if key.startswith("value")]
+            if link in fields and values:
+                answers[fields[link]] = values[0]
+            elif link == "symptoms":
+                answers["symptoms"] = [value.get("code") for value in values]
+            elif link == "red-flags":
+                answers["red_flags"] = {
+                    sub["linkId"].removeprefix("red-flag-").replace("-", "_"): sub["answer"][0][
+                        "valueBoolean"
+                    ]
+                    for sub in item.get("item") or ()
+                    if sub.get("answer")
+                }
+        if "pain_now" in answers:
+            answers["pain_now"] = _pain(response, "item[pain-now].answer", answers["pain_now"])
+        else:
+            answers["not_asked"] = ["pain_now"]
+        outcome = _sub(response.get("extension"), fx.EXT_OUTCOME)
+        verdicts = _values(outcome, "verdict")
+        return {
+            "taken_at": _moment(response, "authored", response.get("authored")),
+            "answers": answers,
+            "verdict": verdicts[0] if verdicts else "imported",
+            "red_flags": _values(outcome, "red-flag"),
+            "messages": _values(outcome, "message"),
+        }
+
+    def observation(self, resource: dict[str, Any], doc: dict[str, Any]) -> None:
+        codes = _codes(resource.get("code"))
+        systems = {system for system, _ in codes}
+        if (fx.LOINC, fx.NPRS_LOINC) in codes:
+            pain = _pain(resource, "valueInteger", resource.get("valueInteger"))
+            doc["scores"].append(self.score(resource, "nprs", pain, []))
+        elif (fx.KUJALA_URL, "total") in codes:
+            value = (resource.get("valueQuantity") or {}).get("value")
+            score = _ranged(resource, "valueQuantity.value", value, 0, 100)
+            doc["scores"].append(self.score(resource, "kujala", score, self.kujala_letters(resource)))
+        elif fx.SYSTEM_LOG in systems:
+            doc["session_logs"].append(
+                self.log(resource, "run" if (fx.SYSTEM_LOG, "run") in codes else "session")
+            )
+        elif fx.SYSTEM_TECHNIQUE in systems:
+            doc["technique_checks"].append(self.check(resource))
+        else:
+            self.skipped.append(f"{_where(resource)}: an observation kneefix does not keep")
+
+    def score(
+        self, resource: dict[str, Any], instrument: str, value: float, letters: list[str]
+    ) -> dict[str, Any]:
+        self.used += 1
+        day = _day(resource, "effectiveDateTime")
+        moment = dt.datetime.combine(day, NOON).isoformat()
+        return {
+            "instrument": instrument,
+            "date": day.isoformat(),
+            "score": value,
+            "answers": letters,
+            "created_at": moment,
+        }
+
+    def kujala_letters(self, resource: dict[str, Any]) -> list[str]:
+        for link in resource.get("derivedFrom") or ():
+            response = self.by_ref.get(link.get("reference"))
+            if isinstance(response, dict) and response.get("questionnaire") == fx.KUJALA_URL:
+                items = sorted(response.get("item") or (), key=lambda item: int(item.get("linkId", 0)))
+                return [item["answer"][0]["valueCoding"]["code"] for item in items if item.get("answer")]
+        return []
+
+    def log(self, resource: dict[str, Any], kind: str) -> dict[str, Any]:
+        self.used += 1
+        day = _day(resource, "effectiveDateTime")
+        moment = dt.datetime.combine(day, NOON).isoformat()
+        completed = _ranged(
+            resource, "valueQuantity.value", (resource.get("valueQuantity") or {}).get("value", 100), 0, 100
+        )
+        log: dict[str, Any] = {
+            "date": day.isoformat(),
+            "completed": completed / 100,
+            "pain_during": None,
+            "pain_after": None,
+            "next_morning_pain": None,
+            "exercises_done": [],
+            "note": " ".join(note.get("text", "") for note in resource.get("note") or ()),
+            "created_at": moment,
+            "updated_at": moment,
+            "kind": kind,
+        }
+        fields = {
+            "pain-during": "pain_during",
+            "pain-after": "pain_after",
+            "next-morning-pain": "next_morning_pain",
+        }
+        for index, component in enumerate(resource.get("component") or ()):
+            for system, code in _codes(component.get("code")):
+                if system != fx.SYSTEM_LOG:
+                    continue
+                if code in fields:
+                    log[fields[code]] = _pain(
+                        resource, f"component[{index}].valueInteger", component.get("valueInteger")
+                    )
+                elif code in ("run-minutes", "run-distance") and kind == "run":
+                    value = (component.get("valueQuantity") or {}).get("value")
+                    log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _ranged(
+                        resource, f"component[{index}].valueQuantity.value", value, 0.01, 1000
+                    )
+        return log
+
+    def check(self, resource: dict[str, Any]) -> dict[str, Any]:
+        self.used += 1
+        movement = next(
+            code for system, code in _codes(resource.get("code")) if system == fx.SYSTEM_TECHNIQUE
+        )
+        reps: dict[int, dict[str, Any]] = {}
+        landings: dict[int, dict[str, Any]] = {}
+        keys = {"lag-ms": "lag_ms", "depth-deg": "depth_deg"}
+        for component in resource.get("component") or ():
+            text = (component.get("code") or {}).get("text", "")
+            code = next((c for s, c in _codes(component.get("code")) if s == fx.SYSTEM_TECHNIQUE), "")
+            value = (component.get("valueQuantity") or {}).get("value")
+            match = re.match(r"(Rep|Landing) (\d+):", text)
+            if not match:
+                continue
+            number = int(match.group(2))
+            if match.group(1) == "Rep":
+                rep = reps.setdefault(number, {"rep": number})
+                if code == "initiation":
+                    concept = component.get("valueCodeableConcept")
+                    rep["initiation"] = concept["coding"][0]["code"] if concept else "unknown"
+                    reason = (component.get("dataAbsentReason") or {}).get("text")
+                    if reason:
+                        rep["initiation_note"] = reason
+                elif code in keys:
+                    rep[keys[code]] = value
+            else:
+                landing = landings.setdefault(number, {"landing": number})
+                if code == "less-measured":
+                    landing["less_total_measured"] = component.get("valueInteger")
+                else:
+                    landing[code.replace("-", "_")] = value
+        report: dict[str, Any] = {}
+        if reps:
+            report["reps"] = [reps[n] for n in sorted(reps)]
+        if landings:
+            report["landings"] = [landings[n] for n in sorted(landings)]
+        side = (resource.get("bodySite") or {}).get("text", "").removesuffix(" knee") or None
+        moment = _moment(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
+        return {
+            "created_at": moment,
+            "movement": movement,
+            "side": side,
+            "status": "done",
+            "error": None,
+            "original_filename": None,
+            "report": report,
+            "summary": None,
+            "finished_at": moment,
+        }
+
+
+def read_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], _Reader]:
+    """The kneefix export document the Bundle holds, and what was and was not read."""
+    reader = _Reader(list(data.get("entry") or []))
+    try:
+        document = reader.document()
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, StopIteration) as error:
+        # valid FHIR, but not in the shape kneefix writes (e.g. a date with no day, a linkId not a number)
+        problem = f"{type(error).__name__}: {error}"
+        raise InputError(
+            f"{_where(reader.current)}: cannot be read as kneefix data ({problem}). Nothing was imported."
+        ) from None
+    try:
+        export_store.parse_export(document)
+    except InputError as error:
+        raise InputError(
+            f"The Bundle does not make a kneefix record: {error} Nothing was imported."
+        ) from error
+    return document, reader
+
+
+def import_fhir(
+    session: Session,
+    path: Path,
+    *,
+    name: str | None = None,
+    overwrite: bool = False,
+    user_id: int | None = None,
+) -> FhirImport:
+    """Create a profile from a FHIR Bundle file (checked whole first; one transaction)."""
+    document, reader = read_bundle(load_bundle(path))
+    profile_id = export_store.import_profile(session, document, name, user_id=user_id, overwrite=overwrite)
+    if reader.zone:
+        profile_service.set_time_zone(session, profile_id, reader.zone)
+    return FhirImport(profile_store.get_profile(session, profile_id), reader.used, tuple(reader.skipped))

@@ -1,0 +1,80 @@
+"""The person's record as an HL7 FHIR R4 Bundle (``application/fhir+json``), for a clinic's record
+system: the person downloads their own, a linked clinician a person's who shares with them
+(:mod:`kneefix.services.fhir_export` maps it; docs/fhir.md). The pages' download buttons link here: a
+GET with the session cookie needs no CSRF token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kneefix.services import fhir_export
+from kneefix.web.api_document import Responses, errors
+from kneefix.web.deps import ContentDep, CurrentPerson, CurrentUser, DbSession, RecordId, Today, client_ip
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
+
+BUNDLE_OUTLINE = {
+    "type": "object",
+    "description": "FHIR R4 Bundle (https://hl7.org/fhir/R4B/bundle.html); the mapping is docs/fhir.md",
+    "required": ["resourceType", "type", "entry"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "id": {"type": "string"},
+        "type": {"type": "string", "enum": ["collection"]},
+        "entry": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["fullUrl", "resource"],
+                "properties": {"fullUrl": {"type": "string"}, "resource": {"type": "object"}},
+            },
+        },
+    },
+}
+FHIR: Responses = {
+    200: {
+        "description": "A FHIR R4 (R4B) Bundle of type collection",
+        "content": {fhir_export.MEDIA_TYPE: {"schema": BUNDLE_OUTLINE}},
+    },
+    **errors(e404="No such person, or not one whose record is yours or shared with you"),
+}
+
+
+@api_router.get(
+    "/people/{profile_id}/fhir",
+    summary="A person's record as a FHIR R4 Bundle (the person, or a linked clinician)",
+    response_class=Response,
+    responses=FHIR,
+)
+def api_person_fhir(
+    request: Request,
+    profile_id: RecordId,
+    user: CurrentUser,
+    db: DbSession,
+    content: ContentDep,
+    today: Today,
+) -> Response:
+    bundle = fhir_export.export_for(db, content, user, profile_id, today, ip=client_ip(request))
+    return _download(bundle, profile_id)
+
+
+@router.get("/account/record.fhir.json", name="account_fhir")
+def account_fhir(
+    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+) -> Response:
+    """The account page's button: the person's own record, without their profile id in the address."""
+    bundle = fhir_export.export_for(db, content, me.user, me.profile_id, today, ip=client_ip(request))
+    return _download(bundle, me.profile_id)
+
+
+def _download(bundle: dict[str, object], profile_id: int) -> Response:
+    return Response(
+        fhir_export.bundle_text(bundle),
+        media_type=fhir_export.MEDIA_TYPE,
+        headers={
+            "content-disposition": f'attachment; filename="kneefix-fhir-{profile_id}.json"',
+            "Cache-Control": "private, no-store",
+        },
+    )

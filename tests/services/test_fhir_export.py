@@ -1,0 +1,287 @@
+"""Issue 12: a person's record as a FHIR R4 (R4B) Bundle that validates, resolves and stays stable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from kneefix.content.loader import Content
+from kneefix.errors import NotFoundError
+from kneefix.programme.records import SessionLog
+from kneefix.services import fhir_export, fhir_import, logbook, profiles
+from kneefix.storage import clinic as clinic_store
+from kneefix.storage import logs as log_store
+from kneefix.storage import profiles as profile_store
+from kneefix.storage import screenings as screening_store
+from kneefix.storage import users as user_store
+from kneefix.storage.db import Database
+from kneefix.storage.models import TechniqueCheck
+from tests.services.helpers import START
+
+TODAY = START + dt.timedelta(days=3)
+ZONE = "Europe/Madrid"  # +01:00 in March 2025 (summer time starts on the 30th)
+SQUAT_REPORT = {
+    "reps": [
+        {"rep": 1, "lag_ms": 42.0, "initiation": "hips", "depth_deg": 95.5},
+        {
+            "rep": 2,
+            "lag_ms": None,
+            "initiation": "unknown",
+            "depth_deg": None,
+            "initiation_note": "hips hidden",
+        },
+    ]
+}
+LANDING_REPORT = {
+    "landings": [
+        {
+            "landing": 1,
+            "knee_flexion_ic_deg": 21.0,
+            "peak_knee_flexion_deg": 80.2,
+            "hip_flexion_ic_deg": 30.0,
+            "hip_flexion_at_peak_knee_deg": 60.0,
+            "less_total_measured": 3,
+        }
+    ]
+}
+
+
+def _rich_record(db: Database, content: Content, profile_id: int, *, clear: bool = True) -> int:
+    """A session, a squat and a landing check, a linked clinician, and a red flag (cleared unless not)."""
+    with db.session() as session:
+        profiles.set_time_zone(session, profile_id, ZONE)
+        logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3, pain_after=2)
+        for movement, report in (("squat", SQUAT_REPORT), ("drop_jump", LANDING_REPORT)):
+            session.add(
+                TechniqueCheck(
+                    profile_id=profile_id,
+                    movement=movement,
+                    side="left",
+                    status="done",
+                    report=report,
+                    created_at=dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC),
+                )
+            )
+        doctor = user_store.create_user(
+            session, email="doc@example.org", display_name="Dr Who", role="clinician", password_hash="x"
+        )
+        clinic_store.link_clinician(session, doctor.id, profile_id)
+        flagged = screening_store.save_screening(
+            session,
+            profile_id,
+            answers={"age": 30, "red_flags": {"true_locking": True}, "not_asked": ["pain_now"]},
+            verdict="refer_now",
+            red_flags=["true_locking"],
+            messages=["See a clinician first."],
+            taken_at=dt.datetime(2025, 3, 5, 8, 0, tzinfo=dt.UTC),
+        )
+        if not clear:
+            return doctor.id
+        screening_store.clear_red_flags(
+            session,
+            profile_id,
+            flagged.id,
+            cleared_at=dt.datetime(2025, 3, 5, 17, 0, tzinfo=dt.UTC),
+            cleared_by_user_id=doctor.id,
+            cleared_by_name="Dr Who",
+            note="Examined: no locking.",
+        )
+    return doctor.id
+
+
+def _export(db: Database, content: Content, profile_id: int, today: dt.date = TODAY) -> dict[str, Any]:
+    with db.session(write=False) as session:
+        return fhir_export.build_bundle(session, content, profile_id, today)
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _references(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["reference"]] if isinstance(node.get("reference"), str) else []
+        return found + [r for value in node.values() for r in _references(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _references(value)]
+    return []
+
+
+def test_a_bundle_validates_resolves_and_keeps_its_ids(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: every exported Bundle validates (R4B models), references resolve, ids are stable."""
+    _rich_record(db, content, profile_id)
+    first = _export(db, content, profile_id)
+    Bundle.model_validate(first)  # raises on any invalid field
+    assert first["type"] == "collection"
+    urls = {entry["fullUrl"] for entry in first["entry"]}
+    references = _references(first)
+    assert references and set(references) <= urls
+    kinds = {e["resource"]["resourceType"] for e in first["entry"]}
+    assert {"Patient", "Practitioner", "Questionnaire", "QuestionnaireResponse", "Observation"} <= kinds
+    assert {"Flag", "CarePlan"} <= kinds
+    second = _export(db, content, profile_id)
+    assert [e["fullUrl"] for e in second["entry"]] == [e["fullUrl"] for e in first["entry"]]
+    assert second == first
+    ids = [e["resource"]["id"] for e in first["entry"]]
+    assert len(ids) == len(set(ids)) and "kujala-score-2" in ids and "nprs-score-1" in ids
+
+
+def test_the_patient_holds_a_name_and_a_birth_year_only(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: Patient has only what kneefix holds (name, birth year)."""
+    patient = _resources(_export(db, content, profile_id), "Patient")[0]
+    assert set(patient) == {"resourceType", "id", "name", "birthDate"}
+    assert re.fullmatch(r"\d{4}", patient["birthDate"])
+
+
+def test_scores_carry_loinc_for_nprs_and_the_kneefix_code_for_kujala(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: NPRS with LOINC 72514-3; Kujala coded with the kneefix questionnaire URL."""
+    observations = {o["id"]: o for o in _resources(_export(db, content, profile_id), "Observation")}
+    nprs = observations["nprs-score-1"]["code"]["coding"][0]
+    assert (nprs["system"], nprs["code"]) == ("http://loinc.org", "72514-3")
+    assert observations["nprs-score-1"]["valueInteger"] == 3
+    kujala = observations["kujala-score-2"]
+    assert kujala["code"]["coding"][0]["system"] == "https://kneefix.org/fhir/Questionnaire/kujala"
+    assert kujala["valueQuantity"]["value"] == 90
+    questionnaire = next(
+        q for q in _resources(_export(db, content, profile_id), "Questionnaire") if q["id"] == "kujala"
+    )
+    assert (
+        len(questionnaire["item"]) == 13
+        and questionnaire["item"][0]["answerOption"][0]["valueCoding"]["code"] == "a"
+    )
+
+
+def test_times_carry_the_persons_offset_and_the_cleared_flag_is_inactive(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: dates in the person's time zone; a cleared red flag is inactive with its note."""
+    doctor = _rich_record(db, content, profile_id)
+    bundle = _export(db, content, profile_id)
+    flag = _resources(bundle, "Flag")[0]
+    assert flag["status"] == "inactive"
+    assert flag["period"] == {"start": "2025-03-05T09:00:00+01:00", "end": "2025-03-05T18:00:00+01:00"}
+    texts = [extension["valueString"] for extension in flag["extension"]]
+    assert any("Examined: no locking." in text for text in texts)
+    assert flag["author"]["reference"] == fhir_export.full_url("Practitioner", f"practitioner-{doctor}")
+    check = next(o for o in _resources(bundle, "Observation") if o["id"].startswith("technique-check-"))
+    assert check["effectiveDateTime"] == "2025-03-04T10:30:00+01:00"
+
+
+def test_technique_checks_have_components_and_unknown_calls_are_absent(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: per-rep lag/initiation/depth and per-landing flexion; "unknown" is a dataAbsentReason."""
+    _rich_record(db, content, profile_id)
+    observations = _resources(_export(db, content, profile_id), "Observation")
+    squat, landing = (o for o in observations if o["id"].startswith("technique-check-"))
+    texts = {c["code"]["text"]: c for c in squat["component"]}
+    assert texts["Rep 1: knee onset after hip onset"]["valueQuantity"]["value"] == 42.0
+    assert texts["Rep 1: initiation"]["valueCodeableConcept"]["coding"][0]["code"] == "hips"
+    unknown = texts["Rep 2: initiation"]
+    assert "valueCodeableConcept" not in unknown and unknown["dataAbsentReason"]["text"] == "hips hidden"
+    assert "dataAbsentReason" in texts["Rep 2: depth"]
+    landed = {c["code"]["text"]: c for c in landing["component"]}
+    assert landed["Landing 1: knee flexion at initial contact"]["valueQuantity"]["value"] == 21.0
+    assert landed["Landing 1: hip flexion at initial contact"]["valueQuantity"]["value"] == 30.0
+    session = next(o for o in observations if o["id"].startswith("session-log-"))
+    pains = {c["code"]["text"]: c["valueInteger"] for c in session["component"]}
+    assert pains == {"Pain during": 3, "Pain after": 2}
+
+
+def test_the_care_plan_is_active_with_doses_and_on_hold_when_paused(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: CarePlan status from the plan's state; a red-flag re-screening pauses it (on-hold)."""
+    plan = _resources(_export(db, content, profile_id), "CarePlan")[0]
+    assert plan["status"] == "active"
+    assert plan["activity"] and all(a["detail"]["description"] for a in plan["activity"])
+    with db.session() as session:
+        screening_store.save_screening(
+            session,
+            profile_id,
+            answers={"age": 30, "red_flags": {"true_locking": True}},
+            verdict="refer_now",
+            red_flags=["true_locking"],
+            taken_at=dt.datetime(2025, 3, 4, 8, 0, tzinfo=dt.UTC),
+        )
+    paused = _export(db, content, profile_id)
+    assert _resources(paused, "CarePlan")[0]["status"] == "on-hold"
+    assert _resources(paused, "Flag")[0]["status"] == "active"
+    Bundle.model_validate(paused)
+
+
+def test_only_the_owner_or_a_linked_clinician_gets_the_bundle(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Issue 12: the person and a linked clinician only; the download is in the audit log."""
+    doctor = _rich_record(db, content, profile_id)
+    with db.session() as session:
+        owner = user_store.get_user(session, profile_store.get_profile(session, profile_id).user_id)
+        linked = user_store.get_user(session, doctor)
+        stranger = user_store.create_user(
+            session, email="x@example.org", display_name="X", role="clinician", password_hash="x"
+        )
+        person = user_store.create_user(
+            session, email="p@example.org", display_name="P", role="person", password_hash="x"
+        )
+    for user in (owner, linked):
+        with db.session(write=False) as session:
+            bundle = fhir_export.export_for(session, content, user, profile_id, TODAY)
+        assert bundle["id"] == f"kneefix-profile-{profile_id}"
+    for user in (stranger, person):
+        with db.session(write=False) as session, pytest.raises(NotFoundError):
+            fhir_export.export_for(session, content, user, profile_id, TODAY)
+
+
+def _without_ids(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: ("*" if k in ("id", "fullUrl", "reference") else _without_ids(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_without_ids(v) for v in node]
+    return node
+
+
+def test_a_rich_record_round_trips_and_what_cannot_is_reported(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: export -> import -> export gives the same Bundle (time zone, checks, runs, a red flag);
+    the clinician, who needs an account, is reported as not imported."""
+    _rich_record(db, content, profile_id, clear=False)
+    with db.session() as session:
+        run = SessionLog(
+            date=START + dt.timedelta(days=1), completed=1.0, pain_during=2, kind="run", run_minutes=20
+        )
+        log_store.add_log(session, profile_id, run)
+    first = _export(db, content, profile_id)
+    path = tmp_path / "bundle.json"
+    path.write_text(fhir_export.bundle_text(first))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        assert any(line.startswith("Practitioner") for line in result.not_imported)
+        again = _export(other, content, result.profile.id)
+    finally:
+        other.close()
+    drop = {"Practitioner"}
+
+    def comparable(bundle: dict[str, Any]) -> Any:
+        kept = [e for e in bundle["entry"] if e["resource"]["resourceType"] not in drop]
+        for entry in kept:
+            entry["resource"].pop("generalPractitioner", None)
+        return _without_ids(kept)
+
+    assert comparable(again) == comparable(first)
+    runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
+    assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20

@@ -1,0 +1,58 @@
+"""Issue 12: the FHIR Bundle from the API and the pages, for the person and a linked clinician only."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from fhir.resources.R4B.bundle import Bundle
+
+from tests.web.helpers import person_with_plan, sign_up
+from tests.web.test_clinician import clinician, linked  # noqa: F401  (fixtures)
+
+FHIR_JSON = "application/fhir+json"
+
+
+def test_the_person_and_a_linked_clinician_download_it_and_no_one_else(
+    app: FastAPI,
+    client: TestClient,
+    clinician: TestClient,  # noqa: F811
+    linked: int,  # noqa: F811
+) -> None:
+    """Issue 12: GET /api/v1/people/{id}/fhir for the person and a linked clinician; others 404."""
+    path = f"/api/v1/people/{linked}/fhir"
+    for caller in (client, clinician):
+        response = caller.get(path)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith(FHIR_JSON)
+        assert "attachment" in response.headers["content-disposition"]
+        assert Bundle.model_validate(response.json()).type == "collection"
+        kinds = {entry["resource"]["resourceType"] for entry in response.json()["entry"]}
+        assert {"Patient", "Practitioner", "CarePlan", "Observation"} <= kinds
+    stranger = TestClient(app)
+    sign_up(stranger, "otherdoc@example.org", role="clinician")
+    assert stranger.get(path).status_code == 404
+    other_person = TestClient(app)
+    person_with_plan(other_person, "other@example.org")
+    assert other_person.get(path).status_code == 404
+    assert TestClient(app).get(path).status_code == 401
+    assert client.get("/api/v1/people/999999/fhir").status_code == 404
+
+
+def test_the_pages_link_to_it_and_the_download_is_in_the_audit_log(
+    client: TestClient,
+    clinician: TestClient,  # noqa: F811
+    linked: int,  # noqa: F811
+) -> None:
+    """Issue 12: download buttons on the account page and the clinician's person page; export.downloaded
+    with format fhir in the person's "who saw my record"."""
+    assert "/account/record.fhir.json" in client.get("/account").text
+    assert f"/api/v1/people/{linked}/fhir" in clinician.get(f"/clinician/people/{linked}").text
+    own = client.get("/account/record.fhir.json")
+    assert own.status_code == 200 and own.headers["content-type"].startswith(FHIR_JSON)
+    assert own.json()["id"] == f"kneefix-profile-{linked}"
+    assert clinician.get("/account/record.fhir.json").status_code in (403, 404)
+    assert clinician.get(f"/api/v1/people/{linked}/fhir").status_code == 200
+    lines = client.get("/api/v1/me/audit").json()
+    downloads = [line for line in lines if line["action"] == "export.downloaded"]
+    assert {line["role"] for line in downloads} == {"person", "clinician"}
+    assert all("FHIR" in line["what"] for line in downloads)
