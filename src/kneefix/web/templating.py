@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import NoMatchFound
 
 from kneefix.web.security import CSRF_FIELD, SessionData, anonymous_session
+from kneefix.web.user_agents import browser_label
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -29,6 +30,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+templates.env.filters["browser_label"] = browser_label
 
 
 def session_of(request: Request) -> SessionData:
