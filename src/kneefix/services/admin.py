@@ -13,11 +13,7 @@ line (someone with a shell on the server, who can read the database anyway).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import quote
@@ -25,19 +21,20 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError, NotFoundError
-from kneefix.services import accounts, audit
+from kneefix.services import accounts, audit, signed_links
 from kneefix.services.credentials import check_new_password
 from kneefix.services.mail import add_bodies, new_message
 from kneefix.services.recovery import new_reset_link, replace_password
 from kneefix.settings import MailSettings
 from kneefix.storage import roles, users
-from kneefix.storage.columns import utc_now
 from kneefix.storage.records import UserInfo
 
 CLI_ACTOR = audit.Actor.cli("kneefix users (command line)")
 INVITE_VALID_FOR = dt.timedelta(days=7)
 INVITE_PATH = "/signup"
-_INVITE_PURPOSE = b"kneefix clinician invite v1:"
+_INVITE_SALT = "kneefix.clinician-invite.v1"
+MAX_INVITE_LENGTH = 1000
+"""Longer is no invite."""
 WAITING_FOR_APPROVAL = (
     "Your account is made. A clinician account must be approved by this clinic's administrator before "
     "it can follow people; until then it works as a person's account."
@@ -191,40 +188,21 @@ class Invite:
     invited_by: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _invite_mac(secret_key: str, body: str) -> str:
-    digest = hmac.new(secret_key.encode("utf-8"), _INVITE_PURPOSE + body.encode("ascii"), hashlib.sha256)
-    return _b64(digest.digest())
-
-
 def invite_token(secret_key: str, email: str, *, invited_by: int, now: dt.datetime | None = None) -> str:
     """A signed invite for ``email``, valid :data:`INVITE_VALID_FOR` (nothing is stored)."""
-    address = users.normalise_email(email)
-    expires = int(((now or utc_now()) + INVITE_VALID_FOR).timestamp())
-    body = _b64(json.dumps({"e": address, "x": expires, "b": invited_by}, separators=(",", ":")).encode())
-    return f"{body}.{_invite_mac(secret_key, body)}"
+    payload = {"e": users.normalise_email(email), "b": invited_by}
+    return signed_links.sign(secret_key, _INVITE_SALT, payload, valid_for=INVITE_VALID_FOR, now=now)
 
 
 def read_invite(secret_key: str, token: str, *, now: dt.datetime | None = None) -> Invite | None:
     """The invite a token carries, or None when it is forged, damaged or expired."""
-    body, dot, mac = token.strip().partition(".")
-    if not dot or len(token) > 1000 or not hmac.compare_digest(mac, _invite_mac(secret_key, body)):
+    data = signed_links.read(secret_key, _INVITE_SALT, token, max_length=MAX_INVITE_LENGTH, now=now)
+    if data is None:
         return None
     try:
-        data = json.loads(_unb64(body))
-        address, expires, invited_by = str(data["e"]), int(data["x"]), int(data["b"])
-    except (ValueError, KeyError, TypeError):
+        return Invite(str(data["e"]), int(data["b"]))
+    except (KeyError, TypeError, ValueError):
         return None
-    if (now or utc_now()).timestamp() >= expires:
-        return None
-    return Invite(address, invited_by)
 
 
 def invite_url(public_url: str, token: str) -> str:

@@ -28,15 +28,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import quote
 
-from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError
 from kneefix.programme.clock import parse_time_zone
-from kneefix.services import accounts, admin, profiles
+from kneefix.services import accounts, admin, profiles, signed_links
 from kneefix.services.mail import add_bodies, new_message
 from kneefix.services.recovery import FORGOT_PATH
 from kneefix.settings import MailSettings
@@ -54,8 +52,6 @@ PER_ADDRESS_LIMIT = 3
 too few to flood an inbox."""
 MAX_TOKEN_LENGTH = 4000
 MAX_NEXT_LENGTH = 500
-MAX_INVITE_LENGTH = 1000
-"""Longer is no invite (:func:`kneefix.services.admin.read_invite` refuses it): left out of the link."""
 _SALT = "kneefix.sign-up-link.v1"
 
 SENT_MESSAGE = (
@@ -101,34 +97,27 @@ class LinkRequest:
     message: EmailMessage | None = None
 
 
-def _serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=_SALT)
-
-
 def link_token(secret_key: str, details: SignUpLink, *, now: dt.datetime | None = None) -> str:
     """The signed token of a link for ``details``, valid :data:`LINK_VALID_FOR` from ``now``."""
-    expires = int(((now or utc_now()) + LINK_VALID_FOR).timestamp())
     payload = {
         "e": details.email,
         "n": details.display_name,
         "r": details.role,
         "z": details.time_zone or "",
-        "i": details.invite if len(details.invite) <= MAX_INVITE_LENGTH else "",
+        # a longer one is no invite (admin.read_invite refuses it): left out of the link
+        "i": details.invite if len(details.invite) <= admin.MAX_INVITE_LENGTH else "",
         "u": details.next if len(details.next) <= MAX_NEXT_LENGTH else "",
-        "x": expires,
     }
-    token: str = _serializer(secret_key).dumps(payload)
-    return token
+    return signed_links.sign(secret_key, _SALT, payload, valid_for=LINK_VALID_FOR, now=now)
 
 
 def read_link(secret_key: str, token: str, *, now: dt.datetime | None = None) -> SignUpLink | None:
     """What a token carries, or None when it is forged, damaged or expired (only checks the token)."""
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    raw = signed_links.read(secret_key, _SALT, token, max_length=MAX_TOKEN_LENGTH, now=now)
+    if raw is None:
         return None
     try:
-        raw: Any = _serializer(secret_key).loads(token.strip())
-        expires = int(raw["x"])
-        found = SignUpLink(
+        return SignUpLink(
             email=str(raw["e"]),
             display_name=str(raw["n"]),
             role=str(raw["r"]),
@@ -136,11 +125,8 @@ def read_link(secret_key: str, token: str, *, now: dt.datetime | None = None) ->
             invite=str(raw["i"]),
             next=str(raw["u"]),
         )
-    except (BadData, KeyError, TypeError, ValueError):
+    except KeyError:
         return None
-    if (now or utc_now()).timestamp() >= expires:
-        return None
-    return found
 
 
 def finish_url(public_url: str, token: str) -> str:
