@@ -20,6 +20,7 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
 from tests.services.helpers import START
 
@@ -285,3 +286,88 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     assert comparable(again) == comparable(first)
     runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
     assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20
+
+
+def _linked_export(db: Database, content: Content, profile_id: int, store: Path) -> dict[str, Any]:
+    """The rich record with the squat check's annotated video and chart in a file store, exported with
+    links on https://knee.example.org (the landing check has no files)."""
+    _rich_record(db, content, profile_id, clear=False)
+    with db.session() as session:
+        squat = session.query(TechniqueCheck).filter_by(profile_id=profile_id, movement="squat").one()
+        squat.output_dir = f"analyses/{profile_id}/squat"
+        squat_id = squat.id
+    folder = store / "analyses" / str(profile_id) / "squat"
+    folder.mkdir(parents=True)
+    for name in ("annotated.mp4", "angles.png"):
+        (folder / name).write_bytes(b"x")
+    links = fhir_export.FileLinks(
+        "https://knee.example.org/", FolderStore(store), lambda check, name: f"/c/{check}/{name}"
+    )
+    with db.session(write=False) as session:
+        bundle = fhir_export.build_bundle(session, content, profile_id, TODAY, links=links)
+    assert any(r["id"] == f"technique-check-{squat_id}" for r in _resources(bundle, "Observation"))
+    return bundle
+
+
+def test_a_checks_files_are_document_references_linked_on_the_public_address(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: the annotated video and chart as DocumentReference links (absolute, on the configured
+    public address), referenced by the check's Observation.derivedFrom; only files that exist."""
+    bundle = _linked_export(db, content, profile_id, tmp_path / "store")
+    Bundle.model_validate(bundle)
+    documents = {d["id"]: d for d in _resources(bundle, "DocumentReference")}
+    squat = next(
+        o
+        for o in _resources(bundle, "Observation")
+        if o["id"].startswith("technique-check-") and o.get("derivedFrom")
+    )
+    check_id = squat["id"].removeprefix("technique-check-")
+    assert set(documents) == {f"check-{check_id}-annotated", f"check-{check_id}-angles"}
+    video = documents[f"check-{check_id}-annotated"]["content"][0]["attachment"]
+    assert video["contentType"] == "video/mp4" and video["title"]
+    assert video["url"] == f"https://knee.example.org/c/{check_id}/annotated.mp4"
+    chart = documents[f"check-{check_id}-angles"]["content"][0]["attachment"]
+    assert chart["contentType"] == "image/png"
+    assert squat["derivedFrom"] == [
+        {"reference": fhir_export.full_url("DocumentReference", d)} for d in sorted(documents, reverse=True)
+    ]
+    patient = fhir_export.full_url("Patient", f"patient-{profile_id}")
+    assert all(d["subject"]["reference"] == patient for d in documents.values())
+    assert set(_references(bundle)) <= {e["fullUrl"] for e in bundle["entry"]}
+    with db.session(write=False) as session:
+        plain = fhir_export.build_bundle(session, content, profile_id, TODAY)
+    assert not _resources(plain, "DocumentReference")  # no public address: no links
+
+
+def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: the files are not in the Bundle, so their links are reported as not imported; apart
+    from them (and the clinician) export -> import -> export is equal."""
+    first = _linked_export(db, content, profile_id, tmp_path / "store")
+    path = tmp_path / "bundle.json"
+    path.write_text(fhir_export.bundle_text(first))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        again = _export(other, content, result.profile.id)
+    finally:
+        other.close()
+    reported = [line for line in result.not_imported if line.startswith("DocumentReference check-")]
+    assert len(reported) == 2 and all("file is not in the Bundle" in line for line in reported)
+
+    def comparable(bundle: dict[str, Any]) -> Any:
+        kept = [
+            e
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] not in ("Practitioner", "DocumentReference")
+        ]
+        for entry in kept:
+            entry["resource"].pop("generalPractitioner", None)
+            if entry["resource"]["id"].startswith("technique-check-"):
+                entry["resource"].pop("derivedFrom", None)
+        return _without_ids(kept)
+
+    assert comparable(again) == comparable(first)

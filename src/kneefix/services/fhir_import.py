@@ -197,7 +197,12 @@ class _Reader:
             self.current = resource
             kind = resource["resourceType"]
             self.note_extensions(resource)
-            if kind not in KNOWN_TYPES:
+            if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
+                self.skipped.append(
+                    f"{_where(resource)}: a link to a technique check's file on the exporting server; "
+                    "the file is not in the Bundle, so it is not imported"
+                )
+            elif kind not in KNOWN_TYPES:
                 self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")
             elif kind == "Patient" or (
                 kind == "Questionnaire" and resource.get("url") in (fx.KUJALA_URL, fx.SCREENING_URL)
