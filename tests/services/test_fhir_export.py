@@ -11,9 +11,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from kneefix.content.loader import Content
-from kneefix.errors import NotFoundError
+from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.planner import training_dates
 from kneefix.programme.records import SessionLog
-from kneefix.services import fhir_export, fhir_import, logbook, profiles
+from kneefix.services import fhir_export, fhir_import, logbook, profiles, screening
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import logs as log_store
 from kneefix.storage import profiles as profile_store
@@ -22,7 +23,7 @@ from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
 from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
-from tests.services.helpers import START
+from tests.services.helpers import START, typical_answers
 
 TODAY = START + dt.timedelta(days=3)
 ZONE = "Europe/Madrid"  # +01:00 in March 2025 (summer time starts on the 30th)
@@ -371,3 +372,71 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
         return _without_ids(kept)
 
     assert comparable(again) == comparable(first)
+
+
+def test_a_finished_programme_is_a_completed_care_plan(db: Database, content: Content) -> None:
+    """Issue 12: CarePlan status from the plan's state: seven weeks of settled sessions finish the
+    programme (maintenance), and the CarePlan and its activities are then completed."""
+    with db.session() as session:
+        answers = typical_answers(content, runs=False)
+        start = screening.run_start(session, content, "fin", screening.StartRequest(answers), today=START)
+        profile = start.profile
+        assert profile.settings is not None
+        end = START + dt.timedelta(weeks=7)
+        days = training_dates(profile.settings, START, end=end - dt.timedelta(days=1))
+        for day in days:
+            log = SessionLog(date=day, completed=1.0, pain_during=2, pain_after=2, next_morning_pain=1)
+            log_store.add_log(session, profile.id, log)
+    midway = _resources(_export(db, content, profile.id, days[5] + dt.timedelta(days=1)), "CarePlan")[0]
+    assert midway["status"] == "active"
+    finished = _export(db, content, profile.id, end)
+    Bundle.model_validate(finished)
+    plan = _resources(finished, "CarePlan")[0]
+    assert plan["status"] == "completed"
+    assert plan["activity"] and {a["detail"]["status"] for a in plan["activity"]} == {"completed"}
+    assert "finished the programme" in plan["note"][-1]["text"]
+
+
+def _bundle_file(tmp_path: Path, bundle: dict[str, Any], name: str) -> Path:
+    path = tmp_path / name
+    path.write_text(fhir_export.bundle_text(bundle))
+    return path
+
+
+def test_the_import_takes_a_collection_or_transaction_with_one_patient_only(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: a Bundle of another type, or with no Patient or two, is refused with a message naming
+    the Bundle field, and nothing is imported."""
+    bundle = _export(db, content, profile_id)
+    searchset = {**bundle, "type": "searchset"}
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    second = {
+        "fullUrl": fhir_export.full_url("Patient", "patient-999"),
+        "resource": {**patient["resource"], "id": "patient-999"},
+    }
+    # without the Patient and what refers to it (references must resolve, or that is the message)
+    no_patient = {
+        **bundle,
+        "entry": [e for e in bundle["entry"] if e is not patient and "subject" not in e["resource"]],
+    }
+    two = {**bundle, "entry": [*bundle["entry"], second]}
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for name, data, fragments in (
+            ("searchset.json", searchset, ("Bundle, field type", "'searchset'", "collection or transaction")),
+            ("none.json", no_patient, ("Bundle, field entry", "holds one Patient, this holds 0")),
+            ("two.json", two, ("Bundle, field entry", "holds one Patient, this holds 2")),
+        ):
+            with other.session() as session, pytest.raises(InputError) as raised:
+                fhir_import.import_fhir(session, _bundle_file(tmp_path, data, name))
+            assert all(fragment in str(raised.value) for fragment in fragments), (name, raised.value)
+            with other.session(write=False) as session:
+                assert profile_store.list_profiles(session) == [], name  # nothing imported
+        with other.session() as session:
+            result = fhir_import.import_fhir(
+                session, _bundle_file(tmp_path, {**bundle, "type": "transaction"}, "transaction.json")
+            )
+        assert result.profile.settings is not None
+    finally:
+        other.close()
