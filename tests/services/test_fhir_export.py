@@ -258,7 +258,7 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     db: Database, content: Content, profile_id: int, tmp_path: Path
 ) -> None:
     """Issue 12: export -> import -> export gives the same Bundle (time zone, checks, runs, a red flag);
-    the clinician, who needs an account, is reported as not imported."""
+    the clinician, who needs an account, is reported as not imported, saying why and what to do."""
     _rich_record(db, content, profile_id, clear=False)
     with db.session() as session:
         run = SessionLog(
@@ -272,7 +272,11 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     try:
         with other.session() as session:
             result = fhir_import.import_fhir(session, path)
-        assert any(line.startswith("Practitioner") for line in result.not_imported)
+        (practitioner,) = [line for line in result.not_imported if line.startswith("Practitioner")]
+        assert "cannot become a kneefix clinician account" in practitioner
+        assert "ask the clinician to link again with an invite" in practitioner
+        with other.session(write=False) as session:  # no account was made for the Practitioner
+            assert user_store.list_users(session, role="clinician") == []
         again = _export(other, content, result.profile.id)
     finally:
         other.close()

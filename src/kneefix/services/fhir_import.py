@@ -210,7 +210,9 @@ class _Reader:
                 self.used += 1
             elif kind == "Practitioner":
                 self.skipped.append(
-                    f"{_where(resource)}: clinicians link to a record by invite, not by import"
+                    f"{_where(resource)}: not imported: an import creates no accounts, so a Practitioner "
+                    "cannot become a kneefix clinician account; ask the clinician to link again with an "
+                    "invite"
                 )
             elif kind == "CarePlan":
                 doc["profile"]["settings"] = self.settings(resource)
