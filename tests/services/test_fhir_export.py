@@ -11,17 +11,19 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from kneefix.content.loader import Content
-from kneefix.errors import NotFoundError
+from kneefix.errors import InputError, NotFoundError
+from kneefix.programme.planner import training_dates
 from kneefix.programme.records import SessionLog
-from kneefix.services import fhir_export, fhir_import, logbook, profiles
+from kneefix.services import fhir_export, fhir_import, logbook, profiles, screening
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import logs as log_store
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
-from tests.services.helpers import START
+from tests.services.helpers import START, typical_answers
 
 TODAY = START + dt.timedelta(days=3)
 ZONE = "Europe/Madrid"  # +01:00 in March 2025 (summer time starts on the 30th)
@@ -256,7 +258,7 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     db: Database, content: Content, profile_id: int, tmp_path: Path
 ) -> None:
     """Issue 12: export -> import -> export gives the same Bundle (time zone, checks, runs, a red flag);
-    the clinician, who needs an account, is reported as not imported."""
+    the clinician, who needs an account, is reported as not imported, saying why and what to do."""
     _rich_record(db, content, profile_id, clear=False)
     with db.session() as session:
         run = SessionLog(
@@ -270,7 +272,11 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     try:
         with other.session() as session:
             result = fhir_import.import_fhir(session, path)
-        assert any(line.startswith("Practitioner") for line in result.not_imported)
+        (practitioner,) = [line for line in result.not_imported if line.startswith("Practitioner")]
+        assert "cannot become a kneefix clinician account" in practitioner
+        assert "ask the clinician to link again with an invite" in practitioner
+        with other.session(write=False) as session:  # no account was made for the Practitioner
+            assert user_store.list_users(session, role="clinician") == []
         again = _export(other, content, result.profile.id)
     finally:
         other.close()
@@ -285,3 +291,156 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     assert comparable(again) == comparable(first)
     runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
     assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20
+
+
+def _linked_export(db: Database, content: Content, profile_id: int, store: Path) -> dict[str, Any]:
+    """The rich record with the squat check's annotated video and chart in a file store, exported with
+    links on https://knee.example.org (the landing check has no files)."""
+    _rich_record(db, content, profile_id, clear=False)
+    with db.session() as session:
+        squat = session.query(TechniqueCheck).filter_by(profile_id=profile_id, movement="squat").one()
+        squat.output_dir = f"analyses/{profile_id}/squat"
+        squat_id = squat.id
+    folder = store / "analyses" / str(profile_id) / "squat"
+    folder.mkdir(parents=True)
+    for name in ("annotated.mp4", "angles.png"):
+        (folder / name).write_bytes(b"x")
+    links = fhir_export.FileLinks(
+        "https://knee.example.org/", FolderStore(store), lambda check, name: f"/c/{check}/{name}"
+    )
+    with db.session(write=False) as session:
+        bundle = fhir_export.build_bundle(session, content, profile_id, TODAY, links=links)
+    assert any(r["id"] == f"technique-check-{squat_id}" for r in _resources(bundle, "Observation"))
+    return bundle
+
+
+def test_a_checks_files_are_document_references_linked_on_the_public_address(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: the annotated video and chart as DocumentReference links (absolute, on the configured
+    public address), referenced by the check's Observation.derivedFrom; only files that exist."""
+    bundle = _linked_export(db, content, profile_id, tmp_path / "store")
+    Bundle.model_validate(bundle)
+    documents = {d["id"]: d for d in _resources(bundle, "DocumentReference")}
+    squat = next(
+        o
+        for o in _resources(bundle, "Observation")
+        if o["id"].startswith("technique-check-") and o.get("derivedFrom")
+    )
+    check_id = squat["id"].removeprefix("technique-check-")
+    assert set(documents) == {f"check-{check_id}-annotated", f"check-{check_id}-angles"}
+    video = documents[f"check-{check_id}-annotated"]["content"][0]["attachment"]
+    assert video["contentType"] == "video/mp4" and video["title"]
+    assert video["url"] == f"https://knee.example.org/c/{check_id}/annotated.mp4"
+    chart = documents[f"check-{check_id}-angles"]["content"][0]["attachment"]
+    assert chart["contentType"] == "image/png"
+    assert squat["derivedFrom"] == [
+        {"reference": fhir_export.full_url("DocumentReference", d)} for d in sorted(documents, reverse=True)
+    ]
+    patient = fhir_export.full_url("Patient", f"patient-{profile_id}")
+    assert all(d["subject"]["reference"] == patient for d in documents.values())
+    assert set(_references(bundle)) <= {e["fullUrl"] for e in bundle["entry"]}
+    with db.session(write=False) as session:
+        plain = fhir_export.build_bundle(session, content, profile_id, TODAY)
+    assert not _resources(plain, "DocumentReference")  # no public address: no links
+
+
+def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: the files are not in the Bundle, so their links are reported as not imported; apart
+    from them (and the clinician) export -> import -> export is equal."""
+    first = _linked_export(db, content, profile_id, tmp_path / "store")
+    path = tmp_path / "bundle.json"
+    path.write_text(fhir_export.bundle_text(first))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        again = _export(other, content, result.profile.id)
+    finally:
+        other.close()
+    reported = [line for line in result.not_imported if line.startswith("DocumentReference check-")]
+    assert len(reported) == 2 and all("file is not in the Bundle" in line for line in reported)
+
+    def comparable(bundle: dict[str, Any]) -> Any:
+        kept = [
+            e
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] not in ("Practitioner", "DocumentReference")
+        ]
+        for entry in kept:
+            entry["resource"].pop("generalPractitioner", None)
+            if entry["resource"]["id"].startswith("technique-check-"):
+                entry["resource"].pop("derivedFrom", None)
+        return _without_ids(kept)
+
+    assert comparable(again) == comparable(first)
+
+
+def test_a_finished_programme_is_a_completed_care_plan(db: Database, content: Content) -> None:
+    """Issue 12: CarePlan status from the plan's state: seven weeks of settled sessions finish the
+    programme (maintenance), and the CarePlan and its activities are then completed."""
+    with db.session() as session:
+        answers = typical_answers(content, runs=False)
+        start = screening.run_start(session, content, "fin", screening.StartRequest(answers), today=START)
+        profile = start.profile
+        assert profile.settings is not None
+        end = START + dt.timedelta(weeks=7)
+        days = training_dates(profile.settings, START, end=end - dt.timedelta(days=1))
+        for day in days:
+            log = SessionLog(date=day, completed=1.0, pain_during=2, pain_after=2, next_morning_pain=1)
+            log_store.add_log(session, profile.id, log)
+    midway = _resources(_export(db, content, profile.id, days[5] + dt.timedelta(days=1)), "CarePlan")[0]
+    assert midway["status"] == "active"
+    finished = _export(db, content, profile.id, end)
+    Bundle.model_validate(finished)
+    plan = _resources(finished, "CarePlan")[0]
+    assert plan["status"] == "completed"
+    assert plan["activity"] and {a["detail"]["status"] for a in plan["activity"]} == {"completed"}
+    assert "finished the programme" in plan["note"][-1]["text"]
+
+
+def _bundle_file(tmp_path: Path, bundle: dict[str, Any], name: str) -> Path:
+    path = tmp_path / name
+    path.write_text(fhir_export.bundle_text(bundle))
+    return path
+
+
+def test_the_import_takes_a_collection_or_transaction_with_one_patient_only(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: a Bundle of another type, or with no Patient or two, is refused with a message naming
+    the Bundle field, and nothing is imported."""
+    bundle = _export(db, content, profile_id)
+    searchset = {**bundle, "type": "searchset"}
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    second = {
+        "fullUrl": fhir_export.full_url("Patient", "patient-999"),
+        "resource": {**patient["resource"], "id": "patient-999"},
+    }
+    # without the Patient and what refers to it (references must resolve, or that is the message)
+    no_patient = {
+        **bundle,
+        "entry": [e for e in bundle["entry"] if e is not patient and "subject" not in e["resource"]],
+    }
+    two = {**bundle, "entry": [*bundle["entry"], second]}
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        for name, data, fragments in (
+            ("searchset.json", searchset, ("Bundle, field type", "'searchset'", "collection or transaction")),
+            ("none.json", no_patient, ("Bundle, field entry", "holds one Patient, this holds 0")),
+            ("two.json", two, ("Bundle, field entry", "holds one Patient, this holds 2")),
+        ):
+            with other.session() as session, pytest.raises(InputError) as raised:
+                fhir_import.import_fhir(session, _bundle_file(tmp_path, data, name))
+            assert all(fragment in str(raised.value) for fragment in fragments), (name, raised.value)
+            with other.session(write=False) as session:
+                assert profile_store.list_profiles(session) == [], name  # nothing imported
+        with other.session() as session:
+            result = fhir_import.import_fhir(
+                session, _bundle_file(tmp_path, {**bundle, "type": "transaction"}, "transaction.json")
+            )
+        assert result.profile.settings is not None
+    finally:
+        other.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
+from kneefix.storage.models import TechniqueCheck
 from tests.web.helpers import person_with_plan, sign_up
 from tests.web.test_clinician import clinician, linked  # noqa: F401  (fixtures)
 
@@ -56,3 +60,57 @@ def test_the_pages_link_to_it_and_the_download_is_in_the_audit_log(
     downloads = [line for line in lines if line["action"] == "export.downloaded"]
     assert {line["role"] for line in downloads} == {"person", "clinician"}
     assert all("FHIR" in line["what"] for line in downloads)
+
+
+def test_check_files_are_linked_on_the_public_address_for_whoever_downloads(
+    app: FastAPI,
+    client: TestClient,
+    clinician: TestClient,  # noqa: F811
+    linked: int,  # noqa: F811
+) -> None:
+    """Issue 12: with KNEEFIX_PUBLIC_URL set, a finished check's annotated video and chart are
+    DocumentReference links on that address (never the request's Host), to the page the downloader
+    can open; without it, no links."""
+    with app.state.database.session() as session:
+        check = TechniqueCheck(
+            profile_id=linked,
+            movement="squat",
+            side="left",
+            status="done",
+            report={"reps": []},
+            output_dir=f"analyses/{linked}/check",
+            created_at=dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC),
+        )
+        session.add(check)
+        session.flush()
+        check_id = check.id
+    folder = Path(app.state.settings.file_store_folder) / "analyses" / str(linked) / "check"
+    folder.mkdir(parents=True)
+    (folder / "annotated.mp4").write_bytes(b"video")
+    (folder / "angles.png").write_bytes(b"chart")
+    assert "DocumentReference" not in client.get("/account/record.fhir.json").text
+    app.state.settings = app.state.settings.with_changes(public_url="https://knee.example.org")
+
+    def links(caller: TestClient, path: str) -> dict[str, str]:
+        bundle = caller.get(path, headers={"host": "evil.example.com"}).json()
+        Bundle.model_validate(bundle)
+        return {
+            e["resource"]["id"]: e["resource"]["content"][0]["attachment"]["url"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "DocumentReference"
+        }
+
+    own = links(client, "/account/record.fhir.json")
+    assert own == {
+        f"check-{check_id}-annotated": f"https://knee.example.org/technique/checks/{check_id}/files/annotated.mp4",
+        f"check-{check_id}-angles": f"https://knee.example.org/technique/checks/{check_id}/files/angles.png",
+    }
+    shared = links(clinician, f"/api/v1/people/{linked}/fhir")
+    assert set(shared) == set(own)
+    for caller, urls in ((client, own), (clinician, shared)):
+        for url in urls.values():
+            response = caller.get(url.removeprefix("https://knee.example.org"))
+            assert response.status_code == 200 and response.content in (b"video", b"chart"), url
+    assert shared[f"check-{check_id}-angles"].startswith(
+        f"https://knee.example.org/clinician/people/{linked}/checks/{check_id}/files/"
+    )

@@ -17,7 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, ScoreRecord, SessionLog
-from kneefix.services import audit
+from kneefix.services import audit, uploads
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
 from kneefix.services.clinic import clinician_label, linked_profile
@@ -36,6 +37,7 @@ from kneefix.storage import check_queue
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
+from kneefix.storage.files import FileStore
 from kneefix.storage.records import ProfileInfo, ScreeningEntry, TechniqueCheckInfo, UserInfo
 
 FHIR_VERSION = "4.3.0"  # R4B
@@ -528,6 +530,71 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
     return observation
 
 
+# A finished check's files worth a clinician's look, as (file name, id suffix, title).
+CHECK_FILES = (
+    ("annotated.mp4", "annotated", "Annotated video of the technique check"),
+    ("angles.png", "angles", "Knee and hip angles chart of the technique check"),
+)
+
+
+@dataclass(frozen=True)
+class FileLinks:
+    """How to link a check's result files: the server's configured public address (a link in a record
+    must be absolute, and must never come from a request's Host header, which the sender controls), the
+    file store (only files that exist are linked) and the path of a check's file for the one
+    downloading (the web layer's route, so the path has one definition)."""
+
+    public_url: str
+    files: FileStore
+    path_for: Callable[[int, str], str]
+
+
+def _check_documents(
+    check: TechniqueCheckInfo, patient: str, clock: _Clock, links: FileLinks
+) -> list[Resource]:
+    """A DocumentReference per result file the check has: a link to it on this server (the files are
+    not in the Bundle)."""
+    documents: list[Resource] = []
+    for name, suffix, title in CHECK_FILES:
+        key, media_type = uploads.result_key(check, name)
+        if not links.files.exists(key):
+            continue
+        documents.append(
+            {
+                "resourceType": "DocumentReference",
+                "id": f"check-{check.id}-{suffix}",
+                "status": "current",
+                "type": {"coding": [{"system": SYSTEM_TECHNIQUE, "code": suffix}], "text": title},
+                "subject": ref("Patient", patient),
+                "date": clock.at(check.created_at),
+                "content": [
+                    {
+                        "attachment": {
+                            "contentType": media_type,
+                            "title": title,
+                            "url": links.public_url.rstrip("/") + links.path_for(check.id, name),
+                        }
+                    }
+                ],
+            }
+        )
+    return documents
+
+
+def _checks(
+    checks: Sequence[TechniqueCheckInfo], patient: str, clock: _Clock, links: FileLinks | None
+) -> list[Resource]:
+    """Each finished check's Observation, derived from its files' DocumentReferences when linked."""
+    resources: list[Resource] = []
+    for check in sorted(checks, key=lambda c: c.id):
+        observation = _check_observation(check, patient, clock)
+        documents = _check_documents(check, patient, clock, links) if links and check.output_dir else []
+        if documents:
+            observation["derivedFrom"] = [ref("DocumentReference", d["id"]) for d in documents]
+        resources += [observation, *documents]
+    return resources
+
+
 # ----- the Bundle -------------------------------------------------------------------------------
 
 
@@ -545,9 +612,16 @@ def _patient(profile: ProfileInfo, clinicians: Sequence[UserInfo]) -> Resource:
 
 
 def build_bundle(
-    session: Session, content: Content, profile_id: int, today: dt.date, now: dt.datetime | None = None
+    session: Session,
+    content: Content,
+    profile_id: int,
+    today: dt.date,
+    now: dt.datetime | None = None,
+    *,
+    links: FileLinks | None = None,
 ) -> dict[str, Any]:
-    """The profile's Bundle as FHIR JSON, validated by the R4B models (NotFoundError: no such profile)."""
+    """The profile's Bundle as FHIR JSON, validated by the R4B models (NotFoundError: no such profile);
+    with ``links``, the checks' result files as DocumentReference links."""
     profile = profile_store.get_profile(session, profile_id)
     clock = _Clock(profile.time_zone)
     clinicians = clinic_store.profile_clinicians(session, profile.id)
@@ -572,7 +646,7 @@ def build_bundle(
     logs = plan_service.plan_records(session, profile.id).logs
     resources += [_log_observation(log, patient, care_plan_id) for log in logs]
     checks = [c for c in check_queue.list_checks(session, profile.id) if c.status == "done"]
-    resources += [_check_observation(check, patient, clock) for check in sorted(checks, key=lambda c: c.id)]
+    resources += _checks(checks, patient, clock, links)
     _drop_dangling_authors(resources, {c.id for c in clinicians})
     document: dict[str, Any] = {
         "resourceType": "Bundle",
@@ -638,6 +712,7 @@ def export_for(
     *,
     ip: str | None = None,
     now: dt.datetime | None = None,
+    links: FileLinks | None = None,
 ) -> dict[str, Any]:
     """The Bundle for the profile's owner or a linked clinician; anyone else gets the same 404 as for a
     missing profile. The download is in the audit log before the data leaves."""
@@ -656,4 +731,4 @@ def export_for(
         subject_user_id=profile.user_id,
         detail={"format": FORMAT},
     )
-    return build_bundle(session, content, profile.id, today, now)
+    return build_bundle(session, content, profile.id, today, now, links=links)

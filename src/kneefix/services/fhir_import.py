@@ -197,7 +197,12 @@ class _Reader:
             self.current = resource
             kind = resource["resourceType"]
             self.note_extensions(resource)
-            if kind not in KNOWN_TYPES:
+            if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
+                self.skipped.append(
+                    f"{_where(resource)}: a link to a technique check's file on the exporting server; "
+                    "the file is not in the Bundle, so it is not imported"
+                )
+            elif kind not in KNOWN_TYPES:
                 self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")
             elif kind == "Patient" or (
                 kind == "Questionnaire" and resource.get("url") in (fx.KUJALA_URL, fx.SCREENING_URL)
@@ -205,7 +210,9 @@ class _Reader:
                 self.used += 1
             elif kind == "Practitioner":
                 self.skipped.append(
-                    f"{_where(resource)}: clinicians link to a record by invite, not by import"
+                    f"{_where(resource)}: not imported: an import creates no accounts, so a Practitioner "
+                    "cannot become a kneefix clinician account; ask the clinician to link again with an "
+                    "invite"
                 )
             elif kind == "CarePlan":
                 doc["profile"]["settings"] = self.settings(resource)

@@ -1,7 +1,11 @@
 """The person's record as an HL7 FHIR R4 Bundle (``application/fhir+json``), for a clinic's record
 system: the person downloads their own, a linked clinician a person's who shares with them
 (:mod:`kneefix.services.fhir_export` maps it; docs/fhir.md). The pages' download buttons link here: a
-GET with the session cookie needs no CSRF token."""
+GET with the session cookie needs no CSRF token.
+
+A finished technique check's files are linked (DocumentReference) only when ``public_url`` is set: a link
+in a record must be absolute and must not be built from the request's Host header. The link is the
+page the one downloading can open: the person's own check page, or the clinician's view of it."""
 
 from __future__ import annotations
 
@@ -9,8 +13,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kneefix.services import fhir_export
+from kneefix.storage.files import FileStore
+from kneefix.storage.records import UserInfo
 from kneefix.web.api_document import Responses, errors
-from kneefix.web.deps import ContentDep, CurrentPerson, CurrentUser, DbSession, RecordId, Today, client_ip
+from kneefix.web.deps import (
+    AppFiles,
+    AppSettings,
+    ContentDep,
+    CurrentPerson,
+    CurrentUser,
+    DbSession,
+    RecordId,
+    Today,
+    client_ip,
+)
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["printouts"])
@@ -55,18 +71,49 @@ def api_person_fhir(
     db: DbSession,
     content: ContentDep,
     today: Today,
+    settings: AppSettings,
+    files: AppFiles,
 ) -> Response:
-    bundle = fhir_export.export_for(db, content, user, profile_id, today, ip=client_ip(request))
+    links = _links(request, settings.public_url, files, user, profile_id)
+    bundle = fhir_export.export_for(db, content, user, profile_id, today, ip=client_ip(request), links=links)
     return _download(bundle, profile_id)
 
 
 @router.get("/account/record.fhir.json", name="account_fhir")
 def account_fhir(
-    request: Request, me: CurrentPerson, db: DbSession, content: ContentDep, today: Today
+    request: Request,
+    me: CurrentPerson,
+    db: DbSession,
+    content: ContentDep,
+    today: Today,
+    settings: AppSettings,
+    files: AppFiles,
 ) -> Response:
     """The account page's button: the person's own record, without their profile id in the address."""
-    bundle = fhir_export.export_for(db, content, me.user, me.profile_id, today, ip=client_ip(request))
+    links = _links(request, settings.public_url, files, me.user, me.profile_id)
+    bundle = fhir_export.export_for(
+        db, content, me.user, me.profile_id, today, ip=client_ip(request), links=links
+    )
     return _download(bundle, me.profile_id)
+
+
+def _links(
+    request: Request, public_url: str | None, files: FileStore, user: UserInfo, profile_id: int
+) -> fhir_export.FileLinks | None:
+    """How to link the checks' files for this downloader; none without a configured public address."""
+    if public_url is None:
+        return None
+
+    def path_for(check_id: int, name: str) -> str:
+        if user.role == "clinician":
+            return str(
+                request.app.url_path_for(
+                    "clinician_check_file", profile_id=str(profile_id), check_id=str(check_id), name=name
+                )
+            )
+        return str(request.app.url_path_for("technique_file", check_id=str(check_id), name=name))
+
+    return fhir_export.FileLinks(public_url, files, path_for)
 
 
 def _download(bundle: dict[str, object], profile_id: int) -> Response:
