@@ -197,7 +197,7 @@ def test_technique_checks_have_components_and_unknown_calls_are_absent(
     assert landed["Landing 1: knee flexion at initial contact"]["valueQuantity"]["value"] == 21.0
     assert landed["Landing 1: hip flexion at initial contact"]["valueQuantity"]["value"] == 30.0
     session = next(o for o in observations if o["id"].startswith("session-log-"))
-    pains = {c["code"]["text"]: c["valueInteger"] for c in session["component"]}
+    pains = {c["code"]["text"]: c["valueInteger"] for c in session["component"] if "valueInteger" in c}
     assert pains == {"Pain during": 3, "Pain after": 2}
 
 
@@ -265,6 +265,14 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
             date=START + dt.timedelta(days=1), completed=1.0, pain_during=2, kind="run", run_minutes=20
         )
         log_store.add_log(session, profile_id, run)
+        marked = SessionLog(
+            date=START + dt.timedelta(days=2),
+            completed=0.5,
+            pain_during=4,
+            exercises_done=("hamstring_stretch", "wall_sit_leg_raise_12"),
+            hurt=("wall_sit_leg_raise_12",),
+        )
+        log_store.add_log(session, profile_id, marked)
     first = _export(db, content, profile_id)
     path = tmp_path / "bundle.json"
     path.write_text(fhir_export.bundle_text(first))
@@ -291,6 +299,15 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     assert comparable(again) == comparable(first)
     runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
     assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20
+    # The exercises ticked and the "this hurt" marks come back: the plan's easier versions read them.
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session(write=False) as session:
+            (back,) = [log for log in log_store.list_logs(session, result.profile.id) if log.hurt]
+    finally:
+        other.close()
+    assert back.exercises_done == ("hamstring_stretch", "wall_sit_leg_raise_12")
+    assert back.hurt == ("wall_sit_leg_raise_12",)
 
 
 def _linked_export(db: Database, content: Content, profile_id: int, store: Path) -> dict[str, Any]:
@@ -442,5 +459,34 @@ def test_the_import_takes_a_collection_or_transaction_with_one_patient_only(
                 session, _bundle_file(tmp_path, {**bundle, "type": "transaction"}, "transaction.json")
             )
         assert result.profile.settings is not None
+    finally:
+        other.close()
+
+
+def test_a_session_mark_without_an_exercise_is_refused_and_nothing_is_imported(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Issue 12: an "exercise done" or "this hurt" component must name one kneefix exercise."""
+    with db.session() as session:
+        log = SessionLog(
+            date=START, completed=1.0, exercises_done=("hamstring_stretch",), hurt=("hamstring_stretch",)
+        )
+        log_store.add_log(session, profile_id, log)
+    bundle = _export(db, content, profile_id)
+    (observation,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("session-log-")]
+    marks = [c for c in observation["component"] if "valueCodeableConcept" in c]
+    assert len(marks) == 2  # one done, one hurt
+    marks[1]["valueCodeableConcept"] = {"coding": [{"system": "http://example.org/other", "code": "x"}]}
+    path = tmp_path / "bad.json"
+    path.write_text(fhir_export.bundle_text(bundle))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with (
+            other.session() as session,
+            pytest.raises(InputError, match=r"valueCodeableConcept.*one exercise"),
+        ):
+            fhir_import.import_fhir(session, path)
+        with other.session(write=False) as session:
+            assert profile_store.list_profiles(session) == []
     finally:
         other.close()

@@ -49,6 +49,8 @@ SCREENING_URL = f"{BASE}/Questionnaire/screening"
 SYSTEM_RED_FLAG = f"{BASE}/CodeSystem/red-flag"
 SYSTEM_EXERCISE = f"{BASE}/CodeSystem/exercise"
 SYSTEM_LOG = f"{BASE}/CodeSystem/log"
+LOG_EXERCISE_DONE = "exercise-done"
+LOG_EXERCISE_HURT = "exercise-hurt"
 SYSTEM_TECHNIQUE = f"{BASE}/CodeSystem/technique"
 EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
 EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
@@ -417,6 +419,19 @@ def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Re
         _pain_component("next-morning-pain", "Pain the next morning", log.next_morning_pain),
     ]
     extra: list[dict[str, Any]] = [c for c in components if c is not None]
+    # The exercises ticked and the "this hurt" marks: the plan's easier-version decisions read the
+    # marks, so a record rebuilt from the Bundle must keep them to decide as the original did.
+    for code, text, exercise_ids in (
+        (LOG_EXERCISE_DONE, "Exercise done", log.exercises_done),
+        (LOG_EXERCISE_HURT, "Exercise marked 'this hurt'", log.hurt),
+    ):
+        extra.extend(
+            {
+                "code": {"coding": [{"system": SYSTEM_LOG, "code": code}], "text": text},
+                "valueCodeableConcept": {"coding": [{"system": SYSTEM_EXERCISE, "code": exercise_id}]},
+            }
+            for exercise_id in exercise_ids
+        )
     if run and log.run_minutes is not None:
         extra.append(
             {

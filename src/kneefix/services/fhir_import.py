@@ -56,6 +56,16 @@ def _fail(resource: dict[str, Any], field: str, problem: str) -> InputError:
     return InputError(f"{_where(resource)}, field {field}: {problem}. Nothing was imported.")
 
 
+def _exercise_code(resource: dict[str, Any], index: int, component: dict[str, Any]) -> str:
+    """The kneefix exercise id a session component names (an exercise done, or marked "this hurt")."""
+    codings = ((component.get("valueCodeableConcept") or {}).get("coding")) or ()
+    found = [c.get("code") for c in codings if isinstance(c, dict) and c.get("system") == fx.SYSTEM_EXERCISE]
+    if len(found) != 1 or not isinstance(found[0], str) or not found[0]:
+        field = f"component[{index}].valueCodeableConcept"
+        raise _fail(resource, field, f"must name one exercise with the system {fx.SYSTEM_EXERCISE}")
+    return found[0]
+
+
 def load_bundle(path: Path) -> dict[str, Any]:
     """Read and check the file; InputError naming the resource and field of the first problem."""
     data = export_store.load_export_file(path.expanduser())
@@ -362,6 +372,7 @@ class _Reader:
             "pain_after": None,
             "next_morning_pain": None,
             "exercises_done": [],
+            "hurt": [],
             "note": " ".join(note.get("text", "") for note in resource.get("note") or ()),
             "created_at": moment,
             "updated_at": moment,
@@ -380,6 +391,9 @@ class _Reader:
                     log[fields[code]] = _pain(
                         resource, f"component[{index}].valueInteger", component.get("valueInteger")
                     )
+                elif code in (fx.LOG_EXERCISE_DONE, fx.LOG_EXERCISE_HURT):
+                    exercise = _exercise_code(resource, index, component)
+                    log["exercises_done" if code == fx.LOG_EXERCISE_DONE else "hurt"].append(exercise)
                 elif code in ("run-minutes", "run-distance") and kind == "run":
                     value = (component.get("valueQuantity") or {}).get("value")
                     log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _ranged(
