@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, ScoreRecord, SessionLog
-from kneefix.services import audit, uploads
+from kneefix.services import audit, clinic, uploads
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
-from kneefix.services.clinic import clinician_label, linked_profile
+from kneefix.services.clinic import clinician_label
 from kneefix.storage import check_queue
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import profiles as profile_store
@@ -732,18 +732,8 @@ def export_for(
     """The Bundle for the profile's owner or a linked clinician; anyone else gets the same 404 as for a
     missing profile. The download is in the audit log before the data leaves."""
     if user.role == "clinician":
-        profile = linked_profile(session, user.id, profile_id)
-        role = "clinician"
+        profile = clinic.record_export(session, user.id, profile_id, FORMAT, ip=ip)
     else:
         profile = _own_profile(session, user, profile_id)
-        role = "person"
-    actor = audit.Actor.of(user, ip, role=role)
-    audit.record(
-        session,
-        actor,
-        audit.Action.EXPORT_DOWNLOADED,
-        profile_id=profile.id,
-        subject_user_id=profile.user_id,
-        detail={"format": FORMAT},
-    )
+        audit.record_export(session, audit.Actor.of(user, ip, role="person"), profile.id, FORMAT)
     return build_bundle(session, content, profile.id, today, now, links=links)

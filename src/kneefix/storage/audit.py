@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kneefix.storage.columns import utc_now
+from kneefix.storage.convert import audit_entry
 from kneefix.storage.models import AuditEvent
 from kneefix.storage.records import AuditEntry
 
@@ -45,7 +46,7 @@ def record_event(
     )
     session.add(row)
     session.flush()
-    return _entry(row)
+    return audit_entry(row)
 
 
 def events_for_profile(session: Session, profile_id: int, *, limit: int = 500) -> list[AuditEntry]:
@@ -56,7 +57,7 @@ def events_for_profile(session: Session, profile_id: int, *, limit: int = 500) -
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
-    return [_entry(row) for row in session.scalars(query)]
+    return [audit_entry(row) for row in session.scalars(query)]
 
 
 def latest_event_at(
@@ -85,19 +86,4 @@ def iter_events(
     if until is not None:
         query = query.where(AuditEvent.at < until)
     for row in session.scalars(query.execution_options(yield_per=500)):
-        yield _entry(row)
-
-
-def _entry(row: AuditEvent) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=row.at,
-        actor_user_id=row.actor_user_id,
-        actor_role=row.actor_role,
-        actor_name=row.actor_name,
-        subject_user_id=row.subject_user_id,
-        profile_id=row.profile_id,
-        action=row.action,
-        detail=dict(row.detail),
-        ip=row.ip,
-    )
+        yield audit_entry(row)

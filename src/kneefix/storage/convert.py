@@ -5,6 +5,7 @@ from __future__ import annotations
 from kneefix.programme.records import PersonSettings, PlanChange, RunCheck, ScoreRecord, SessionLog
 from kneefix.storage.models import (
     ApiToken,
+    AuditEvent,
     Invite,
     PlanAdjustment,
     PlanChangeRow,
@@ -18,6 +19,7 @@ from kneefix.storage.models import (
 )
 from kneefix.storage.records import (
     ApiTokenInfo,
+    AuditEntry,
     InviteInfo,
     PlanAdjustmentEntry,
     PlanChangeEntry,
@@ -210,4 +212,19 @@ def api_token_info(row: ApiToken) -> ApiTokenInfo:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,
+    )
+
+
+def audit_entry(row: AuditEvent) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        actor_user_id=row.actor_user_id,
+        actor_role=row.actor_role,
+        actor_name=row.actor_name,
+        subject_user_id=row.subject_user_id,
+        profile_id=row.profile_id,
+        action=row.action,
+        detail=dict(row.detail),
+        ip=row.ip,
     )
