@@ -100,6 +100,26 @@ def test_a_jump_squat_rep_is_not_a_squat_rep() -> None:
     assert any("ended in a jump" in w for w in report.warnings)
 
 
+def test_a_bottom_reached_straight_out_of_a_flight_is_a_landing_not_a_rep() -> None:
+    """The last jump of a jump-squat set lands, bends and stands: that bend is the landing's give (there
+    is no time to stand and lower again), so it is no squat rep. A hop well before a rep, with standing
+    between, leaves the rep alone."""
+    series = _clip()
+    standing = series.xy[_during(series, 3.4, 3.5)[0]].copy()
+    give = _during(series, 5.15, 5.4)  # rep 2's bottom is at 5.7 s: legs straight in the air, then it
+    series.xy[give] = standing - [0.0, 120.0]
+    report, _ = analyze_series(series, "squat")
+    assert [r.bottom_s for r in report.reps] == [2.3]
+    assert any("straight after landing from a jump" in w for w in report.warnings), report.warnings
+    assert not any("ended in a jump" in w for w in report.warnings)
+
+    series = _clip()
+    hop = _during(series, 3.7, 3.95)  # after rep 1's rise, 0.45 s of standing before rep 2's lowering
+    series.xy[hop, :, 1] -= 120.0
+    report, _ = analyze_series(series, "squat")
+    assert [r.bottom_s for r in report.reps] == [2.3, 5.7]
+
+
 def _picture_cut_at(series: LandmarkSeries, bottom: float) -> LandmarkSeries:
     """The same landmarks in a picture whose bottom edge is at image height ``bottom``."""
     series.height = int(bottom)

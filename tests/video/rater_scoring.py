@@ -10,7 +10,14 @@ other's answers. Here they become times (from the clip's own frame timestamps) a
   frame and they are at most one frame apart;
 * the analysis is scored only where the raters agree: its call on the matching rep (the rep whose
   lowering contains the raters' onsets), and its contact time against the raters' first frame on the
-  floor (the true contact lies in the frame period before that frame).
+  floor (the true contact lies in the frame period before that frame);
+* **counts** come from the re-count (``recount``: every rep whose bottom the clip shows, each marked
+  "standing" or "cut" at its start and end, and every landing): the raters agree on a clip when they
+  list as many reps (or landings); the analysis is scored on the number a person is shown
+  (``summary["reps"]``, every rep it found, cut ones included, or its landings), and on how many of
+  those reps it flags ``partial`` against the raters' reps with a "cut" start or end. The first
+  labelling's ``overviews`` counted "full reps" without a written rule for reps the clip cuts into;
+  they are kept as they were and reported beside it.
 
 ``score`` returns the figures; ``lines`` prints them for ``bench/bench_accuracy.py``.
 """
@@ -60,10 +67,32 @@ class ContactScore:
 
 
 @dataclass
+class CountScore:
+    """One clip's re-count: each rater's number of reps (or landings) and of reps cut by the clip."""
+
+    clip: str
+    kind: str  # "reps" or "landings"
+    raters: tuple[int, int]
+    analysis: int
+    cut_raters: tuple[int, int] = (0, 0)
+    cut_analysis: int = 0
+    poor: int = 0  # of the analysis' reps or landings, those whose pose track it calls poor
+
+    @property
+    def agreed(self) -> bool:
+        return self.raters[0] == self.raters[1]
+
+    @property
+    def cut_agreed(self) -> bool:
+        return self.agreed and self.cut_raters[0] == self.cut_raters[1]
+
+
+@dataclass
 class Scores:
     reps: list[RepScore] = field(default_factory=list)
     contacts: list[ContactScore] = field(default_factory=list)
-    counts: list[tuple[str, int | None, int | None, int]] = field(default_factory=list)
+    counts: list[tuple[str, int | None, int | None, int]] = field(default_factory=list)  # first labelling
+    recounts: list[CountScore] = field(default_factory=list)
 
 
 def _call(lead_ms: float, margin_ms: float) -> str:
@@ -99,7 +128,7 @@ def score(
     ``movements`` its movement as ``analyze_series`` names it."""
     scores = Scores()
     by_clip: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for kind in ("onsets", "contacts", "overviews"):
+    for kind in ("onsets", "contacts", "overviews", "recount"):
         for entry in labels.get(kind, []):
             by_clip.setdefault(entry["clip"], {}).setdefault(kind, []).append(entry)
     for clip, entries in sorted(by_clip.items()):
@@ -152,7 +181,31 @@ def score(
                 count = sum(1 for r in report.reps if not r.partial)
             a, b = (entry.get(x) or {} for x in ("a", "b"))
             scores.counts.append((clip, a.get(key), b.get(key), count))
+        for entry in entries.get("recount", []):
+            scores.recounts.append(_recount(clip, entry, report, movement))
     return scores
+
+
+def _cut(rep: dict[str, Any]) -> bool:
+    return "cut" in (rep.get("start"), rep.get("end"))
+
+
+def _recount(clip: str, entry: dict[str, Any], report: Report, movement: str) -> CountScore:
+    a, b = entry["a"], entry["b"]
+    if movement == "landing":
+        poor = sum(1 for x in report.landings if x.quality.level == "poor")
+        return CountScore(
+            clip, "landings", (len(a["landings"]), len(b["landings"])), len(report.landings), poor=poor
+        )
+    return CountScore(
+        clip,
+        "reps",
+        (len(a["reps"]), len(b["reps"])),
+        len(report.reps),
+        (sum(map(_cut, a["reps"])), sum(map(_cut, b["reps"]))),
+        sum(1 for r in report.reps if r.partial),
+        sum(1 for r in report.reps if r.quality.level == "poor"),
+    )
 
 
 def lines(scores: Scores) -> list[str]:
@@ -205,13 +258,49 @@ def lines(scores: Scores) -> list[str]:
             f"{statistics.median(errors_f):+.2f} frames; within the frame period before it "
             f"{inside} of {len(errors_f)}; within one frame {within} of {len(errors_f)}"
         )
+    out.extend(_recount_lines(scores.recounts))
     counted = [(clip, a, b, n) for clip, a, b, n in scores.counts if a is not None and a == b]
     if scores.counts:
         exact = [clip for clip, a, _, n in counted if a == n]
         off = [f"{clip} ({n} vs {a})" for clip, a, _, n in counted if a != n]
         out.append(
-            f"- counts (full reps, or landings for landing clips): raters agree on {len(counted)} of "
+            f"- first labelling's counts (full reps, no written rule for reps the clip cuts into; or "
+            f"landings for landing clips): raters agree on {len(counted)} of "
             f"{len(scores.counts)} clips; the analysis matches them on {len(exact)} of those"
             + (f"; differs on {', '.join(off)}" if off else "")
+        )
+    return out
+
+
+def _recount_lines(recounts: list[CountScore]) -> list[str]:
+    if not recounts:
+        return []
+    agreed = [c for c in recounts if c.agreed]
+    exact = [c for c in agreed if c.analysis == c.raters[0]]
+    off = [f"{c.clip} ({c.analysis} vs {c.raters[0]} {c.kind})" for c in agreed if c.analysis != c.raters[0]]
+    reps = sum(c.raters[0] for c in agreed)
+    out = [
+        f"- counts (re-count: every rep whose bottom the clip shows, or every landing): raters agree on "
+        f"{len(agreed)} of {len(recounts)} clips ({reps} reps and landings); the number the analysis "
+        f"shows matches them on {len(exact)} of those" + (f"; differs on {', '.join(off)}" if off else "")
+    ]
+    trusted = [c for c in agreed if c.poor == 0]
+    out.append(
+        f"  - on the {len(trusted)} of those clips where the analysis calls no rep or landing's pose track "
+        f"poor: matches on {sum(1 for c in trusted if c.analysis == c.raters[0])}"
+    )
+    cut = [c for c in agreed if c.kind == "reps" and c.cut_agreed and c.analysis == c.raters[0]]
+    if cut:
+        same = sum(1 for c in cut if c.cut_analysis == c.cut_raters[0])
+        flagged = [
+            f"{c.clip} ({c.cut_analysis} vs {c.cut_raters[0]})"
+            for c in cut
+            if c.cut_analysis != c.cut_raters[0]
+        ]
+        out.append(
+            f"  - reps cut by the clip (a start or an end not standing), on the {len(cut)} rep clips counted "
+            f"alike: raters {sum(c.cut_raters[0] for c in cut)}, analysis {sum(c.cut_analysis for c in cut)} "
+            f"flagged partial; the same number on {same} of {len(cut)} clips"
+            + (f"; differs on {', '.join(flagged)}" if flagged else "")
         )
     return out

@@ -237,3 +237,12 @@ def test_calls_contacts_and_counts_against_two_independent_raters(
     assert all(abs(c.error_frames or 0.0) <= 1.5 for c in contacts), [(c.clip, c.sheet) for c in contacts]
     counted = [(clip, a, n) for clip, a, b, n in scores.counts if a is not None and a == b]
     assert sum(1 for _, a, n in counted if a == n) >= 30
+    recounted = [c for c in scores.recounts if c.agreed]
+    assert len(recounted) >= 37
+    assert sum(1 for c in recounted if c.analysis == c.raters[0]) >= 34
+    trusted_off = [c.clip for c in recounted if c.poor == 0 and c.analysis != c.raters[0]]
+    assert trusted_off == [], "counts differ where the analysis trusts every rep and landing's track"
+    assert (
+        sum(1 for c in recounted if c.kind == "reps" and c.cut_agreed and c.cut_analysis == c.cut_raters[0])
+        >= 25
+    )

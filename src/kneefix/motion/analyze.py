@@ -21,7 +21,7 @@ from kneefix.motion.quality import TrackChecks, check_track, contact_reasons, va
 from kneefix.motion.reps import agreement_s
 from kneefix.motion.side import point, view_segments
 from kneefix.motion.smoothing import VISIBILITY_MIN, is_irregular
-from kneefix.motion.squat import analyze_reps
+from kneefix.motion.squat import JumpsLeftOut, analyze_reps
 from kneefix.motion.types import (
     LANDMARK_INDEX,
     LANDMARK_NAMES,
@@ -214,13 +214,18 @@ def _result_warnings(
     reps: list[RepResult],
     landings: list[LandingResult],
     skipped: int,
-    jumps: int = 0,
+    jumps: JumpsLeftOut | None = None,
 ) -> list[str]:
     warnings: list[str] = []
-    if jumps:
+    if jumps is not None and jumps.jump_squats:
         warnings.append(
-            f"{jumps} rep(s) ended in a jump (both feet left the floor): jump squats are not scored as "
-            f"squat reps. Analyse the clip as a landing to check how the jumps land."
+            f"{jumps.jump_squats} rep(s) ended in a jump (both feet left the floor): jump squats are not "
+            f"scored as squat reps. Analyse the clip as a landing to check how the jumps land."
+        )
+    if jumps is not None and jumps.landing_gives:
+        warnings.append(
+            f"{jumps.landing_gives} bend(s) of the knees straight after landing from a jump were not "
+            f"counted as squat reps: a squat starts from standing."
         )
     if movement == "landing":
         if not landings:
@@ -399,7 +404,8 @@ def _analyze_one(series: LandmarkSeries, movement: Movement, side: SideChoice) -
     warnings += _view_warnings(movement, kin) + _angle_warnings(kin)
     reps: list[RepResult] = []
     landings: list[LandingResult] = []
-    skipped = jumps = 0
+    skipped = 0
+    jumps = None
     sides: tuple[Side, ...] = ("left", "right")
     paired = movement != "single-leg-squat"
     checks = {s: check_track(series, s, kin.view, paired, kin.oblique) for s in sides}

@@ -18,12 +18,15 @@ deadlifts (a hinge: the knees may bend only a little). Per rep:
 * ``quality`` of the rep's pose track (:mod:`.quality`): a poor rep gets no initiation call, and
   ``initiation_note`` says in words why a call is unknown;
 * a rep that ends in flight (both feet leave the floor: a jump squat) is not a squat rep and is left
-  out; its landing is what a landing analysis measures;
+  out, and so is a bottom reached straight out of a flight (the give of the last jump's landing); the
+  landings are what a landing analysis measures;
 * single-leg squats: the stance leg is decided per rep (the foot lower in the picture over the rep), so
   a clip that changes legs is measured on the standing leg throughout.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,6 +56,7 @@ HIP_RISE_LEGS = 0.05  # ... and the hips this far above their standing height
 STANDING_KNEE_DEG = 20.0
 FLOOR_WINDOW_S = 0.3  # the floor level is taken this close to the rep's bottom
 FLIGHT_AFTER_S = 0.5  # how long after a rep's end a take-off still belongs to it
+LANDING_GIVE_S = 0.5  # a bottom this soon after a flight is a landing's give, not a squat rep
 STANCE_SMOOTH_S = 1.0
 
 
@@ -227,34 +231,67 @@ def _feet_and_leg(kin: Kinematics, hidden: dict[Side, BoolArray] | None) -> tupl
     return lower, float(np.median(finite_legs)) if finite_legs.size else float("nan")
 
 
+def _floor_at_bottom(kin: Kinematics, window: RepWindow, lower: FloatArray) -> float | None:
+    """The floor's height in the picture: where the lower foot is around the rep's bottom (both feet are
+    planted there)."""
+    t = kin.time_s
+    planted = lower[np.abs(t - t[window.bottom]) <= FLOOR_WINDOW_S]
+    planted = planted[np.isfinite(planted)]
+    return float(np.median(planted)) if planted.size else None
+
+
+def _airborne(
+    kin: Kinematics, during: BoolArray, standing: BoolArray, floor: float, feet: tuple[FloatArray, float]
+) -> bool:
+    """Two frames running, within ``during``, with both feet ``FLIGHT_LEGS`` above ``floor`` and the hips
+    ``HIP_RISE_LEGS`` above their height on the ``standing`` frames."""
+    lower, leg = feet
+    hip = point(kin.xy, f"{kin.side}_hip")[:, 1]
+    if not np.isfinite(hip[standing]).any():
+        return False
+    standing_hip = float(np.nanmedian(hip[standing]))
+    with np.errstate(invalid="ignore"):
+        up = during & (lower < floor - FLIGHT_LEGS * leg) & (hip < standing_hip - HIP_RISE_LEGS * leg)
+    return bool(np.any(up[1:] & up[:-1]))
+
+
 def ends_in_flight(
     kin: Kinematics, window: RepWindow, next_bottom: int | None, feet: tuple[FloatArray, float]
 ) -> bool:
     """Whether both feet leave the floor during this rep's rise or just after it (a jump squat).
 
-    The floor is where the feet are at the rep's bottom (both are planted there); ``feet`` is
-    :func:`_feet_and_leg` of the clip. Two frames with both feet above it by ``FLIGHT_LEGS`` make a
-    flight."""
+    ``feet`` is :func:`_feet_and_leg` of the clip. Two frames with both feet above the floor by
+    ``FLIGHT_LEGS`` (and the hips above standing) make a flight."""
     lower, leg = feet
-    t = kin.time_s
-    near_bottom = np.abs(t - t[window.bottom]) <= FLOOR_WINDOW_S
-    planted = lower[near_bottom]
-    planted = planted[np.isfinite(planted)]
-    if planted.size == 0 or not np.isfinite(leg) or leg <= 0:
+    floor = _floor_at_bottom(kin, window, lower)
+    if floor is None or not np.isfinite(leg) or leg <= 0:
         return False
-    floor = float(np.median(planted))
+    t = kin.time_s
     stop = float(t[window.end]) + FLIGHT_AFTER_S
     if next_bottom is not None:
         stop = min(stop, float(t[next_bottom]))
     inside = (t >= t[window.bottom]) & (t <= stop)
-    hip = point(kin.xy, f"{kin.side}_hip")[:, 1]
-    standing = inside & (kin.knee_flexion < STANDING_KNEE_DEG)
-    if not np.isfinite(hip[standing]).any():
+    return _airborne(kin, inside, inside & (kin.knee_flexion < STANDING_KNEE_DEG), floor, feet)
+
+
+def lands_into(kin: Kinematics, window: RepWindow, feet: tuple[FloatArray, float]) -> bool:
+    """Whether this rep's bottom comes straight out of a flight: the give of a landing (the last jump of a
+    jump-squat set lands, bends and stands), not a squat from standing.
+
+    A flight within ``LANDING_GIVE_S`` before the bottom leaves no time to stand and lower again (a squat's
+    lowering alone takes 0.45 s or more). The hips' standing height comes from after the rise, since the
+    frames before this bottom are mostly in the air."""
+    lower, leg = feet
+    floor = _floor_at_bottom(kin, window, lower)
+    if floor is None or not np.isfinite(leg) or leg <= 0:
         return False
-    standing_hip = float(np.nanmedian(hip[standing]))
-    with np.errstate(invalid="ignore"):
-        up = inside & (lower < floor - FLIGHT_LEGS * leg) & (hip < standing_hip - HIP_RISE_LEGS * leg)
-    return bool(np.any(up[1:] & up[:-1]))
+    t = kin.time_s
+    bottom = float(t[window.bottom])
+    before = (t >= bottom - LANDING_GIVE_S) & (t < bottom)
+    after = (
+        (t > bottom) & (t <= float(t[window.end]) + FLIGHT_AFTER_S) & (kin.knee_flexion < STANDING_KNEE_DEG)
+    )
+    return _airborne(kin, before, after, floor, feet)
 
 
 def _stance_per_frame(kin: Kinematics) -> NDArray[np.str_]:
@@ -278,10 +315,19 @@ def _stance_per_frame(kin: Kinematics) -> NDArray[np.str_]:
     return np.where(np.isfinite(smoothed), np.where(smoothed > 0, "left", "right"), fallback)
 
 
+@dataclass(frozen=True)
+class JumpsLeftOut:
+    """What a squat clip's jumps took out of its reps: jump squats, and landing gives (a bottom reached
+    straight out of a flight)."""
+
+    jump_squats: int = 0
+    landing_gives: int = 0
+
+
 def analyze_reps(
     kin: Kinematics, checks: dict[Side, TrackChecks] | None = None
-) -> tuple[list[RepResult], int]:
-    """All reps of a squat, deadlift or single-leg squat clip, and how many jumps were left out.
+) -> tuple[list[RepResult], JumpsLeftOut]:
+    """All reps of a squat, deadlift or single-leg squat clip, and what its jumps took out of them.
 
     ``checks`` are the pose-track checks per leg (:func:`.quality.check_track`); without them only
     impossible values can make a rep poor."""
@@ -295,12 +341,15 @@ def analyze_reps(
         signal = main_signal(kin)
     windows = find_reps(kin.time_s, signal)
     reps: list[RepResult] = []
-    jumps = 0
+    jumps = gives = 0
     feet = _feet_and_leg(kin, None if checks is None else {s: c.hidden for s, c in checks.items()})
     for k, window in enumerate(windows):
         next_bottom = windows[k + 1].bottom if k + 1 < len(windows) else None
         if kin.movement == "squat" and ends_in_flight(kin, window, next_bottom, feet):
             jumps += 1
+            continue
+        if kin.movement == "squat" and lands_into(kin, window, feet):
+            gives += 1
             continue
         leg: Side = kin.side
         if stance is not None:
@@ -310,4 +359,4 @@ def analyze_reps(
         if stance is not None:
             result.stance = leg
         reps.append(result)
-    return reps, jumps
+    return reps, JumpsLeftOut(jumps, gives)
