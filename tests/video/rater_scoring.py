@@ -45,6 +45,12 @@ class RepScore:
     frame_gaps: tuple[int | None, int | None]  # |a - b| in frames for hip and knee onsets
     analysis: str | None = None  # the analysis' call on the matching rep (None: no rep matched)
     onset_errors_ms: list[float] = field(default_factory=list)  # analysis minus raters' mean
+    # Against the track's own angles: (analysis onset, raters' mean) minus the moment the joint has moved
+    # DEPARTURE_DEG from the level it stood at before the analysis' onset, and how far it had moved by
+    # the raters' mark. A reference that needs no onset method: it comes after the true start by the
+    # time 2 deg of movement take.
+    departures_ms: list[tuple[float, float]] = field(default_factory=list)
+    moved_by_mark_deg: list[float] = field(default_factory=list)
 
     @property
     def agreed(self) -> str | None:
@@ -103,6 +109,22 @@ def _call(lead_ms: float, margin_ms: float) -> str:
     return "together"
 
 
+DEPARTURE_DEG = 2.0
+
+
+def _departure(
+    t: np.ndarray[Any, Any], angle: np.ndarray[Any, Any], onset: float, bottom: float
+) -> tuple[float, float] | None:
+    """From when the joint stays more than ``DEPARTURE_DEG`` beyond its level over the 0.3 s before
+    ``onset`` until the bottom (the frame after its last one within that band), and that level."""
+    base = float(np.nanmedian(angle[(t >= onset - 0.3) & (t <= onset)]))
+    span = np.flatnonzero((t >= onset - 0.3) & (t <= bottom))
+    within = np.flatnonzero(angle[span] <= base + DEPARTURE_DEG)
+    if not np.isfinite(base) or within.size == 0 or within[-1] + 1 >= span.size:
+        return None
+    return float(t[span[within[-1] + 1]]), base
+
+
 def _rater_call(answer: dict[str, Any] | None, t: np.ndarray[Any, Any], margin_ms: float) -> str | None:
     if not answer or answer.get("hip") is None or answer.get("knee") is None:
         return None
@@ -138,7 +160,7 @@ def score(
         t = series.time_s
         margin_ms = agreement_s(series.fps) * 1000.0
         movement = movements[clip]
-        report, _ = analyze(series, movement)
+        report, kin = analyze(series, movement)
         for entry in entries.get("onsets", []):
             a, b = entry.get("a"), entry.get("b")
             rep = RepScore(
@@ -157,7 +179,16 @@ def score(
                     for key, onset in (("hip", found.hip_onset_s), ("knee", found.knee_onset_s)):
                         marks = [int(x[key]) for x in (a, b) if x and x.get(key) is not None]
                         if onset is not None and len(marks) == 2:
-                            rep.onset_errors_ms.append((onset - float(np.mean(t[marks]))) * 1000.0)
+                            mark = float(np.mean(t[marks]))
+                            rep.onset_errors_ms.append((onset - mark) * 1000.0)
+                            angle = kin.hip_flexion if key == "hip" else kin.knee_flexion
+                            moved = _departure(kin.time_s, angle, onset, found.bottom_s)
+                            if moved is not None and movement != "single-leg-squat":  # per-rep stance leg
+                                departure, base = moved
+                                rep.departures_ms.append(
+                                    ((onset - departure) * 1000.0, (mark - departure) * 1000.0)
+                                )
+                                rep.moved_by_mark_deg.append(float(np.interp(mark, kin.time_s, angle)) - base)
             scores.reps.append(rep)
         frame_s = 1.0 / series.fps if series.fps > 0 else 1 / 30
         landed = report if movement == "landing" else analyze(series, "landing")[0]  # jump squats land
@@ -242,6 +273,19 @@ def lines(scores: Scores) -> list[str]:
             f"  - onset time, analysis vs the raters' mean, where both raters timed it: median "
             f"{statistics.median(errors):.0f} ms, 90th percentile {np.percentile(errors, 90):.0f} ms"
         )
+    departures = [d for r in reps for d in r.departures_ms]
+    moved = [m for r in reps for m in r.moved_by_mark_deg]
+    if departures:
+        ahead = [a for a, _ in departures]
+        marks = [m for _, m in departures]
+        out.append(
+            f"  - against the track's own angles ({len(departures)} onsets both raters marked, single-leg "
+            f"squats aside): the analysis' onset comes {_when(statistics.median(ahead))} the joint has moved "
+            f"{DEPARTURE_DEG:.0f} deg for good (median; 10th-90th percentile {_when(np.percentile(ahead, 10))} "
+            f"to {_when(np.percentile(ahead, 90))}), the raters' mark {_when(statistics.median(marks))} it "
+            f"({_when(np.percentile(marks, 10))} to {_when(np.percentile(marks, 90))}), by when the joint "
+            f"had moved a median {statistics.median(moved):.1f} deg"
+        )
     contacts = scores.contacts
     agreed_contacts = [c for c in contacts if c.agreed]
     found = [c for c in agreed_contacts if c.found and c.error_frames is not None]
@@ -304,3 +348,7 @@ def _recount_lines(recounts: list[CountScore]) -> list[str]:
             + (f"; differs on {', '.join(flagged)}" if flagged else "")
         )
     return out
+
+
+def _when(offset_ms: float) -> str:
+    return f"{abs(offset_ms):.0f} ms {'before' if offset_ms < 0 else 'after'}"

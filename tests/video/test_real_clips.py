@@ -237,6 +237,10 @@ def test_calls_contacts_and_counts_against_two_independent_raters(
     assert all(abs(c.error_frames or 0.0) <= 1.5 for c in contacts), [(c.clip, c.sheet) for c in contacts]
     counted = [(clip, a, n) for clip, a, b, n in scores.counts if a is not None and a == b]
     assert sum(1 for _, a, n in counted if a == n) >= 30
+    ahead = [a for r in scores.reps for a, _ in r.departures_ms]
+    assert len(ahead) >= 40
+    # Onsets that mean movement: never after the joint has moved 2 deg for good, never long before it.
+    assert all(-500.0 <= a <= 0.0 for a in ahead), sorted(ahead)
     recounted = [c for c in scores.recounts if c.agreed]
     assert len(recounted) >= 37
     assert sum(1 for c in recounted if c.analysis == c.raters[0]) >= 34
