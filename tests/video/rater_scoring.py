@@ -278,13 +278,14 @@ def lines(scores: Scores) -> list[str]:
     if departures:
         ahead = [a for a, _ in departures]
         marks = [m for _, m in departures]
+        median_ahead, low_ahead, high_ahead = (float(np.percentile(ahead, q)) for q in (50, 10, 90))
+        median_mark, low_mark, high_mark = (float(np.percentile(marks, q)) for q in (50, 10, 90))
         out.append(
             f"  - against the track's own angles ({len(departures)} onsets both raters marked, single-leg "
-            f"squats aside): the analysis' onset comes {_when(statistics.median(ahead))} the joint has moved "
-            f"{DEPARTURE_DEG:.0f} deg for good (median; 10th-90th percentile {_when(np.percentile(ahead, 10))} "
-            f"to {_when(np.percentile(ahead, 90))}), the raters' mark {_when(statistics.median(marks))} it "
-            f"({_when(np.percentile(marks, 10))} to {_when(np.percentile(marks, 90))}), by when the joint "
-            f"had moved a median {statistics.median(moved):.1f} deg"
+            f"squats aside): the analysis' onset comes {_when(median_ahead)} the joint has moved "
+            f"{DEPARTURE_DEG:.0f} deg for good (median; 10th-90th percentile {_when(low_ahead)} to "
+            f"{_when(high_ahead)}), the raters' mark {_when(median_mark)} it ({_when(low_mark)} to "
+            f"{_when(high_mark)}), by when the joint had moved a median {statistics.median(moved):.1f} deg"
         )
     contacts = scores.contacts
     agreed_contacts = [c for c in contacts if c.agreed]
