@@ -120,6 +120,20 @@ def test_a_bottom_reached_straight_out_of_a_flight_is_a_landing_not_a_rep() -> N
     assert [r.bottom_s for r in report.reps] == [2.3, 5.7]
 
 
+def test_a_bend_among_lost_frames_is_not_a_rep() -> None:
+    """Like a person walking up to the camera at the end: the track loses the body, and two stray frames
+    read as a deep bend. The frames cannot show a rep there, so none is counted, and the warning says so."""
+    series = _clip()
+    deep = series.xy[_during(series, 2.3, 2.3)[0]].copy()
+    lost = _during(series, series.time_s[-1] - 0.7, series.time_s[-1])
+    series.xy[lost], series.visibility[lost] = np.nan, 0.0
+    stray = lost[8:10]
+    series.xy[stray], series.visibility[stray] = deep, 0.9
+    report, _ = analyze_series(series, "squat")
+    assert len(report.reps) == 2
+    assert any("was not counted as a rep: the pose track lost the body" in w for w in report.warnings)
+
+
 def _picture_cut_at(series: LandmarkSeries, bottom: float) -> LandmarkSeries:
     """The same landmarks in a picture whose bottom edge is at image height ``bottom``."""
     series.height = int(bottom)

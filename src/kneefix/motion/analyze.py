@@ -21,7 +21,7 @@ from kneefix.motion.quality import TrackChecks, check_track, contact_reasons, va
 from kneefix.motion.reps import agreement_s
 from kneefix.motion.side import point, view_segments
 from kneefix.motion.smoothing import VISIBILITY_MIN, is_irregular
-from kneefix.motion.squat import JumpsLeftOut, analyze_reps
+from kneefix.motion.squat import LeftOut, analyze_reps
 from kneefix.motion.types import (
     LANDMARK_INDEX,
     LANDMARK_NAMES,
@@ -214,7 +214,7 @@ def _result_warnings(
     reps: list[RepResult],
     landings: list[LandingResult],
     skipped: int,
-    jumps: JumpsLeftOut | None = None,
+    jumps: LeftOut | None = None,
 ) -> list[str]:
     warnings: list[str] = []
     if jumps is not None and jumps.jump_squats:
@@ -226,6 +226,12 @@ def _result_warnings(
         warnings.append(
             f"{jumps.landing_gives} bend(s) of the knees straight after landing from a jump were not "
             f"counted as squat reps: a squat starts from standing."
+        )
+    if jumps is not None and jumps.unseen_bottoms:
+        at = ", ".join(f"{x:.1f} s" for x in jumps.unseen_bottoms)
+        warnings.append(
+            f"A bend at {at} was not counted as a rep: the pose track lost the body around its lowest "
+            f"point, so the frames cannot show a rep there."
         )
     if movement == "landing":
         if not landings:

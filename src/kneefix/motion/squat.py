@@ -26,7 +26,7 @@ deadlifts (a hinge: the knees may bend only a little). Per rep:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +57,8 @@ STANDING_KNEE_DEG = 20.0
 FLOOR_WINDOW_S = 0.3  # the floor level is taken this close to the rep's bottom
 FLIGHT_AFTER_S = 0.5  # how long after a rep's end a take-off still belongs to it
 LANDING_GIVE_S = 0.5  # a bottom this soon after a flight is a landing's give, not a squat rep
+BOTTOM_SEEN_S = 0.15  # a rep's bottom must be measured on most frames this close to it
+BOTTOM_SEEN_SHARE = 0.5
 STANCE_SMOOTH_S = 1.0
 
 
@@ -316,17 +318,27 @@ def _stance_per_frame(kin: Kinematics) -> NDArray[np.str_]:
 
 
 @dataclass(frozen=True)
-class JumpsLeftOut:
-    """What a squat clip's jumps took out of its reps: jump squats, and landing gives (a bottom reached
-    straight out of a flight)."""
+class LeftOut:
+    """Bends the rep finder found that are not squat reps: jump squats, landing gives (a bottom reached
+    straight out of a flight), and bottoms the pose track did not see (a blip between lost frames)."""
 
     jump_squats: int = 0
     landing_gives: int = 0
+    unseen_bottoms: list[float] = field(default_factory=list)  # their times, s
+
+
+def bottom_seen(t: FloatArray, signal: FloatArray, window: RepWindow) -> bool:
+    """Whether the track measured the main joint on at least ``BOTTOM_SEEN_SHARE`` of the frames within
+    ``BOTTOM_SEEN_S`` of the rep's bottom. Gaps up to 0.2 s were filled in cleaning, so a bottom among
+    missing frames sits in a longer stretch the track lost: its "peak" is a few stray frames (a person
+    walking up to the camera), not a rep anyone could see."""
+    near = np.abs(t - t[window.bottom]) <= BOTTOM_SEEN_S
+    return bool(np.isfinite(signal[near]).mean() >= BOTTOM_SEEN_SHARE)
 
 
 def analyze_reps(
     kin: Kinematics, checks: dict[Side, TrackChecks] | None = None
-) -> tuple[list[RepResult], JumpsLeftOut]:
+) -> tuple[list[RepResult], LeftOut]:
     """All reps of a squat, deadlift or single-leg squat clip, and what its jumps took out of them.
 
     ``checks`` are the pose-track checks per leg (:func:`.quality.check_track`); without them only
@@ -342,9 +354,13 @@ def analyze_reps(
     windows = find_reps(kin.time_s, signal)
     reps: list[RepResult] = []
     jumps = gives = 0
+    unseen: list[float] = []
     feet = _feet_and_leg(kin, None if checks is None else {s: c.hidden for s, c in checks.items()})
     for k, window in enumerate(windows):
         next_bottom = windows[k + 1].bottom if k + 1 < len(windows) else None
+        if not bottom_seen(kin.time_s, signal, window):
+            unseen.append(round(float(kin.time_s[window.bottom]), 2))
+            continue
         if kin.movement == "squat" and ends_in_flight(kin, window, next_bottom, feet):
             jumps += 1
             continue
@@ -359,4 +375,4 @@ def analyze_reps(
         if stance is not None:
             result.stance = leg
         reps.append(result)
-    return reps, JumpsLeftOut(jumps, gives)
+    return reps, LeftOut(jumps, gives, unseen)
