@@ -10,8 +10,8 @@ from numpy.typing import NDArray
 from kneefix.motion.analyze import analyze_series
 from kneefix.motion.kinematics import compute_kinematics
 from kneefix.motion.landing import analyze_landings
-from kneefix.motion.types import LandingResult
-from tests.motion.synthetic import QUIET, LandingSpec, Noise, landing_clip
+from kneefix.motion.types import LANDMARK_NAMES, LandingResult
+from tests.motion.synthetic import QUIET, LandingSpec, Noise, RepSpec, landing_clip, squat_clip
 
 
 def _random_spec(rng: np.random.Generator) -> LandingSpec:
@@ -189,6 +189,26 @@ def test_standing_still_is_not_a_landing() -> None:
     report, _ = analyze_series(series, "landing")
     assert report.landings == []
     assert any("No landing was found" in w for w in report.warnings)
+
+
+def test_feet_that_jump_while_the_hips_lower_slowly_are_not_a_landing() -> None:
+    """Like a barbell plate hiding the feet in a squat or deadlift clip analysed as a landing: the foot
+    landmarks leap up and come back while the hips lower at squat speed, not in free fall. A drop from a
+    box is still a landing (the other tests), because its hips fall freely."""
+    feet = [
+        LANDMARK_NAMES.index(f"{side}_{part}")
+        for side in ("left", "right")
+        for part in ("ankle", "heel", "foot_index")
+    ]
+    series = squat_clip(
+        [RepSpec(hip_onset=1.0, knee_onset=1.1, bottom=2.2, hold=0.1, rise=1.0, hip_peak=95, knee_peak=100)],
+        np.random.default_rng(3),
+        noise=QUIET,
+    ).series
+    glitch = np.flatnonzero((series.time_s >= 1.4) & (series.time_s <= 1.65))  # during the lowering
+    series.xy[np.ix_(glitch, feet, [1])] -= 100.0
+    report, _ = analyze_series(series, "landing")
+    assert report.landings == []
 
 
 def test_low_frame_rate_is_warned_about() -> None:
