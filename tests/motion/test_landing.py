@@ -206,7 +206,8 @@ def test_feet_that_jump_while_the_hips_lower_slowly_are_not_a_landing() -> None:
         noise=QUIET,
     ).series
     glitch = np.flatnonzero((series.time_s >= 1.4) & (series.time_s <= 1.65))  # during the lowering
-    series.xy[np.ix_(glitch, feet, [1])] -= 100.0
+    for landmark in feet:
+        series.xy[glitch, landmark, 1] -= 100.0
     report, _ = analyze_series(series, "landing")
     assert report.landings == []
 
