@@ -17,9 +17,11 @@ from typer.testing import CliRunner
 
 from kneefix.cli.app import app
 from kneefix.motion.analyze import analyze_series
+from kneefix.motion.kinematics import FPPA_MAX_DEG
 from kneefix.motion.landmarks_csv import read_landmarks_csv
 from kneefix.motion.overlay import MAX_SIDE, write_annotated_video
 from kneefix.motion.pipeline import TWO_WORKER_MIN_FRAMES
+from kneefix.motion.quality import FLEXION_MAX_DEG, MIN_DEPTH_DEG, STANDING_KNEE_MIN_DEG
 from tests.conftest import SHARED_DATA
 from tests.video import media
 from tests.video.clips import (
@@ -86,6 +88,30 @@ def test_clip_gets_a_coherent_report(clip_landmarks: dict[str, ClipResult], name
     for landing in report.landings:
         assert start <= landing.initial_contact_s <= landing.peak_knee_flexion_s <= end
     assert all(isinstance(line, str) and line for line in report.feedback)
+    assert impossible_numbers_shown(report) == []
+
+
+def impossible_numbers_shown(report: Any) -> list[str]:
+    """Numbers a person is shown (reps and landings not called poor) that no knee or hip can make: the
+    limits are the track-quality rules' own (``kneefix.motion.quality``, ``kinematics.FPPA_MAX_DEG``)."""
+    bad = []
+    for rep in (r for r in report.reps if r.quality.level != "poor"):
+        for name in ("peak_knee_flexion_deg", "peak_hip_flexion_deg"):
+            if getattr(rep, name) > FLEXION_MAX_DEG:
+                bad.append(f"rep {rep.rep} {name} {getattr(rep, name)}")
+        if rep.depth_deg is not None and rep.depth_deg <= MIN_DEPTH_DEG:
+            bad.append(f"rep {rep.rep} depth {rep.depth_deg}")
+        for name in ("valgus_deg", "valgus_left_deg", "valgus_right_deg"):
+            if getattr(rep, name) is not None and abs(getattr(rep, name)) > FPPA_MAX_DEG:
+                bad.append(f"rep {rep.rep} {name} {getattr(rep, name)}")
+    for landing in (x for x in report.landings if x.quality.level != "poor"):
+        knee_ic, knee_peak = landing.knee_flexion_ic_deg, landing.peak_knee_flexion_deg
+        if knee_ic < STANDING_KNEE_MIN_DEG or knee_peak > FLEXION_MAX_DEG:
+            bad.append(f"landing {landing.landing} knee {knee_ic} to {knee_peak}")
+        for name in ("valgus_ic_deg", "valgus_peak_deg", "valgus_left_peak_deg", "valgus_right_peak_deg"):
+            if getattr(landing, name) is not None and abs(getattr(landing, name)) > FPPA_MAX_DEG:
+                bad.append(f"landing {landing.landing} {name} {getattr(landing, name)}")
+    return bad
 
 
 LABELLED_REPS = sorted(name for name, label in LABELS.items() if "reps" in label and name in ENTRIES)
