@@ -15,6 +15,7 @@ from kneefix.errors import InputError, NotFoundError
 from kneefix.programme.planner import training_dates
 from kneefix.programme.records import SessionLog
 from kneefix.services import fhir_export, fhir_import, logbook, profiles, screening
+from kneefix.services import plan as plan_service
 from kneefix.storage import clinic as clinic_store
 from kneefix.storage import logs as log_store
 from kneefix.storage import profiles as profile_store
@@ -484,6 +485,72 @@ def test_a_session_mark_without_an_exercise_is_refused_and_nothing_is_imported(
         with (
             other.session() as session,
             pytest.raises(InputError, match=r"valueCodeableConcept.*one exercise"),
+        ):
+            fhir_import.import_fhir(session, path)
+        with other.session(write=False) as session:
+            assert profile_store.list_profiles(session) == []
+    finally:
+        other.close()
+
+
+def test_readiness_checks_travel_and_the_running_gate_reads_the_same_after_import(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """The return-to-running gate opens only on a passed readiness check, so a rebuilt record must keep
+    them: walk and hop pain come back, and the imported record's running state is the original's."""
+    with db.session() as session:
+        logbook.log_run_check(
+            session,
+            content,
+            profile_id,
+            day=START + dt.timedelta(days=1),
+            today=TODAY,
+            walk_pain=1,
+            hop_pain=2,
+        )
+    first = _export(db, content, profile_id)
+    (check,) = [o for o in _resources(first, "Observation") if o["id"].startswith("run-check-")]
+    pains = {c["code"]["coding"][1]["code"]: c["valueInteger"] for c in check["component"]}
+    assert pains == {"walk-pain": 1, "hop-pain": 2}
+    assert check["code"]["coding"][0]["code"] == "run-readiness-check"
+    assert check["code"]["coding"][0] not in [c for c in check["component"][0]["code"]["coding"]]
+    path = tmp_path / "bundle.json"
+    path.write_text(fhir_export.bundle_text(first))
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        assert not [line for line in result.not_imported if line.startswith("Observation")]
+        again = _export(other, content, result.profile.id)
+        with other.session(write=False) as session:
+            imported = plan_service.running_dict(
+                plan_service.plan_state(session, content, result.profile.id, TODAY).running
+            )
+    finally:
+        other.close()
+    with db.session(write=False) as session:
+        original = plan_service.running_dict(
+            plan_service.plan_state(session, content, profile_id, TODAY).running
+        )
+    (back,) = [o for o in _resources(again, "Observation") if o["id"].startswith("run-check-")]
+    assert _without_ids(back) == _without_ids(check)
+    assert imported == original
+
+
+def test_a_readiness_check_without_its_hop_pain_is_refused_and_nothing_is_imported(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    with db.session() as session:
+        logbook.log_run_check(session, content, profile_id, day=START, today=TODAY, walk_pain=0, hop_pain=0)
+    bundle = _export(db, content, profile_id)
+    (check,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("run-check-")]
+    check["component"] = [c for c in check["component"] if c["code"]["coding"][1]["code"] != "hop-pain"]
+    path = _bundle_file(tmp_path, bundle, "no-hop.json")
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with (
+            other.session() as session,
+            pytest.raises(InputError, match=r"Observation run-check-\d+, field component: the hop pain"),
         ):
             fhir_import.import_fhir(session, path)
         with other.session(write=False) as session:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
-from kneefix.programme.records import LOG_KIND_RUN, PlanChange, ScoreRecord, SessionLog
+from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, ScoreRecord, SessionLog
 from kneefix.services import audit, clinic, uploads
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
@@ -51,6 +51,9 @@ SYSTEM_EXERCISE = f"{BASE}/CodeSystem/exercise"
 SYSTEM_LOG = f"{BASE}/CodeSystem/log"
 LOG_EXERCISE_DONE = "exercise-done"
 LOG_EXERCISE_HURT = "exercise-hurt"
+RUN_CHECK = "run-readiness-check"
+RUN_CHECK_WALK = "walk-pain"
+RUN_CHECK_HOP = "hop-pain"
 SYSTEM_TECHNIQUE = f"{BASE}/CodeSystem/technique"
 EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
 EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
@@ -468,6 +471,31 @@ def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Re
     return observation
 
 
+def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None) -> Resource:
+    """The return-to-running readiness check: pain on a brisk walk and on single-leg hops. The running
+    gate opens only on a passed check, so a record rebuilt without them would hold a runner back."""
+    components = [
+        _pain_component(RUN_CHECK_WALK, "Pain on a brisk walk", check.walk_pain),
+        _pain_component(RUN_CHECK_HOP, "Pain on single-leg hops", check.hop_pain),
+    ]
+    observation: Resource = {
+        "resourceType": "Observation",
+        "id": f"run-check-{check.id}",
+        "status": "final",
+        "category": _category("survey"),
+        "code": {
+            "coding": [{"system": SYSTEM_LOG, "code": RUN_CHECK}],
+            "text": "Return-to-running readiness check",
+        },
+        "subject": ref("Patient", patient),
+        "effectiveDateTime": check.date.isoformat(),
+        "component": [c for c in components if c is not None],
+    }
+    if care_plan:
+        observation["basedOn"] = [ref("CarePlan", care_plan)]
+    return observation
+
+
 # ----- technique checks -------------------------------------------------------------------------
 
 
@@ -658,8 +686,9 @@ def build_bundle(
     if care_plan is not None:
         resources.append(care_plan)
     care_plan_id = care_plan["id"] if care_plan else None
-    logs = plan_service.plan_records(session, profile.id).logs
-    resources += [_log_observation(log, patient, care_plan_id) for log in logs]
+    records = plan_service.plan_records(session, profile.id)
+    resources += [_log_observation(log, patient, care_plan_id) for log in records.logs]
+    resources += [_run_check_observation(check, patient, care_plan_id) for check in records.run_checks]
     checks = [c for c in check_queue.list_checks(session, profile.id) if c.status == "done"]
     resources += _checks(checks, patient, clock, links)
     _drop_dangling_authors(resources, {c.id for c in clinicians})

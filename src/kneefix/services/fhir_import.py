@@ -202,6 +202,7 @@ class _Reader:
             "scores": [],
             "session_logs": [],
             "technique_checks": [],
+            "run_checks": [],
         }
         for resource in self.resources:
             self.current = resource
@@ -327,6 +328,8 @@ class _Reader:
             value = (resource.get("valueQuantity") or {}).get("value")
             score = _ranged(resource, "valueQuantity.value", value, 0, 100)
             doc["scores"].append(self.score(resource, "kujala", score, self.kujala_letters(resource)))
+        elif (fx.SYSTEM_LOG, fx.RUN_CHECK) in codes:
+            doc["run_checks"].append(self.run_check(resource))
         elif fx.SYSTEM_LOG in systems:
             doc["session_logs"].append(
                 self.log(resource, "run" if (fx.SYSTEM_LOG, "run") in codes else "session")
@@ -400,6 +403,27 @@ class _Reader:
                         resource, f"component[{index}].valueQuantity.value", value, 0.01, 1000
                     )
         return log
+
+    def run_check(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """A readiness check: both pains are needed (a check with one missing is not a check)."""
+        self.used += 1
+        day = _day(resource, "effectiveDateTime")
+        pains: dict[str, int] = {}
+        for index, component in enumerate(resource.get("component") or ()):
+            for system, code in _codes(component.get("code")):
+                if system == fx.SYSTEM_LOG and code in (fx.RUN_CHECK_WALK, fx.RUN_CHECK_HOP):
+                    pains[code] = _pain(
+                        resource, f"component[{index}].valueInteger", component.get("valueInteger")
+                    )
+        for code, label in ((fx.RUN_CHECK_WALK, "walk"), (fx.RUN_CHECK_HOP, "hop")):
+            if code not in pains:
+                raise _fail(resource, "component", f"the {label} pain ({code}) is missing")
+        return {
+            "date": day.isoformat(),
+            "walk_pain": pains[fx.RUN_CHECK_WALK],
+            "hop_pain": pains[fx.RUN_CHECK_HOP],
+            "created_at": dt.datetime.combine(day, NOON).isoformat(),
+        }
 
     def check(self, resource: dict[str, Any]) -> dict[str, Any]:
         self.used += 1
