@@ -557,3 +557,62 @@ def test_a_readiness_check_without_its_hop_pain_is_refused_and_nothing_is_import
             assert profile_store.list_profiles(session) == []
     finally:
         other.close()
+
+
+def test_failed_and_unfinished_checks_are_cancelled_and_registered_observations(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """A failed analysis is a ``cancelled`` Observation carrying the reason the person was given (and
+    comes back failed); one still queued is ``registered`` with no results, and is reported on import."""
+    with db.session() as session:
+        for status, error in (("failed", "No person found in the video."), ("queued", None)):
+            session.add(
+                TechniqueCheck(
+                    profile_id=profile_id,
+                    movement="squat",
+                    side="left",
+                    status=status,
+                    error=error,
+                    created_at=dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC),
+                )
+            )
+    bundle = _export(db, content, profile_id)
+    checks = {
+        o["status"]: o for o in _resources(bundle, "Observation") if o["id"].startswith("technique-check-")
+    }
+    assert set(checks) == {"cancelled", "registered"}
+    assert checks["cancelled"]["dataAbsentReason"]["coding"][0]["code"] == "error"
+    assert checks["cancelled"]["dataAbsentReason"]["text"] == "No person found in the video."
+    assert checks["registered"]["dataAbsentReason"]["coding"][0]["code"] == "temp-unknown"
+    assert all("component" not in o and "derivedFrom" not in o for o in checks.values())
+    path = _bundle_file(tmp_path, bundle, "checks.json")
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+        (unfinished,) = [line for line in result.not_imported if "had not finished" in line]
+        assert unfinished.startswith("Observation technique-check-")
+        again = _export(other, content, result.profile.id)
+    finally:
+        other.close()
+    (back,) = [o for o in _resources(again, "Observation") if o["id"].startswith("technique-check-")]
+    assert _without_ids(back) == _without_ids(checks["cancelled"])
+
+
+def test_an_observation_entered_in_error_is_not_imported(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    with db.session() as session:
+        logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3, pain_after=2)
+    bundle = _export(db, content, profile_id)
+    (log,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("session-log-")]
+    log["status"] = "entered-in-error"
+    path = _bundle_file(tmp_path, bundle, "withdrawn.json")
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with other.session() as session:
+            result = fhir_import.import_fhir(session, path)
+            assert log_store.list_logs(session, result.profile.id) == []
+        assert any("entered-in-error" in line for line in result.not_imported)
+    finally:
+        other.close()

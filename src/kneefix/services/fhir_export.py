@@ -552,11 +552,17 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
     return components
 
 
+# A check's analysis state as Observation.status (required binding, FHIR ObservationStatus).
+CHECK_STATUS = {"done": "final", "failed": "cancelled", "queued": "registered", "running": "registered"}
+
+
 def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -> Resource:
+    """A finished check with its measures; a failed one ``cancelled`` with the reason the person was
+    given; one still waiting or running ``registered`` (no results yet)."""
     observation: Resource = {
         "resourceType": "Observation",
         "id": f"technique-check-{check.id}",
-        "status": "final",
+        "status": CHECK_STATUS[check.status],
         "category": _category("exam"),
         "code": {
             "coding": [{"system": SYSTEM_TECHNIQUE, "code": check.movement}],
@@ -567,6 +573,12 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
     }
     if check.side:
         observation["bodySite"] = {"text": f"{check.side} knee"}
+    if check.status == "failed":
+        observation["dataAbsentReason"] = _absent("error", check.error or "The analysis failed.")
+        return observation
+    if check.status != "done":
+        observation["dataAbsentReason"] = _absent("temp-unknown", "The analysis had not finished.")
+        return observation
     components = _check_components(check.report or {})
     if components:
         observation["component"] = components
@@ -627,11 +639,12 @@ def _check_documents(
 def _checks(
     checks: Sequence[TechniqueCheckInfo], patient: str, clock: _Clock, links: FileLinks | None
 ) -> list[Resource]:
-    """Each finished check's Observation, derived from its files' DocumentReferences when linked."""
+    """Each check's Observation; a finished one derived from its files' DocumentReferences when linked."""
     resources: list[Resource] = []
     for check in sorted(checks, key=lambda c: c.id):
         observation = _check_observation(check, patient, clock)
-        documents = _check_documents(check, patient, clock, links) if links and check.output_dir else []
+        finished = check.status == "done" and check.output_dir
+        documents = _check_documents(check, patient, clock, links) if links and finished else []
         if documents:
             observation["derivedFrom"] = [ref("DocumentReference", d["id"]) for d in documents]
         resources += [observation, *documents]
@@ -689,8 +702,7 @@ def build_bundle(
     records = plan_service.plan_records(session, profile.id)
     resources += [_log_observation(log, patient, care_plan_id) for log in records.logs]
     resources += [_run_check_observation(check, patient, care_plan_id) for check in records.run_checks]
-    checks = [c for c in check_queue.list_checks(session, profile.id) if c.status == "done"]
-    resources += _checks(checks, patient, clock, links)
+    resources += _checks(check_queue.list_checks(session, profile.id), patient, clock, links)
     _drop_dangling_authors(resources, {c.id for c in clinicians})
     document: dict[str, Any] = {
         "resourceType": "Bundle",

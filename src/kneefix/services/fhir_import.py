@@ -321,7 +321,9 @@ class _Reader:
     def observation(self, resource: dict[str, Any], doc: dict[str, Any]) -> None:
         codes = _codes(resource.get("code"))
         systems = {system for system, _ in codes}
-        if (fx.LOINC, fx.NPRS_LOINC) in codes:
+        if resource.get("status") == "entered-in-error":
+            self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender, so not imported")
+        elif (fx.LOINC, fx.NPRS_LOINC) in codes:
             pain = _pain(resource, "valueInteger", resource.get("valueInteger"))
             doc["scores"].append(self.score(resource, "nprs", pain, []))
         elif (fx.KUJALA_URL, "total") in codes:
@@ -333,6 +335,11 @@ class _Reader:
         elif fx.SYSTEM_LOG in systems:
             doc["session_logs"].append(
                 self.log(resource, "run" if (fx.SYSTEM_LOG, "run") in codes else "session")
+            )
+        elif fx.SYSTEM_TECHNIQUE in systems and resource.get("status") == "registered":
+            self.skipped.append(
+                f"{_where(resource)}: a technique check whose analysis had not finished on the exporting "
+                "server; send the video again to check it here"
             )
         elif fx.SYSTEM_TECHNIQUE in systems:
             doc["technique_checks"].append(self.check(resource))
@@ -464,14 +471,17 @@ class _Reader:
             report["landings"] = [landings[n] for n in sorted(landings)]
         side = (resource.get("bodySite") or {}).get("text", "").removesuffix(" knee") or None
         moment = _moment(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
+        failed = resource.get("status") == "cancelled"
         return {
             "created_at": moment,
             "movement": movement,
             "side": side,
-            "status": "done",
-            "error": None,
+            "status": "failed" if failed else "done",
+            "error": ((resource.get("dataAbsentReason") or {}).get("text") or "The analysis failed.")
+            if failed
+            else None,
             "original_filename": None,
-            "report": report,
+            "report": None if failed else report,
             "summary": None,
             "finished_at": moment,
         }
