@@ -616,3 +616,228 @@ def test_an_observation_entered_in_error_is_not_imported(
         assert any("entered-in-error" in line for line in result.not_imported)
     finally:
         other.close()
+
+
+# FHIR R4B value sets of the required bindings kneefix writes (hl7.org/fhir/R4B/valueset-*.html): the
+# model library checks structure, not codes (it accepted a made-up Observation.status), so this does.
+REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
+    ("Bundle", "type"): frozenset(
+        [
+            "document",
+            "message",
+            "transaction",
+            "transaction-response",
+            "batch",
+            "batch-response",
+            "history",
+            "searchset",
+            "collection",
+        ]
+    ),
+    ("Observation", "status"): frozenset(
+        [
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ]
+    ),
+    ("CarePlan", "status"): frozenset(
+        [
+            "draft",
+            "active",
+            "on-hold",
+            "revoked",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        ]
+    ),
+    ("CarePlan", "intent"): frozenset(
+        [
+            "proposal",
+            "plan",
+            "order",
+            "option",
+            "directive",
+        ]
+    ),
+    ("Flag", "status"): frozenset(
+        [
+            "active",
+            "inactive",
+            "entered-in-error",
+        ]
+    ),
+    ("QuestionnaireResponse", "status"): frozenset(
+        [
+            "in-progress",
+            "completed",
+            "amended",
+            "entered-in-error",
+            "stopped",
+        ]
+    ),
+    ("Questionnaire", "status"): frozenset(
+        [
+            "draft",
+            "active",
+            "retired",
+            "unknown",
+        ]
+    ),
+    ("DocumentReference", "status"): frozenset(
+        [
+            "current",
+            "superseded",
+            "entered-in-error",
+        ]
+    ),
+}
+ACTIVITY_STATUS = frozenset(
+    [
+        "not-started",
+        "scheduled",
+        "in-progress",
+        "on-hold",
+        "completed",
+        "cancelled",
+        "stopped",
+        "unknown",
+        "entered-in-error",
+    ]
+)
+ACTIVITY_KIND = frozenset(
+    [
+        "Appointment",
+        "CommunicationRequest",
+        "DeviceRequest",
+        "MedicationRequest",
+        "NutritionOrder",
+        "Task",
+        "ServiceRequest",
+        "VisionPrescription",
+    ]
+)
+ITEM_TYPES = frozenset(
+    [
+        "group",
+        "display",
+        "boolean",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "text",
+        "url",
+        "choice",
+        "open-choice",
+        "attachment",
+        "reference",
+        "quantity",
+    ]
+)
+ABSENT_CODES = frozenset(
+    [
+        "unknown",
+        "asked-unknown",
+        "temp-unknown",
+        "not-asked",
+        "asked-declined",
+        "masked",
+        "not-applicable",
+        "unsupported",
+        "as-text",
+        "error",
+        "not-a-number",
+        "negative-infinity",
+        "positive-infinity",
+        "not-performed",
+        "not-permitted",
+    ]
+)
+CATEGORY_CODES = frozenset(
+    [
+        "social-history",
+        "vital-signs",
+        "imaging",
+        "laboratory",
+        "procedure",
+        "survey",
+        "exam",
+        "therapy",
+        "activity",
+    ]
+)
+
+
+def _coded(node: Any, key: str) -> list[Any]:
+    """Every value of ``key`` anywhere under ``node``."""
+    if isinstance(node, dict):
+        return ([node[key]] if key in node else []) + [
+            v for value in node.values() for v in _coded(value, key)
+        ]
+    if isinstance(node, list):
+        return [v for value in node for v in _coded(value, key)]
+    return []
+
+
+def test_every_code_in_a_required_binding_is_in_its_fhir_value_set(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    _rich_record(db, content, profile_id, clear=True)
+    with db.session() as session:
+        logbook.log_run_check(session, content, profile_id, day=START, today=TODAY, walk_pain=1, hop_pain=1)
+        session.add(
+            TechniqueCheck(
+                profile_id=profile_id,
+                movement="squat",
+                status="failed",
+                error="No person found.",
+                created_at=dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC),
+            )
+        )
+        session.add(
+            TechniqueCheck(
+                profile_id=profile_id,
+                movement="squat",
+                status="running",
+                created_at=dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC),
+            )
+        )
+    bundle = _export(db, content, profile_id)
+    assert bundle["type"] in REQUIRED_CODES[("Bundle", "type")]
+    seen: set[str] = set()
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        kind = resource["resourceType"]
+        for field in ("status", "intent"):
+            allowed = REQUIRED_CODES.get((kind, field))
+            if allowed is not None and field in resource:
+                assert resource[field] in allowed, (resource["id"], field, resource[field])
+                seen.add(f"{kind}.{field}")
+        for activity in resource.get("activity", ()):
+            assert activity["detail"]["status"] in ACTIVITY_STATUS
+            assert activity["detail"]["kind"] in ACTIVITY_KIND
+        for item in _coded(resource.get("item", []), "type") if kind == "Questionnaire" else ():
+            assert item in ITEM_TYPES
+        for absent in _coded(resource, "dataAbsentReason"):
+            assert {c["code"] for c in absent["coding"]} <= ABSENT_CODES
+            seen.add("dataAbsentReason")
+        for category in resource.get("category", ()) if kind == "Observation" else ():
+            for coding in category["coding"]:
+                assert coding["system"] == "http://terminology.hl7.org/CodeSystem/observation-category"
+                assert coding["code"] in CATEGORY_CODES
+    # The test is not blind: each field it checks was in the Bundle.
+    assert {"Observation.status", "CarePlan.status", "CarePlan.intent", "Flag.status"} <= seen
+    assert {"QuestionnaireResponse.status", "Questionnaire.status", "dataAbsentReason"} <= seen
+    statuses = {
+        e["resource"]["status"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    }
+    assert {"final", "cancelled", "registered"} <= statuses
