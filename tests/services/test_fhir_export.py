@@ -478,14 +478,15 @@ def test_a_session_mark_without_an_exercise_is_refused_and_nothing_is_imported(
     marks = [c for c in observation["component"] if "valueCodeableConcept" in c]
     assert len(marks) == 2  # one done, one hurt
     marks[1]["valueCodeableConcept"] = {"coding": [{"system": "http://example.org/other", "code": "x"}]}
-    path = tmp_path / "bad.json"
-    path.write_text(fhir_export.bundle_text(bundle))
+    _refused_whole(tmp_path, bundle, r"valueCodeableConcept.*one exercise")
+
+
+def _refused_whole(tmp_path: Path, bundle: dict[str, Any], message: str) -> None:
+    """Importing the Bundle fails with ``message`` and leaves the database without any profile."""
+    path = _bundle_file(tmp_path, bundle, "refused.json")
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
     try:
-        with (
-            other.session() as session,
-            pytest.raises(InputError, match=r"valueCodeableConcept.*one exercise"),
-        ):
+        with other.session() as session, pytest.raises(InputError, match=message):
             fhir_import.import_fhir(session, path)
         with other.session(write=False) as session:
             assert profile_store.list_profiles(session) == []
@@ -545,18 +546,7 @@ def test_a_readiness_check_without_its_hop_pain_is_refused_and_nothing_is_import
     bundle = _export(db, content, profile_id)
     (check,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("run-check-")]
     check["component"] = [c for c in check["component"] if c["code"]["coding"][1]["code"] != "hop-pain"]
-    path = _bundle_file(tmp_path, bundle, "no-hop.json")
-    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
-    try:
-        with (
-            other.session() as session,
-            pytest.raises(InputError, match=r"Observation run-check-\d+, field component: the hop pain"),
-        ):
-            fhir_import.import_fhir(session, path)
-        with other.session(write=False) as session:
-            assert profile_store.list_profiles(session) == []
-    finally:
-        other.close()
+    _refused_whole(tmp_path, bundle, r"Observation run-check-\d+, field component: the hop pain")
 
 
 def test_failed_and_unfinished_checks_are_cancelled_and_registered_observations(
