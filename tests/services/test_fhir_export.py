@@ -106,6 +106,11 @@ def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
+def _observations(bundle: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """The Bundle's Observations whose id starts with ``prefix`` (``run-check-``, ``session-log-``, ...)."""
+    return [o for o in _resources(bundle, "Observation") if o["id"].startswith(prefix)]
+
+
 def _references(node: object) -> list[str]:
     if isinstance(node, dict):
         found = [node["reference"]] if isinstance(node.get("reference"), str) else []
@@ -298,7 +303,7 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
         return _without_ids(kept)
 
     assert comparable(again) == comparable(first)
-    runs = [o for o in _resources(again, "Observation") if o["id"].startswith("run-log-")]
+    runs = _observations(again, "run-log-")
     assert runs and runs[0]["component"][-1]["valueQuantity"]["value"] == 20
     # The exercises ticked and the "this hurt" marks come back: the plan's easier versions read them.
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
@@ -474,7 +479,7 @@ def test_a_session_mark_without_an_exercise_is_refused_and_nothing_is_imported(
         )
         log_store.add_log(session, profile_id, log)
     bundle = _export(db, content, profile_id)
-    (observation,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("session-log-")]
+    (observation,) = _observations(bundle, "session-log-")
     marks = [c for c in observation["component"] if "valueCodeableConcept" in c]
     assert len(marks) == 2  # one done, one hurt
     marks[1]["valueCodeableConcept"] = {"coding": [{"system": "http://example.org/other", "code": "x"}]}
@@ -510,7 +515,7 @@ def test_readiness_checks_travel_and_the_running_gate_reads_the_same_after_impor
             hop_pain=2,
         )
     first = _export(db, content, profile_id)
-    (check,) = [o for o in _resources(first, "Observation") if o["id"].startswith("run-check-")]
+    (check,) = _observations(first, "run-check-")
     pains = {c["code"]["coding"][1]["code"]: c["valueInteger"] for c in check["component"]}
     assert pains == {"walk-pain": 1, "hop-pain": 2}
     assert check["code"]["coding"][0]["code"] == "run-readiness-check"
@@ -533,7 +538,7 @@ def test_readiness_checks_travel_and_the_running_gate_reads_the_same_after_impor
         original = plan_service.running_dict(
             plan_service.plan_state(session, content, profile_id, TODAY).running
         )
-    (back,) = [o for o in _resources(again, "Observation") if o["id"].startswith("run-check-")]
+    (back,) = _observations(again, "run-check-")
     assert _without_ids(back) == _without_ids(check)
     assert imported == original
 
@@ -544,7 +549,7 @@ def test_a_readiness_check_without_its_hop_pain_is_refused_and_nothing_is_import
     with db.session() as session:
         logbook.log_run_check(session, content, profile_id, day=START, today=TODAY, walk_pain=0, hop_pain=0)
     bundle = _export(db, content, profile_id)
-    (check,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("run-check-")]
+    (check,) = _observations(bundle, "run-check-")
     check["component"] = [c for c in check["component"] if c["code"]["coding"][1]["code"] != "hop-pain"]
     _refused_whole(tmp_path, bundle, r"Observation run-check-\d+, field component: the hop pain")
 
@@ -585,7 +590,7 @@ def test_failed_and_unfinished_checks_are_cancelled_and_registered_observations(
         again = _export(other, content, result.profile.id)
     finally:
         other.close()
-    (back,) = [o for o in _resources(again, "Observation") if o["id"].startswith("technique-check-")]
+    (back,) = _observations(again, "technique-check-")
     assert _without_ids(back) == _without_ids(checks["cancelled"])
 
 
@@ -595,7 +600,7 @@ def test_an_observation_entered_in_error_is_not_imported(
     with db.session() as session:
         logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3, pain_after=2)
     bundle = _export(db, content, profile_id)
-    (log,) = [o for o in _resources(bundle, "Observation") if o["id"].startswith("session-log-")]
+    (log,) = _observations(bundle, "session-log-")
     log["status"] = "entered-in-error"
     path = _bundle_file(tmp_path, bundle, "withdrawn.json")
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
