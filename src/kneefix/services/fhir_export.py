@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, ScoreRecord, SessionLog
-from kneefix.services import audit, clinic, uploads
+from kneefix.services import audit, clinic, fhir_bindings, uploads
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
 from kneefix.services.clinic import clinician_label
@@ -733,12 +733,16 @@ def _drop_dangling_authors(resources: list[Resource], clinician_ids: set[int]) -
 
 
 def validated(document: dict[str, Any]) -> dict[str, Any]:
-    """Parse with the R4B models (which check every field) and return what they write out."""
+    """Parse with the R4B models (which check every field), check the codes the models do not
+    (:mod:`~kneefix.services.fhir_bindings`) and return what they write out."""
     try:
         bundle = Bundle.model_validate(document)
     except ValidationError as error:  # a mapping bug, not the person's input: say where
         raise RuntimeError(f"The FHIR export did not validate: {error}") from error
     result: dict[str, Any] = json.loads(bundle.model_dump_json(exclude_none=True))
+    for resource, field, problem in fhir_bindings.problems(result):  # what the models do not check
+        where = f"{resource.get('resourceType')} {resource.get('id')}"
+        raise RuntimeError(f"The FHIR export wrote a wrong code: {where}, field {field}: {problem}")
     return result
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from kneefix.errors import InputError
+from kneefix.services import fhir_bindings
 from kneefix.services import fhir_export as fx
 from kneefix.services import profiles as profile_service
 from kneefix.storage import export as export_store
@@ -86,8 +87,111 @@ def load_bundle(path: Path) -> dict[str, Any]:
         Bundle.model_validate(data)
     except ValidationError as error:
         raise _validation_problem(entries, error) from None
+    _check_modifiers(data)
+    for resource, field, problem in fhir_bindings.problems(data):
+        raise _fail(resource, field, problem)
+    _check_requests(data["type"], entries)
+    _check_unique(entries)
     _check_references(entries)
     return data
+
+
+def _modifiers(node: object, path: str) -> Iterator[tuple[str, str]]:
+    """(field, url) of every modifier extension under ``node``, at any depth."""
+    if isinstance(node, dict):
+        for key, inner in node.items():
+            here = f"{path}.{key}" if path else key
+            if key == "modifierExtension" and isinstance(inner, list):
+                for index, extension in enumerate(inner):
+                    url = extension.get("url") if isinstance(extension, dict) else None
+                    yield f"{here}[{index}]", str(url)
+            elif key != "resource":
+                yield from _modifiers(inner, here)
+    elif isinstance(node, list):
+        for index, inner in enumerate(node):
+            yield from _modifiers(inner, f"{path}[{index}]")
+
+
+def _check_modifiers(data: dict[str, Any]) -> None:
+    """A modifier extension or ``implicitRules`` can change what a resource means (a "not done", a
+    local rule set), and kneefix defines and understands none: reading such a resource as if they were
+    not there could invert it, so the Bundle is refused (FHIR: a receiver SHALL NOT ignore them)."""
+    bundle = {"resourceType": "Bundle", "id": data.get("id", "(no id)")}
+    owners = [(bundle, data)] + [
+        (entry["resource"], entry["resource"])
+        for entry in data.get("entry") or ()
+        if isinstance(entry.get("resource"), dict)
+    ]
+    for owner, node in owners:
+        if "implicitRules" in node:
+            rules = f"{node['implicitRules']!r}: rules kneefix does not know govern this resource"
+            raise _fail(owner, "implicitRules", rules)
+        for field, url in _modifiers(node, ""):
+            meaning = f"modifier extension {url} is not one kneefix understands; it may change the meaning"
+            raise _fail(owner, field, meaning)
+
+
+def _check_requests(kind: str, entries: list[dict[str, Any]]) -> None:
+    """A transaction's entries each carry a request (FHIR invariant bdl-3) that kneefix can honour: it
+    creates one new record, so only a plain POST or PUT of the entry's own resource; a collection's
+    carry none. A response belongs to response Bundles only (bdl-4)."""
+    for index, entry in enumerate(entries):
+        found = entry.get("resource")
+        resource: dict[str, Any] = found if isinstance(found, dict) else {}
+        where = f"Bundle, field entry[{index}]"
+        request = entry.get("request")
+        if "response" in entry:
+            raise InputError(
+                f"{where}.response: only a response Bundle carries responses. Nothing was imported."
+            )
+        if kind != "transaction":
+            if request is not None:
+                raise InputError(
+                    f"{where}.request: a collection Bundle carries no requests (FHIR invariant bdl-3); "
+                    "send it as a transaction. Nothing was imported."
+                )
+            continue
+        if not isinstance(request, dict):
+            raise InputError(
+                f"{where}.request: every entry of a transaction needs a request (FHIR invariant bdl-3). "
+                "Nothing was imported."
+            )
+        method, url = request.get("method"), str(request.get("url", ""))
+        if method not in ("POST", "PUT"):
+            raise InputError(
+                f"{where}.request.method: {method}; an import creates a record, so kneefix carries out "
+                "POST and PUT only. Nothing was imported."
+            )
+        conditions = sorted(key for key in request if key.startswith("if"))
+        if conditions:
+            raise InputError(
+                f"{where}.request.{conditions[0]}: kneefix does not carry out conditional requests "
+                "(it always creates a new record). Nothing was imported."
+            )
+        if url.split("/")[0].split("?")[0] != resource.get("resourceType"):
+            raise InputError(
+                f"{where}.request.url: {url!r} does not name the entry's {resource.get('resourceType')}. "
+                "Nothing was imported."
+            )
+
+
+def _check_unique(entries: list[dict[str, Any]]) -> None:
+    """Each fullUrl once (FHIR invariant bdl-7), and each type and id once: a reference must name one
+    resource, not whichever came last."""
+    seen: set[str] = set()
+    for entry in entries:
+        found = entry.get("resource")
+        resource: dict[str, Any] = found if isinstance(found, dict) else {}
+        for key in (entry.get("fullUrl"), f"{resource.get('resourceType')}/{resource.get('id')}"):
+            if key is None or key.endswith("/None"):
+                continue
+            if key in seen:
+                raise _fail(
+                    resource,
+                    "fullUrl" if key == entry.get("fullUrl") else "id",
+                    f"{key} is in the Bundle twice",
+                )
+            seen.add(key)
 
 
 def _validation_problem(entries: list[Any], error: ValidationError) -> InputError:
@@ -176,6 +280,26 @@ def _pain(resource: dict[str, Any], field: str, value: object) -> int:
     return round(_ranged(resource, field, value, 0, 10))
 
 
+def _rating(resource: dict[str, Any], field: str, node: dict[str, Any]) -> int:
+    """A 0-10 rating from ``node``'s ``valueInteger``, or a whole-number ``valueQuantity`` (other systems
+    send NPRS, LOINC 72514-3, either way); ``field`` is where ``node`` is in the resource."""
+    prefix = f"{field}." if field else ""
+    if "valueQuantity" in node:
+        value = (node.get("valueQuantity") or {}).get("value")
+        if isinstance(value, float) and not value.is_integer():
+            raise _fail(resource, f"{prefix}valueQuantity.value", f"{value} is not a whole 0-10 rating")
+        return _pain(resource, f"{prefix}valueQuantity.value", value)
+    return _pain(resource, f"{prefix}valueInteger", node.get("valueInteger"))
+
+
+# Statuses whose data kneefix takes as given; anything else is reported and left out.
+FINAL_OBSERVATION = ("final", "amended", "corrected")
+FINISHED_RESPONSE = ("completed", "amended")
+FOLLOWED_PLAN = ("active", "on-hold", "completed")
+# Resource types that hold one person's data: their subject must be the Bundle's Patient.
+SUBJECT_TYPES = ("Observation", "QuestionnaireResponse", "Flag", "CarePlan", "CareTeam", "DocumentReference")
+
+
 class _Reader:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         self.resources = [entry["resource"] for entry in entries if isinstance(entry.get("resource"), dict)]
@@ -193,6 +317,9 @@ class _Reader:
                 f"Bundle, field entry: a person's record holds one Patient, this holds {len(patients)}."
             )
         patient = patients[0]
+        patient_refs = {f"Patient/{patient.get('id')}"} | {
+            key for key, value in self.by_ref.items() if value is patient
+        }
         doc: dict[str, Any] = {
             "format": export_store.FORMAT,
             "format_version": export_store.FORMAT_VERSION,
@@ -208,6 +335,9 @@ class _Reader:
             self.current = resource
             kind = resource["resourceType"]
             self.note_extensions(resource)
+            if kind in SUBJECT_TYPES:
+                _check_subject(resource, patient_refs)
+            status = resource.get("status")
             if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
                 self.skipped.append(
                     f"{_where(resource)}: a link to a technique check's file on the exporting server; "
@@ -225,13 +355,19 @@ class _Reader:
                     "cannot become a kneefix clinician account; ask the clinician to link again with an "
                     "invite"
                 )
+            elif kind == "CarePlan" and status not in FOLLOWED_PLAN:
+                self.skipped.append(f"{_where(resource)}: status {status}, not a plan being followed")
             elif kind == "CarePlan":
                 doc["profile"]["settings"] = self.settings(resource)
+            elif kind == "QuestionnaireResponse" and status not in FINISHED_RESPONSE:
+                self.skipped.append(f"{_where(resource)}: status {status}, not a finished questionnaire")
             elif kind == "QuestionnaireResponse" and resource.get("questionnaire") == fx.SCREENING_URL:
                 doc["screenings"].append(self.screening(resource))
             elif kind == "Observation":
                 self.observation(resource, doc)
-            elif kind == "Flag" and resource.get("status") == "inactive":
+            elif kind == "Flag" and status == "entered-in-error":
+                self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender")
+            elif kind == "Flag" and status == "inactive":
                 self.skipped.append(
                     f"{_where(resource)}: the clearance (by a clinician's account) is not imported"
                 )
@@ -321,11 +457,19 @@ class _Reader:
     def observation(self, resource: dict[str, Any], doc: dict[str, Any]) -> None:
         codes = _codes(resource.get("code"))
         systems = {system for system, _ in codes}
-        if resource.get("status") == "entered-in-error":
+        status = resource.get("status")
+        technique = fx.SYSTEM_TECHNIQUE in systems
+        if status == "entered-in-error":
             self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender, so not imported")
+        elif technique and status == "registered":
+            self.skipped.append(
+                f"{_where(resource)}: a technique check whose analysis had not finished on the exporting "
+                "server; send the video again to check it here"
+            )
+        elif status not in FINAL_OBSERVATION and not (technique and status == "cancelled"):
+            self.skipped.append(f"{_where(resource)}: status {status}, not a final result, so not imported")
         elif (fx.LOINC, fx.NPRS_LOINC) in codes:
-            pain = _pain(resource, "valueInteger", resource.get("valueInteger"))
-            doc["scores"].append(self.score(resource, "nprs", pain, []))
+            doc["scores"].append(self.score(resource, "nprs", _rating(resource, "", resource), []))
         elif (fx.KUJALA_URL, "total") in codes:
             value = (resource.get("valueQuantity") or {}).get("value")
             score = _ranged(resource, "valueQuantity.value", value, 0, 100)
@@ -336,12 +480,7 @@ class _Reader:
             doc["session_logs"].append(
                 self.log(resource, "run" if (fx.SYSTEM_LOG, "run") in codes else "session")
             )
-        elif fx.SYSTEM_TECHNIQUE in systems and resource.get("status") == "registered":
-            self.skipped.append(
-                f"{_where(resource)}: a technique check whose analysis had not finished on the exporting "
-                "server; send the video again to check it here"
-            )
-        elif fx.SYSTEM_TECHNIQUE in systems:
+        elif technique:
             doc["technique_checks"].append(self.check(resource))
         else:
             self.skipped.append(f"{_where(resource)}: an observation kneefix does not keep")
@@ -363,7 +502,9 @@ class _Reader:
     def kujala_letters(self, resource: dict[str, Any]) -> list[str]:
         for link in resource.get("derivedFrom") or ():
             response = self.by_ref.get(link.get("reference"))
-            if isinstance(response, dict) and response.get("questionnaire") == fx.KUJALA_URL:
+            if not isinstance(response, dict) or response.get("status") not in FINISHED_RESPONSE:
+                continue
+            if response.get("questionnaire") == fx.KUJALA_URL:
                 items = sorted(response.get("item") or (), key=lambda item: int(item.get("linkId", 0)))
                 return [item["answer"][0]["valueCoding"]["code"] for item in items if item.get("answer")]
         return []
@@ -398,9 +539,7 @@ class _Reader:
                 if system != fx.SYSTEM_LOG:
                     continue
                 if code in fields:
-                    log[fields[code]] = _pain(
-                        resource, f"component[{index}].valueInteger", component.get("valueInteger")
-                    )
+                    log[fields[code]] = _rating(resource, f"component[{index}]", component)
                 elif code in (fx.LOG_EXERCISE_DONE, fx.LOG_EXERCISE_HURT):
                     exercise = _exercise_code(resource, index, component)
                     log["exercises_done" if code == fx.LOG_EXERCISE_DONE else "hurt"].append(exercise)
@@ -419,9 +558,7 @@ class _Reader:
         for index, component in enumerate(resource.get("component") or ()):
             for system, code in _codes(component.get("code")):
                 if system == fx.SYSTEM_LOG and code in (fx.RUN_CHECK_WALK, fx.RUN_CHECK_HOP):
-                    pains[code] = _pain(
-                        resource, f"component[{index}].valueInteger", component.get("valueInteger")
-                    )
+                    pains[code] = _rating(resource, f"component[{index}]", component)
         for code, label in ((fx.RUN_CHECK_WALK, "walk"), (fx.RUN_CHECK_HOP, "hop")):
             if code not in pains:
                 raise _fail(resource, "component", f"the {label} pain ({code}) is missing")
@@ -485,6 +622,16 @@ class _Reader:
             "summary": None,
             "finished_at": moment,
         }
+
+
+def _check_subject(resource: dict[str, Any], patient_refs: set[str]) -> None:
+    """One person's data names that person: a resource about someone else (or no one) is refused, not
+    filed under the wrong record."""
+    target = (resource.get("subject") or {}).get("reference")
+    if target is None:
+        raise _fail(resource, "subject", "missing; a record's data must name its Patient")
+    if target not in patient_refs:
+        raise _fail(resource, "subject.reference", f"{target} is not the Bundle's Patient")
 
 
 def read_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], _Reader]:

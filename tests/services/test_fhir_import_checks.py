@@ -1,0 +1,238 @@
+"""Issue 12: what another system's Bundle must be for kneefix to import it, and what it leaves out.
+
+Each refusal names the resource and the field and imports nothing; each status kneefix does not take
+as a finished result is reported and left out while the rest imports."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kneefix.content.loader import Content
+from kneefix.services import fhir_export, fhir_import, logbook
+from kneefix.services import scores as score_service
+from kneefix.storage import screenings as screening_store
+from kneefix.storage.db import Database
+from tests.services.fhir_helpers import (
+    TODAY,
+    as_transaction,
+    bundle_file,
+    export,
+    observations,
+    refused_whole,
+    resources,
+    rich_record,
+)
+from tests.services.helpers import START
+
+Bundle = dict[str, Any]
+
+
+def _one(bundle: Bundle, kind: str, prefix: str = "") -> dict[str, Any]:
+    return next(r for r in resources(bundle, kind) if r["id"].startswith(prefix))
+
+
+def _modifier_on_a_component(bundle: Bundle) -> None:
+    log = observations(bundle, "session-log-")[0]
+    log["component"][0]["modifierExtension"] = [
+        {"url": "https://other.example/not-done", "valueBoolean": True}
+    ]
+
+
+def _implicit_rules(bundle: Bundle) -> None:
+    _one(bundle, "Patient")["implicitRules"] = "https://other.example/rules"
+
+
+def _made_up_status(bundle: Bundle) -> None:
+    observations(bundle, "nprs-score-")[0]["status"] = "foo"
+
+
+def _made_up_intent(bundle: Bundle) -> None:
+    _one(bundle, "CarePlan")["intent"] = "wish"
+
+
+def _made_up_activity_kind(bundle: Bundle) -> None:
+    _one(bundle, "CarePlan")["activity"][0]["detail"]["kind"] = "Exercise"
+
+
+def _made_up_comparator(bundle: Bundle) -> None:
+    observations(bundle, "kujala-score-")[0]["valueQuantity"]["comparator"] = "~"
+
+
+def _made_up_gender(bundle: Bundle) -> None:
+    _one(bundle, "Patient")["gender"] = "man"
+
+
+def _value_and_absent_reason(bundle: Bundle) -> None:
+    observations(bundle, "nprs-score-")[0]["dataAbsentReason"] = {"text": "not asked"}
+
+
+def _same_full_url_twice(bundle: Bundle) -> None:
+    bundle["entry"][-1]["fullUrl"] = bundle["entry"][0]["fullUrl"]
+
+
+def _same_id_twice(bundle: Bundle) -> None:
+    first, second = observations(bundle, "")[:2]
+    second["id"] = first["id"]
+
+
+def _subject_elsewhere(bundle: Bundle) -> None:
+    practitioner = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Practitioner")
+    observations(bundle, "nprs-score-")[0]["subject"] = {"reference": practitioner["fullUrl"]}
+
+
+def _no_subject(bundle: Bundle) -> None:
+    del observations(bundle, "nprs-score-")[0]["subject"]
+
+
+def _request_in_a_collection(bundle: Bundle) -> None:
+    bundle["entry"][0]["request"] = {"method": "POST", "url": "Patient"}
+
+
+REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
+    ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
+    ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
+    ("status", _made_up_status, r"nprs-score-1, field status: 'foo' is not a code FHIR allows"),
+    ("intent", _made_up_intent, r"CarePlan careplan-1, field intent: 'wish'"),
+    ("kind", _made_up_activity_kind, r"field activity\[0\]\.detail\.kind: 'Exercise'"),
+    ("comparator", _made_up_comparator, r"field valueQuantity\.comparator: '~'"),
+    ("gender", _made_up_gender, r"Patient patient-1, field gender: 'man'"),
+    ("obs-6", _value_and_absent_reason, r"field dataAbsentReason: present together with a value"),
+    ("fullUrl twice", _same_full_url_twice, r"field fullUrl: urn:uuid:\S+ is in the Bundle twice"),
+    ("id twice", _same_id_twice, r"field id: Observation/\S+ is in the Bundle twice"),
+    ("subject", _subject_elsewhere, r"nprs-score-1, field subject\.reference: urn:uuid:\S+ is not the"),
+    ("no subject", _no_subject, r"nprs-score-1, field subject: missing"),
+    ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), REFUSED, ids=[case for case, _, _ in REFUSED])
+def test_a_bundle_breaking_a_fhir_rule_is_refused_whole(
+    db: Database,
+    content: Content,
+    profile_id: int,
+    tmp_path: Path,
+    case: str,
+    change: Callable[[Bundle], None],
+    message: str,
+) -> None:
+    """Each break names the resource and field and imports nothing (the models accept all of these)."""
+    rich_record(db, content, profile_id)
+    bundle = export(db, content, profile_id)
+    fhir_import.read_bundle(copy.deepcopy(bundle))  # the unchanged Bundle reads
+    change(bundle)
+    refused_whole(tmp_path, bundle, message)
+
+
+def _without_requests(bundle: Bundle) -> None:
+    del bundle["entry"][2]["request"]
+
+
+def _a_delete(bundle: Bundle) -> None:
+    bundle["entry"][2]["request"]["method"] = "DELETE"
+
+
+def _conditional(bundle: Bundle) -> None:
+    bundle["entry"][0]["request"]["ifNoneExist"] = "identifier=x|1"
+
+
+def _url_of_another_type(bundle: Bundle) -> None:
+    bundle["entry"][0]["request"]["url"] = "Observation"
+
+
+TRANSACTIONS: list[tuple[str, Callable[[Bundle], None], str]] = [
+    ("no request", _without_requests, r"entry\[2\]\.request: every entry of a transaction needs a request"),
+    ("delete", _a_delete, r"entry\[2\]\.request\.method: DELETE; an import creates a record"),
+    ("conditional", _conditional, r"entry\[0\]\.request\.ifNoneExist: kneefix does not carry out"),
+    (
+        "url",
+        _url_of_another_type,
+        r"entry\[0\]\.request\.url: 'Observation' does not name the entry's Patient",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), TRANSACTIONS, ids=[c for c, _, _ in TRANSACTIONS])
+def test_a_transaction_is_imported_only_as_plain_creates(
+    db: Database,
+    content: Content,
+    profile_id: int,
+    tmp_path: Path,
+    case: str,
+    change: Callable[[Bundle], None],
+    message: str,
+) -> None:
+    """A transaction's requests say what to do: kneefix does what a POST or PUT says, or refuses."""
+    bundle = as_transaction(export(db, content, profile_id))
+    fhir_import.read_bundle(copy.deepcopy(bundle))
+    change(bundle)
+    refused_whole(tmp_path, bundle, message)
+
+
+def _import(tmp_path: Path, bundle: Bundle) -> tuple[fhir_import.FhirImport, Database]:
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    with other.session() as session:
+        result = fhir_import.import_fhir(session, bundle_file(tmp_path, bundle, "sent.json"))
+    return result, other
+
+
+def test_what_is_not_a_finished_result_is_reported_and_left_out(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """A revoked plan, a screening entered in error, a preliminary pain rating and a flag entered in
+    error are not the person's record: each is reported, and the rest is imported."""
+    rich_record(db, content, profile_id, clear=False)
+    bundle = export(db, content, profile_id)
+    _one(bundle, "CarePlan")["status"] = "revoked"
+    flagged = resources(bundle, "QuestionnaireResponse")
+    flagged = [r for r in flagged if r["id"].startswith("screening-response-")]
+    flagged[-1]["status"] = "entered-in-error"
+    observations(bundle, "nprs-score-")[0]["status"] = "preliminary"
+    _one(bundle, "Flag")["status"] = "entered-in-error"
+    result, other = _import(tmp_path, bundle)
+    try:
+        with other.session(write=False) as session:
+            assert result.profile.settings is None
+            kept = screening_store.list_screenings(session, result.profile.id)
+            assert len(kept) == len(flagged) - 1 and all(not s.red_flags for s in kept)
+            instruments = [s.instrument for s in score_service.list_scores(session, result.profile.id)]
+            assert "nprs" not in instruments and "kujala" in instruments
+    finally:
+        other.close()
+    said = "\n".join(result.not_imported)
+    assert "CarePlan careplan-1: status revoked, not a plan being followed" in said
+    assert f"QuestionnaireResponse {flagged[-1]['id']}: status entered-in-error" in said
+    assert "Observation nprs-score-1: status preliminary, not a final result" in said
+    assert "entered-in-error by the sender" in said
+
+
+def test_pain_sent_as_a_whole_number_quantity_imports_and_a_fraction_is_refused(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Other systems send NPRS (LOINC 72514-3) as valueQuantity as often as valueInteger."""
+    with db.session() as session:
+        logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3)
+    bundle = export(db, content, profile_id)
+    nprs = observations(bundle, "nprs-score-")[0]
+    nprs["valueQuantity"] = {"value": 4, "unit": "{score}", "system": fhir_export.UCUM, "code": "{score}"}
+    del nprs["valueInteger"]
+    log = observations(bundle, "session-log-")[0]
+    during = log["component"][0]
+    during["valueQuantity"] = {"value": 5.0}
+    del during["valueInteger"]
+    result, other = _import(tmp_path, bundle)
+    try:
+        with other.session(write=False) as session:
+            scores = score_service.list_scores(session, result.profile.id)
+            assert [s.score for s in scores if s.instrument == "nprs"] == [4]
+    finally:
+        other.close()
+    document, _ = fhir_import.read_bundle(copy.deepcopy(bundle))
+    assert document["session_logs"][0]["pain_during"] == 5
+    nprs["valueQuantity"]["value"] = 4.5
+    (tmp_path / "other.db").unlink()
+    refused_whole(tmp_path, bundle, r"nprs-score-1, field valueQuantity\.value: 4\.5 is not a whole")
