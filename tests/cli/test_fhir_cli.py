@@ -6,13 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.cli.helpers import Kneefix, assert_clean_error
 
 
-def test_export_fhir_writes_a_bundle_that_validates_and_repeats(kneefix: Kneefix, tmp_path: Path) -> None:
-    """Issue 12: the CLI export validates against the R4B models; two exports give the same Bundle."""
+def test_export_fhir_writes_a_bundle_that_validates_and_repeats(
+    kneefix: Kneefix, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: the CLI export validates against the R4B models; two exports at the same moment give
+    the same Bundle, stamped with that moment (Bundle.timestamp)."""
+    monkeypatch.setenv("KNEEFIX_NOW", "2025-03-05T10:00:00.250+00:00")
     kneefix.start()
     kneefix.ok("log", "--pain-during", "4", "--pain-after", "3")
     first, second = tmp_path / "a.json", tmp_path / "b.json"
@@ -22,6 +28,7 @@ def test_export_fhir_writes_a_bundle_that_validates_and_repeats(kneefix: Kneefix
     bundle = json.loads(first.read_text())
     Bundle.model_validate(bundle)
     assert first.read_text() == second.read_text()
+    assert bundle["timestamp"].startswith("2025-03-05T") and "." not in bundle["timestamp"]
     codes = [c["code"] for e in bundle["entry"] for c in e["resource"].get("code", {}).get("coding", [])]
     assert "72514-3" in codes
 
@@ -53,7 +60,9 @@ def test_export_import_export_gives_the_same_bundle(kneefix: Kneefix, tmp_path: 
     assert result["not_imported"] == []
     again = tmp_path / "b.json"
     other.ok("export", "--fhir", str(again), profile=result["profile"])
-    assert _without_ids(json.loads(again.read_text())) == _without_ids(json.loads(first.read_text()))
+    exported, reexported = json.loads(first.read_text()), json.loads(again.read_text())
+    assert exported.pop("timestamp") and reexported.pop("timestamp")  # when each was written
+    assert _without_ids(reexported) == _without_ids(exported)
     assert other.json("log", "list", profile=result["profile"])[0]["note"] == "stiff"
 
 

@@ -75,6 +75,56 @@ def test_the_patient_holds_a_name_and_a_birth_year_only(
     assert re.fullmatch(r"\d{4}", patient["birthDate"])
 
 
+def test_clinicians_are_a_care_team_and_the_person_is_the_source_of_what_they_reported(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """A linked physio or coach is not the person's GP (``Patient.generalPractitioner``): they are the
+    CareTeam the CarePlan names. A Practitioner's name is their display name, their email a work
+    contact. What the person reported (ratings, sessions, answers) names them as performer or source."""
+    rich_record(db, content, profile_id)
+    bundle = export(db, content, profile_id)
+    patient = resources(bundle, "Patient")[0]
+    assert "generalPractitioner" not in patient
+    (practitioner,) = resources(bundle, "Practitioner")
+    assert practitioner["name"] == [{"text": "Dr Who"}]
+    assert practitioner["telecom"] == [{"system": "email", "value": "doc@example.org", "use": "work"}]
+    (team,) = resources(bundle, "CareTeam")
+    urls = {e["resource"]["id"]: e["fullUrl"] for e in bundle["entry"]}
+    assert [p["member"]["reference"] for p in team["participant"]] == [urls[practitioner["id"]]]
+    assert resources(bundle, "CarePlan")[0]["careTeam"] == [{"reference": urls[team["id"]]}]
+    me = {"reference": urls[patient["id"]]}
+    for prefix in ("nprs-score-", "kujala-score-", "session-log-"):
+        assert all(o["performer"] == [me] for o in observations(bundle, prefix)), prefix
+    assert all(r["source"] == me for r in resources(bundle, "QuestionnaireResponse"))
+
+
+def test_red_flag_answers_follow_the_questionnaires_order(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """FHIR: a response's items keep their Questionnaire's order; the stored answers are a mapping
+    (here given in reverse), so the export orders them by the content's red flags."""
+    asked = [flag.id for flag in content.red_flags][:4]
+    with db.session() as session:
+        screening_store.save_screening(
+            session,
+            profile_id,
+            answers={"age": 30, "red_flags": {flag: False for flag in reversed(asked)}},
+            verdict="go",
+            red_flags=[],
+            messages=[],
+            taken_at=dt.datetime(2025, 3, 5, 8, 0, tzinfo=dt.UTC),
+        )
+    bundle = export(db, content, profile_id)
+    (form,) = [q for q in resources(bundle, "Questionnaire") if q["id"] == "screening"]
+    order = [
+        item["linkId"] for group in form["item"] if group["linkId"] == "red-flags" for item in group["item"]
+    ]
+    response = [r for r in resources(bundle, "QuestionnaireResponse") if r["id"].startswith("screening-")][-1]
+    (given,) = [item for item in response["item"] if item["linkId"] == "red-flags"]
+    links = [item["linkId"] for item in given["item"]]
+    assert links == [link for link in order if link in links] and len(links) == 4
+
+
 def test_scores_carry_loinc_for_nprs_and_the_kneefix_code_for_kujala(
     db: Database, content: Content, profile_id: int
 ) -> None:
@@ -98,15 +148,29 @@ def test_scores_carry_loinc_for_nprs_and_the_kneefix_code_for_kujala(
 def test_times_carry_the_persons_offset_and_the_cleared_flag_is_inactive(
     db: Database, content: Content, profile_id: int
 ) -> None:
-    """Issue 12: dates in the person's time zone; a cleared red flag is inactive with its note."""
+    """Issue 12: dates in the person's time zone; a cleared red flag is inactive, with who cleared it,
+    when and their note in the clearance (not in ``author``, which FHIR reads as who raised the flag),
+    and points at the screening response that raised it."""
     doctor = rich_record(db, content, profile_id)
     bundle = export(db, content, profile_id)
     flag = resources(bundle, "Flag")[0]
-    assert flag["status"] == "inactive"
+    assert flag["status"] == "inactive" and "author" not in flag
     assert flag["period"] == {"start": "2025-03-05T09:00:00+01:00", "end": "2025-03-05T18:00:00+01:00"}
-    texts = [extension["valueString"] for extension in flag["extension"]]
-    assert any("Examined: no locking." in text for text in texts)
-    assert flag["author"]["reference"] == fhir_export.full_url("Practitioner", f"practitioner-{doctor}")
+    assert flag["category"][0]["coding"][0]["code"] == "clinical"
+    extensions = {extension["url"]: extension for extension in flag["extension"]}
+    clearance = {part["url"]: part for part in extensions[fhir_export.EXT_CLEARANCE]["extension"]}
+    assert clearance["note"]["valueString"] == "Examined: no locking."
+    assert clearance["cleared-at"]["valueDateTime"] == "2025-03-05T18:00:00+01:00"
+    assert clearance["cleared-by"]["valueReference"] == {
+        "reference": fhir_export.full_url("Practitioner", f"practitioner-{doctor}"),
+        "display": "Dr Who",
+    }
+    detail = extensions[fhir_export.EXT_FLAG_DETAIL]["valueReference"]["reference"]
+    raised_by = next(e for e in bundle["entry"] if e["fullUrl"] == detail)["resource"]
+    assert (
+        raised_by["resourceType"] == "QuestionnaireResponse"
+        and raised_by["authored"] == flag["period"]["start"]
+    )
     check = next(o for o in resources(bundle, "Observation") if o["id"].startswith("technique-check-"))
     assert check["effectiveDateTime"] == "2025-03-04T10:30:00+01:00"
 
@@ -219,12 +283,12 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
         again = export(other, content, result.profile.id)
     finally:
         other.close()
-    drop = {"Practitioner"}
+    drop = {"Practitioner", "CareTeam"}
 
     def comparable(bundle: dict[str, Any]) -> Any:
         kept = [e for e in bundle["entry"] if e["resource"]["resourceType"] not in drop]
         for entry in kept:
-            entry["resource"].pop("generalPractitioner", None)
+            entry["resource"].pop("careTeam", None)
         return _without_ids(kept)
 
     assert comparable(again) == comparable(first)
@@ -315,10 +379,10 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
         kept = [
             e
             for e in bundle["entry"]
-            if e["resource"]["resourceType"] not in ("Practitioner", "DocumentReference")
+            if e["resource"]["resourceType"] not in ("Practitioner", "CareTeam", "DocumentReference")
         ]
         for entry in kept:
-            entry["resource"].pop("generalPractitioner", None)
+            entry["resource"].pop("careTeam", None)
             if entry["resource"]["id"].startswith("technique-check-"):
                 entry["resource"].pop("derivedFrom", None)
         return _without_ids(kept)
@@ -326,9 +390,12 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
     assert comparable(again) == comparable(first)
 
 
-def test_a_finished_programme_is_a_completed_care_plan(db: Database, content: Content) -> None:
+def test_a_finished_programme_stays_an_active_care_plan_in_maintenance(
+    db: Database, content: Content
+) -> None:
     """Issue 12: CarePlan status from the plan's state: seven weeks of settled sessions finish the
-    programme (maintenance), and the CarePlan and its activities are then completed."""
+    programme (maintenance). The person keeps doing the maintenance exercises, so the CarePlan stays
+    active (``completed`` would tell a clinic the plan is over), and its description says maintenance."""
     with db.session() as session:
         answers = typical_answers(content, runs=False)
         start = screening.run_start(session, content, "fin", screening.StartRequest(answers), today=START)
@@ -344,8 +411,8 @@ def test_a_finished_programme_is_a_completed_care_plan(db: Database, content: Co
     finished = export(db, content, profile.id, end)
     Bundle.model_validate(finished)
     plan = resources(finished, "CarePlan")[0]
-    assert plan["status"] == "completed"
-    assert plan["activity"] and {a["detail"]["status"] for a in plan["activity"]} == {"completed"}
+    assert plan["status"] == "active" and "(programme complete: maintenance)" in plan["description"]
+    assert plan["activity"] and {a["detail"]["status"] for a in plan["activity"]} == {"in-progress"}
     assert "finished the programme" in plan["note"][-1]["text"]
 
 

@@ -58,6 +58,13 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def now() -> dt.datetime:
+    """The current instant (or the ``now`` setting, which pins it), e.g. a FHIR Bundle's timestamp."""
+    from kneefix.settings import load_settings
+
+    return load_settings().now or dt.datetime.now(dt.UTC)
+
+
 def today() -> dt.date:
     """The local date (or the ``today`` setting, which pins it for tests and demos); commands pass it
     to services, which never read the clock themselves."""

@@ -42,7 +42,7 @@ from kneefix.storage.records import ProfileInfo, ScreeningEntry, TechniqueCheckI
 
 FHIR_VERSION = "4.3.0"  # R4B
 FORMAT = "fhir"
-MEDIA_TYPE = "application/fhir+json"
+MEDIA_TYPE = "application/fhir+json; fhirVersion=4.3"  # the FHIR version as the spec's MIME parameter
 BASE = "https://kneefix.org/fhir"
 KUJALA_URL = f"{BASE}/Questionnaire/kujala"
 SCREENING_URL = f"{BASE}/Questionnaire/screening"
@@ -59,6 +59,8 @@ EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
 EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
 EXT_SETTINGS = f"{BASE}/StructureDefinition/plan-settings"
 EXT_OUTCOME = f"{BASE}/StructureDefinition/screening-outcome"
+EXT_FLAG_DETAIL = "http://hl7.org/fhir/StructureDefinition/flag-detail"  # FHIR core: what raised a Flag
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 LOINC = "http://loinc.org"
 NPRS_LOINC = "72514-3"
 NPRS_DISPLAY = "Pain severity - 0-10 verbal numeric rating [Score] - Reported"
@@ -181,7 +183,7 @@ def screening_questionnaire(content: Content) -> Resource:
     }
 
 
-def _screening_response(entry: ScreeningEntry, patient: str, clock: _Clock) -> Resource:
+def _screening_response(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock) -> Resource:
     answers = entry.answers
     not_asked = set(answers.get("not_asked") or ())
     items: list[dict[str, Any]] = []
@@ -198,13 +200,18 @@ def _screening_response(entry: ScreeningEntry, patient: str, clock: _Clock) -> R
     if symptoms and "symptoms" not in not_asked:
         items.append({"linkId": "symptoms", "answer": symptoms})
     flags = answers.get("red_flags") or {}
+    # Answers follow their Questionnaire's item order (FHIR: a response's items keep it); a flag the
+    # content no longer asks comes last.
+    order = {flag.id: index for index, flag in enumerate(content.red_flags)}
     if flags:
         items.append(
             {
                 "linkId": "red-flags",
                 "item": [
                     {"linkId": f"red-flag-{_fhir_id(flag)}", "answer": [{"valueBoolean": bool(yes)}]}
-                    for flag, yes in sorted(flags.items())
+                    for flag, yes in sorted(
+                        flags.items(), key=lambda item: (order.get(item[0], len(order)), item[0])
+                    )
                 ],
             }
         )
@@ -221,6 +228,7 @@ def _screening_response(entry: ScreeningEntry, patient: str, clock: _Clock) -> R
         "questionnaire": SCREENING_URL,
         "status": "completed",
         "subject": ref("Patient", patient),
+        "source": ref("Patient", patient),
         "authored": clock.at(entry.taken_at),
         "item": items,
     }
@@ -233,6 +241,7 @@ def _kujala_response(score: ScoreRecord, patient: str) -> Resource:
         "questionnaire": KUJALA_URL,
         "status": "completed",
         "subject": ref("Patient", patient),
+        "source": ref("Patient", patient),
         "authored": score.date.isoformat(),
         "item": [
             {"linkId": str(number), "answer": [{"valueCoding": {"system": KUJALA_URL, "code": letter}}]}
@@ -251,6 +260,7 @@ def _score_observation(score: ScoreRecord, patient: str) -> Resource:
         "category": _category("survey"),
         "subject": ref("Patient", patient),
         "effectiveDateTime": score.date.isoformat(),
+        "performer": [ref("Patient", patient)],  # the person's own rating
     }
     if score.instrument == "nprs":
         return {
@@ -277,6 +287,9 @@ def _score_observation(score: ScoreRecord, patient: str) -> Resource:
 
 
 def _flags(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock) -> list[Resource]:
+    """A Flag per red flag the screening raised. It names no author: kneefix's screening rules raised
+    it from the person's answers (the Flag points at that response), and whoever cleared it is in the
+    clearance, not in ``author``, which FHIR reads as who raised it."""
     known = {flag.id: flag for flag in content.red_flags}
     flags: list[Resource] = []
     for flag_id in entry.red_flags:
@@ -287,29 +300,62 @@ def _flags(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock)
             "resourceType": "Flag",
             "id": f"red-flag-{entry.id}-{_fhir_id(flag_id)}",
             "status": "inactive" if entry.cleared_at else "active",
-            "category": [{"text": "red flag from the screening"}],
+            "category": [
+                {
+                    "coding": [{"system": FLAG_CATEGORY, "code": "clinical", "display": "Clinical"}],
+                    "text": "red flag from the screening",
+                }
+            ],
             "code": {
                 "coding": [{"system": SYSTEM_RED_FLAG, "code": flag_id, "display": title}],
                 "text": title,
             },
             "subject": ref("Patient", patient),
             "period": {"start": clock.at(entry.taken_at)},
-            "extension": [{"url": EXT_ADVICE, "valueString": advice}],
+            "extension": [
+                {"url": EXT_ADVICE, "valueString": advice},
+                {
+                    "url": EXT_FLAG_DETAIL,
+                    "valueReference": ref("QuestionnaireResponse", f"screening-response-{entry.id}"),
+                },
+            ],
         }
         if entry.cleared_at is not None:
             resource["period"]["end"] = clock.at(entry.cleared_at)
-            cleared = f"Cleared by {entry.cleared_by_name or 'a clinician'}: {entry.clearance_note or ''}"
-            resource["extension"].append({"url": EXT_CLEARANCE, "valueString": cleared.strip()})
-            if entry.cleared_by_user_id is not None:
-                resource["author"] = ref("Practitioner", f"practitioner-{entry.cleared_by_user_id}")
+            resource["extension"].append({"url": EXT_CLEARANCE, "extension": _clearance(entry, clock)})
         flags.append(resource)
     return flags
 
 
+def _clearance(entry: ScreeningEntry, clock: _Clock) -> list[dict[str, Any]]:
+    """Who cleared the red flags, when, and their note (sub-extensions of ``red-flag-clearance``)."""
+    assert entry.cleared_at is not None
+    parts: list[dict[str, Any]] = [{"url": "cleared-at", "valueDateTime": clock.at(entry.cleared_at)}]
+    if entry.cleared_by_user_id is not None:
+        parts.append(
+            {
+                "url": "cleared-by",
+                "valueReference": {
+                    **ref("Practitioner", f"practitioner-{entry.cleared_by_user_id}"),
+                    "display": entry.cleared_by_name or "a clinician",
+                },
+            }
+        )
+    else:
+        parts.append(
+            {"url": "cleared-by", "valueReference": {"display": entry.cleared_by_name or "a clinician"}}
+        )
+    if entry.clearance_note:
+        parts.append({"url": "note", "valueString": entry.clearance_note})
+    return parts
+
+
 # ----- the programme ----------------------------------------------------------------------------
 
-_CAREPLAN_STATUS = {"paused": "on-hold", "maintenance": "completed"}
-_ACTIVITY_STATUS = {"on-hold": "on-hold", "completed": "completed", "active": "in-progress"}
+# The plan's state as CarePlan.status. Maintenance (the programme's phases done) stays ``active``: the
+# person keeps doing the maintenance exercises, and ``completed`` would tell a clinic the plan is over.
+_CAREPLAN_STATUS = {"paused": "on-hold"}
+_ACTIVITY_STATUS = {"on-hold": "on-hold", "active": "in-progress"}
 
 
 def _care_plan(
@@ -319,7 +365,7 @@ def _care_plan(
         return None
     records = plan_service.plan_records(session, profile.id)
     state = plan_service.replay_records(content, records, today)
-    status = "completed" if state.programme_complete else _CAREPLAN_STATUS.get(state.status, "active")
+    status = _CAREPLAN_STATUS.get(state.status, "active")
     activities = [
         {
             "detail": {
@@ -362,6 +408,8 @@ def _care_plan(
         "period": {"start": profile.settings.start_date.isoformat()},
         "extension": [{"url": EXT_SETTINGS, "extension": _settings_extension(profile)}],
     }
+    if state.programme_complete:
+        plan["description"] += " (programme complete: maintenance)"
     if state.paused_reason:
         plan["description"] += f" (paused: {state.paused_reason})"
     if activities:
@@ -460,6 +508,7 @@ def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Re
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": log.date.isoformat(),
+        "performer": [ref("Patient", patient)],  # logged by the person
         "valueQuantity": _quantity(round(log.completed * 100, 1), "%", "%"),
     }
     if log.note:
@@ -489,6 +538,7 @@ def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None)
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": check.date.isoformat(),
+        "performer": [ref("Patient", patient)],
         "component": [c for c in components if c is not None],
     }
     if care_plan:
@@ -654,7 +704,7 @@ def _checks(
 # ----- the Bundle -------------------------------------------------------------------------------
 
 
-def _patient(profile: ProfileInfo, clinicians: Sequence[UserInfo]) -> Resource:
+def _patient(profile: ProfileInfo) -> Resource:
     patient: Resource = {
         "resourceType": "Patient",
         "id": f"patient-{profile.id}",
@@ -662,9 +712,37 @@ def _patient(profile: ProfileInfo, clinicians: Sequence[UserInfo]) -> Resource:
     }
     if profile.birth_year is not None:
         patient["birthDate"] = f"{profile.birth_year:04d}"
-    if clinicians:
-        patient["generalPractitioner"] = [ref("Practitioner", f"practitioner-{c.id}") for c in clinicians]
     return patient
+
+
+def _practitioner(clinician: UserInfo) -> Resource:
+    """The clinician's display name as their name, and their sign-in email as a work contact (an email
+    is not a name: a clinic's system would file it as one)."""
+    practitioner: Resource = {"resourceType": "Practitioner", "id": f"practitioner-{clinician.id}"}
+    if clinician.display_name:
+        practitioner["name"] = [{"text": clinician.display_name}]
+    if clinician.email:
+        practitioner["telecom"] = [{"system": "email", "value": clinician.email, "use": "work"}]
+    return practitioner
+
+
+def _care_team(profile: ProfileInfo, patient: str, clinicians: Sequence[UserInfo]) -> Resource:
+    """The clinicians the person shares their record with (a physio or a coach, not a GP: FHIR's
+    ``Patient.generalPractitioner`` means the person's nominated primary care provider)."""
+    return {
+        "resourceType": "CareTeam",
+        "id": f"careteam-{profile.id}",
+        "status": "active",
+        "name": "Clinicians the person shares their kneefix record with",
+        "subject": ref("Patient", patient),
+        "participant": [
+            {
+                "role": [{"text": "clinician with access to the record"}],
+                "member": {**ref("Practitioner", f"practitioner-{c.id}"), "display": clinician_label(c)},
+            }
+            for c in clinicians
+        ],
+    }
 
 
 def build_bundle(
@@ -682,14 +760,13 @@ def build_bundle(
     clock = _Clock(profile.time_zone)
     clinicians = clinic_store.profile_clinicians(session, profile.id)
     patient = f"patient-{profile.id}"
-    resources: list[Resource] = [_patient(profile, clinicians)]
-    resources += [
-        {"resourceType": "Practitioner", "id": f"practitioner-{c.id}", "name": [{"text": clinician_label(c)}]}
-        for c in clinicians
-    ]
+    resources: list[Resource] = [_patient(profile)]
+    resources += [_practitioner(c) for c in clinicians]
+    if clinicians:
+        resources.append(_care_team(profile, patient, clinicians))
     resources += [kujala_questionnaire(content), screening_questionnaire(content)]
     for entry in screening_store.list_screenings(session, profile.id):
-        resources.append(_screening_response(entry, patient, clock))
+        resources.append(_screening_response(content, entry, patient, clock))
         resources += _flags(content, entry, patient, clock)
     for score in score_service.list_scores(session, profile.id):
         if score.instrument == "kujala" and score.answers:
@@ -697,6 +774,8 @@ def build_bundle(
         resources.append(_score_observation(score, patient))
     care_plan = _care_plan(content, session, profile, patient, today, clock)
     if care_plan is not None:
+        if clinicians:
+            care_plan["careTeam"] = [ref("CareTeam", f"careteam-{profile.id}")]
         resources.append(care_plan)
     care_plan_id = care_plan["id"] if care_plan else None
     records = plan_service.plan_records(session, profile.id)
@@ -712,19 +791,20 @@ def build_bundle(
         "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
     }
     if now is not None:
-        document["timestamp"] = clock.at(now)
+        document["timestamp"] = clock.at(now.replace(microsecond=0))
     return validated(document)
 
 
 def _drop_dangling_authors(resources: list[Resource], clinician_ids: set[int]) -> None:
     """A clinician who cleared a flag or changed the plan and no longer shares the record is not in the
-    Bundle; their name stays in the text, the reference goes (every reference must resolve)."""
-    inside = {f"practitioner-{cid}" for cid in clinician_ids}
-    wanted = {full_url("Practitioner", pid) for pid in inside}
+    Bundle; their name stays (as display or text), the reference goes (every reference must resolve)."""
+    wanted = {full_url("Practitioner", f"practitioner-{cid}") for cid in clinician_ids}
     for resource in resources:
-        author = resource.get("author")
-        if resource["resourceType"] == "Flag" and author and author["reference"] not in wanted:
-            del resource["author"]
+        for extension in resource.get("extension", ()):
+            for part in extension.get("extension", ()) if extension["url"] == EXT_CLEARANCE else ():
+                reference = part.get("valueReference", {})
+                if reference.get("reference") not in (None, *wanted):
+                    del reference["reference"]
         for note in resource.get("note", ()):
             reference = note.get("authorReference")
             if reference and reference["reference"] not in wanted:

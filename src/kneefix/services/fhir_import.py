@@ -31,6 +31,7 @@ from kneefix.storage.records import ProfileInfo
 
 KNOWN_TYPES = {
     "Patient",
+    "CareTeam",
     "Practitioner",
     "Questionnaire",
     "QuestionnaireResponse",
@@ -38,7 +39,7 @@ KNOWN_TYPES = {
     "Flag",
     "CarePlan",
 }
-OUR_EXTENSIONS = {fx.EXT_ADVICE, fx.EXT_CLEARANCE, fx.EXT_SETTINGS, fx.EXT_OUTCOME}
+OUR_EXTENSIONS = {fx.EXT_ADVICE, fx.EXT_CLEARANCE, fx.EXT_SETTINGS, fx.EXT_OUTCOME, fx.EXT_FLAG_DETAIL}
 NOON = dt.time(12, 0, tzinfo=dt.UTC)  # a day-only record's stored moment (kneefix keeps the day)
 
 
@@ -354,6 +355,11 @@ class _Reader:
                     f"{_where(resource)}: not imported: an import creates no accounts, so a Practitioner "
                     "cannot become a kneefix clinician account; ask the clinician to link again with an "
                     "invite"
+                )
+            elif kind == "CareTeam":
+                self.skipped.append(
+                    f"{_where(resource)}: the clinicians the record was shared with are not imported "
+                    "(an import creates no accounts); each can link again with an invite"
                 )
             elif kind == "CarePlan" and status not in FOLLOWED_PLAN:
                 self.skipped.append(f"{_where(resource)}: status {status}, not a plan being followed")

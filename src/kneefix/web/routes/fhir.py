@@ -26,6 +26,7 @@ from kneefix.web.deps import (
     RecordId,
     Today,
     client_ip,
+    get_now,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +76,9 @@ def api_person_fhir(
     files: AppFiles,
 ) -> Response:
     links = _links(request, settings.public_url, files, user, profile_id)
-    bundle = fhir_export.export_for(db, content, user, profile_id, today, ip=client_ip(request), links=links)
+    bundle = fhir_export.export_for(
+        db, content, user, profile_id, today, ip=client_ip(request), now=get_now(request), links=links
+    )
     return _download(bundle, profile_id)
 
 
@@ -92,7 +95,7 @@ def account_fhir(
     """The account page's button: the person's own record, without their profile id in the address."""
     links = _links(request, settings.public_url, files, me.user, me.profile_id)
     bundle = fhir_export.export_for(
-        db, content, me.user, me.profile_id, today, ip=client_ip(request), links=links
+        db, content, me.user, me.profile_id, today, ip=client_ip(request), now=get_now(request), links=links
     )
     return _download(bundle, me.profile_id)
 
