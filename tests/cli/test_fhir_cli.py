@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fhir.resources.R4B.bundle import Bundle
 
 from tests.cli.helpers import Kneefix, assert_clean_error
