@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -128,21 +129,40 @@ def test_red_flag_answers_follow_the_questionnaires_order(
 def test_scores_carry_loinc_for_nprs_and_the_kneefix_code_for_kujala(
     db: Database, content: Content, profile_id: int
 ) -> None:
-    """Issue 12: NPRS with LOINC 72514-3; Kujala coded with the kneefix questionnaire URL."""
-    by_id = {o["id"]: o for o in resources(export(db, content, profile_id), "Observation")}
+    """Issue 12: NPRS with LOINC 72514-3; the Kujala total (no LOINC code exists) a kneefix score code.
+    Each Kujala option is a code of its own, item and letter, with its points as ``ordinalValue``: a
+    receiver recomputes the stored total from the response alone; the response names the
+    Questionnaire's version, which changes when its items do."""
+    bundle = export(db, content, profile_id)
+    by_id = {o["id"]: o for o in resources(bundle, "Observation")}
     nprs = by_id["nprs-score-1"]["code"]["coding"][0]
     assert (nprs["system"], nprs["code"]) == ("http://loinc.org", "72514-3")
     assert by_id["nprs-score-1"]["valueInteger"] == 3
     kujala = by_id["kujala-score-2"]
-    assert kujala["code"]["coding"][0]["system"] == "https://kneefix.org/fhir/Questionnaire/kujala"
-    assert kujala["valueQuantity"]["value"] == 90
-    questionnaire = next(
-        q for q in resources(export(db, content, profile_id), "Questionnaire") if q["id"] == "kujala"
-    )
-    assert (
-        len(questionnaire["item"]) == 13
-        and questionnaire["item"][0]["answerOption"][0]["valueCoding"]["code"] == "a"
-    )
+    assert kujala["code"]["coding"][0] == {
+        "system": "https://kneefix.org/fhir/CodeSystem/score",
+        "code": "kujala-total",
+        "display": "Kujala AKPS total score",
+    }
+    (form,) = [q for q in resources(bundle, "Questionnaire") if q["id"] == "kujala"]
+    assert len(form["item"]) == 13 and form["copyright"].startswith("The Kujala Anterior Knee Pain Scale")
+    options = [o["valueCoding"] for item in form["item"] for o in item["answerOption"]]
+    assert options[0]["code"] == "1-a" and len({o["code"] for o in options}) == len(options)
+    points = {o["code"]: o["extension"][0]["valueDecimal"] for o in options}
+    assert all(o["extension"][0]["url"] == fhir_export.EXT_ORDINAL for o in options)
+    (response,) = [r for r in resources(bundle, "QuestionnaireResponse") if r["id"].startswith("kujala-")]
+    assert response["questionnaire"] == f"{form['url']}|{form['version']}"
+    recomputed = sum(points[item["answer"][0]["valueCoding"]["code"]] for item in response["item"])
+    assert recomputed == kujala["valueQuantity"]["value"] == 90
+    reworded = {**content.questionnaires, "kujala": _reworded(content)}
+    changed = fhir_export.kujala_questionnaire(dataclasses.replace(content, questionnaires=reworded))
+    assert changed["version"] != form["version"]
+
+
+def _reworded(content: Content) -> Any:
+    form = content.questionnaires["kujala"]
+    first = form.items[0].model_copy(update={"question": "Do you limp?"})
+    return form.model_copy(update={"items": [first, *form.items[1:]]})
 
 
 def test_times_carry_the_persons_offset_and_the_cleared_flag_is_inactive(
@@ -193,7 +213,38 @@ def test_technique_checks_have_components_and_unknown_calls_are_absent(
     assert landed["Landing 1: hip flexion at initial contact"]["valueQuantity"]["value"] == 30.0
     session = next(o for o in observations if o["id"].startswith("session-log-"))
     pains = {c["code"]["text"]: c["valueInteger"] for c in session["component"] if "valueInteger" in c}
-    assert pains == {"Pain during": 3, "Pain after": 2}
+    assert pains == {"Pain during (0-10 numeric rating)": 3, "Pain after (0-10 numeric rating)": 2}
+    # Each pain is told apart by its own code, not by a LOINC code all three would share.
+    codes = [coding["code"] for c in session["component"] for coding in c["code"]["coding"]]
+    assert "72514-3" not in codes and {"pain-during", "pain-after"} <= set(codes)
+
+
+def test_a_checks_measures_name_their_rep_or_landing_and_each_code_system_one_kind(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """Which rep a measure belongs to is data (an extension), not only words in ``code.text``; the
+    movement, the measures, the calls and the files each have their own code system; the filmed
+    side is a SNOMED CT knee."""
+    rich_record(db, content, profile_id)
+    bundle = export(db, content, profile_id)
+    squat, landing = observations(bundle, "technique-check-")
+    assert squat["code"]["coding"][0] == {"system": fhir_export.SYSTEM_MOVEMENT, "code": "squat"}
+    assert squat["bodySite"]["coding"] == [
+        {"system": "http://snomed.info/sct", "code": "82169009", "display": "Structure of left knee region"}
+    ]
+    numbers = [(c["extension"][0]["url"], c["extension"][0]["valuePositiveInt"]) for c in squat["component"]]
+    assert numbers == [(fhir_export.EXT_REP, 1)] * 3 + [(fhir_export.EXT_REP, 2)] * 3
+    assert {c["code"]["coding"][0]["system"] for c in squat["component"]} == {fhir_export.SYSTEM_MEASURE}
+    called = squat["component"][1]["valueCodeableConcept"]["coding"][0]
+    assert called == {"system": fhir_export.SYSTEM_INITIATION, "code": "hips"}
+    assert {c["extension"][0]["url"] for c in landing["component"]} == {fhir_export.EXT_LANDING}
+    # The importer reads the numbers, not the text: renumbered, the reps come back renumbered.
+    for component in squat["component"]:
+        component["code"]["text"] = "something else"
+        component["extension"][0]["valuePositiveInt"] += 10
+    document, _ = fhir_import.read_bundle(bundle)
+    reps = next(c for c in document["technique_checks"] if c["movement"] == "squat")["report"]["reps"]
+    assert [r["rep"] for r in reps] == [11, 12] and reps[0]["initiation"] == "hips"
 
 
 def test_the_care_plan_is_active_with_doses_and_on_hold_when_paused(
@@ -489,7 +540,7 @@ def test_readiness_checks_travel_and_the_running_gate_reads_the_same_after_impor
         )
     first = export(db, content, profile_id)
     (check,) = observations(first, "run-check-")
-    pains = {c["code"]["coding"][1]["code"]: c["valueInteger"] for c in check["component"]}
+    pains = {c["code"]["coding"][0]["code"]: c["valueInteger"] for c in check["component"]}
     assert pains == {"walk-pain": 1, "hop-pain": 2}
     assert check["code"]["coding"][0]["code"] == "run-readiness-check"
     assert check["code"]["coding"][0] not in [c for c in check["component"][0]["code"]["coding"]]
@@ -523,7 +574,7 @@ def test_a_readiness_check_without_its_hop_pain_is_refused_and_nothing_is_import
         logbook.log_run_check(session, content, profile_id, day=START, today=TODAY, walk_pain=0, hop_pain=0)
     bundle = export(db, content, profile_id)
     (check,) = observations(bundle, "run-check-")
-    check["component"] = [c for c in check["component"] if c["code"]["coding"][1]["code"] != "hop-pain"]
+    check["component"] = [c for c in check["component"] if c["code"]["coding"][0]["code"] != "hop-pain"]
     refused_whole(tmp_path, bundle, r"Observation run-check-\d+, field component: the hop pain")
 
 

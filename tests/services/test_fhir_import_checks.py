@@ -93,6 +93,11 @@ def _request_in_a_collection(bundle: Bundle) -> None:
     bundle["entry"][0]["request"] = {"method": "POST", "url": "Patient"}
 
 
+def _kujala_answer_of_another_item(bundle: Bundle) -> None:
+    response = _one(bundle, "QuestionnaireResponse", "kujala-response-")
+    response["item"][0]["answer"][0]["valueCoding"]["code"] = "2-a"
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -106,6 +111,7 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("id twice", _same_id_twice, r"field id: Observation/\S+ is in the Bundle twice"),
     ("subject", _subject_elsewhere, r"nprs-score-1, field subject\.reference: urn:uuid:\S+ is not the"),
     ("no subject", _no_subject, r"nprs-score-1, field subject: missing"),
+    ("kujala answer", _kujala_answer_of_another_item, r"field item\[1\]\.answer\[0\]\.valueCoding: must be"),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 
@@ -236,3 +242,20 @@ def test_pain_sent_as_a_whole_number_quantity_imports_and_a_fraction_is_refused(
     nprs["valueQuantity"]["value"] = 4.5
     (tmp_path / "other.db").unlink()
     refused_whole(tmp_path, bundle, r"nprs-score-1, field valueQuantity\.value: 4\.5 is not a whole")
+
+
+def test_an_extension_kneefix_does_not_know_is_reported_where_it_sits(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """Not only on the resource: one on a component is reported with its place, and the rest imports."""
+    with db.session() as session:
+        logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3)
+    bundle = export(db, content, profile_id)
+    log = observations(bundle, "session-log-")[0]
+    log["component"][0]["extension"] = [{"url": "https://other.example/device", "valueString": "watch"}]
+    result, other = _import(tmp_path, bundle)
+    other.close()
+    assert any(
+        line.endswith("extension https://other.example/device (at component[0].extension[0]) not read")
+        for line in result.not_imported
+    ), result.not_imported

@@ -15,6 +15,7 @@ which validate every field on construction; what leaves is what the library acce
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
+from kneefix.limits import AGE_MAX, AGE_MIN, DAYS_MAX, DAYS_MIN, PAIN_MAX, PAIN_MIN
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, ScoreRecord, SessionLog
 from kneefix.services import audit, clinic, fhir_bindings, uploads
 from kneefix.services import plan as plan_service
@@ -54,7 +56,31 @@ LOG_EXERCISE_HURT = "exercise-hurt"
 RUN_CHECK = "run-readiness-check"
 RUN_CHECK_WALK = "walk-pain"
 RUN_CHECK_HOP = "hop-pain"
-SYSTEM_TECHNIQUE = f"{BASE}/CodeSystem/technique"
+# One code system per kind of code (a system's codes must mean one thing each).
+SYSTEM_SYMPTOM = f"{BASE}/CodeSystem/symptom"
+SYSTEM_KUJALA_ANSWER = f"{BASE}/CodeSystem/kujala-answer"  # "ITEM-LETTER": 1-a is item 1's first option
+SYSTEM_SCORE = f"{BASE}/CodeSystem/score"
+KUJALA_TOTAL = "kujala-total"
+SYSTEM_MOVEMENT = f"{BASE}/CodeSystem/movement"  # what a technique check filmed
+SYSTEM_MEASURE = f"{BASE}/CodeSystem/technique-measure"  # a check's per-rep and per-landing measures
+SYSTEM_INITIATION = f"{BASE}/CodeSystem/initiation"  # hips, knees, together
+SYSTEM_CHECK_FILE = f"{BASE}/CodeSystem/technique-file"  # annotated video, angles chart
+EXT_REP = f"{BASE}/StructureDefinition/rep-number"
+EXT_LANDING = f"{BASE}/StructureDefinition/landing-number"
+EXT_ORDINAL = "http://hl7.org/fhir/StructureDefinition/ordinalValue"  # FHIR core: an option's score
+EXT_MIN = "http://hl7.org/fhir/StructureDefinition/minValue"
+EXT_MAX = "http://hl7.org/fhir/StructureDefinition/maxValue"
+SNOMED = "http://snomed.info/sct"
+KNEE_SITE = {
+    "left": ("82169009", "Structure of left knee region"),
+    "right": ("6757004", "Structure of right knee region"),
+}
+PUBLISHER = "kneefix"
+KUJALA_COPYRIGHT = (
+    "The Kujala Anterior Knee Pain Scale is from Kujala UM et al., Scoring of patellofemoral disorders, "
+    "Arthroscopy 1993;9(2):159-163. The questions and options here are kneefix's plain-words wording; "
+    "the item points follow the published table."
+)
 EXT_ADVICE = f"{BASE}/StructureDefinition/red-flag-advice"
 EXT_CLEARANCE = f"{BASE}/StructureDefinition/red-flag-clearance"
 EXT_SETTINGS = f"{BASE}/StructureDefinition/plan-settings"
@@ -115,46 +141,87 @@ def _category(code: str) -> list[dict[str, Any]]:
 # ----- questionnaires ---------------------------------------------------------------------------
 
 
+def _versioned(questionnaire: Resource) -> Resource:
+    """The Questionnaire with a ``version`` that changes exactly when its items do (a digest of them),
+    so a response names the wording and options it answered: ``url|version``."""
+    items = json.dumps(questionnaire["item"], sort_keys=True, ensure_ascii=False).encode()
+    return {**questionnaire, "version": hashlib.sha256(items).hexdigest()[:12]}
+
+
+def canonical(questionnaire: Resource) -> str:
+    return f"{questionnaire['url']}|{questionnaire['version']}"
+
+
+def _limits(low: int, high: int) -> list[dict[str, Any]]:
+    return [{"url": EXT_MIN, "valueInteger": low}, {"url": EXT_MAX, "valueInteger": high}]
+
+
 def kujala_questionnaire(content: Content) -> Resource:
-    """Kujala AKPS from the content file: one choice item per question, lettered options."""
+    """Kujala AKPS from the content file: one choice item per question; each option a code of its own
+    (item and letter) with its points as ``ordinalValue``, so a receiver can recompute the total."""
     form = score_service.questionnaire(content, "kujala")
-    return {
-        "resourceType": "Questionnaire",
-        "id": "kujala",
-        "url": KUJALA_URL,
-        "name": "KujalaAKPS",
-        "title": form.name,
-        "status": "active",
-        "subjectType": ["Patient"],
-        "description": form.instructions,
-        "item": [
-            {
-                "linkId": str(item.number),
-                "text": item.question,
-                "type": "choice",
-                "required": True,
-                "answerOption": [
-                    {"valueCoding": {"system": KUJALA_URL, "code": option.letter, "display": option.label}}
-                    for option in item.options
-                ],
-            }
-            for item in form.items
-        ],
-    }
+    return _versioned(
+        {
+            "resourceType": "Questionnaire",
+            "id": "kujala",
+            "url": KUJALA_URL,
+            "name": "KujalaAKPS",
+            "title": form.name,
+            "status": "active",
+            "publisher": PUBLISHER,
+            "copyright": KUJALA_COPYRIGHT,
+            "subjectType": ["Patient"],
+            "description": form.instructions,
+            "item": [
+                {
+                    "linkId": str(item.number),
+                    "text": item.question,
+                    "type": "choice",
+                    "required": True,
+                    "answerOption": [
+                        {
+                            "valueCoding": _kujala_answer(
+                                item.number, option.letter, option.label, option.points
+                            )
+                        }
+                        for option in item.options
+                    ],
+                }
+                for item in form.items
+            ],
+        }
+    )
+
+
+def _kujala_answer(
+    number: int, letter: str, label: str | None = None, points: float | None = None
+) -> Resource:
+    coding: Resource = {"system": SYSTEM_KUJALA_ANSWER, "code": f"{number}-{letter}"}
+    if label is not None:
+        coding["display"] = label
+    if points is not None:
+        coding["extension"] = [{"url": EXT_ORDINAL, "valueDecimal": points}]
+    return coding
 
 
 def screening_questionnaire(content: Content) -> Resource:
     """The symptom and red-flag screen: age, symptoms, each red flag (yes/no), pain now, and the plan's
-    settings; the Kujala part is its own Questionnaire."""
+    settings, with the ranges kneefix accepts; the Kujala part is its own Questionnaire."""
     items: list[dict[str, Any]] = [
-        {"linkId": "age", "text": "Age in years", "type": "integer"},
+        {
+            "extension": _limits(AGE_MIN, AGE_MAX),
+            "linkId": "age",
+            "text": "Age in years",
+            "type": "integer",
+            "required": True,
+        },
         {
             "linkId": "symptoms",
             "text": "Symptoms",
             "type": "choice",
             "repeats": True,
             "answerOption": [
-                {"valueCoding": {"system": SCREENING_URL, "code": s.id, "display": s.label}}
+                {"valueCoding": {"system": SYSTEM_SYMPTOM, "code": s.id, "display": s.label}}
                 for s in content.symptoms
             ],
         },
@@ -167,23 +234,38 @@ def screening_questionnaire(content: Content) -> Resource:
                 for flag in content.red_flags
             ],
         },
-        {"linkId": "pain-now", "text": "Pain now (0-10)", "type": "integer"},
-        {"linkId": "days-per-week", "text": "Training days per week", "type": "integer"},
+        {
+            "extension": _limits(PAIN_MIN, PAIN_MAX),
+            "linkId": "pain-now",
+            "text": f"Pain now ({PAIN_MIN}-{PAIN_MAX})",
+            "type": "integer",
+        },
+        {
+            "extension": _limits(DAYS_MIN, DAYS_MAX),
+            "linkId": "days-per-week",
+            "text": "Training days per week",
+            "type": "integer",
+        },
         {"linkId": "runs", "text": "Runs, or wants to return to running", "type": "boolean"},
     ]
-    return {
-        "resourceType": "Questionnaire",
-        "id": "screening",
-        "url": SCREENING_URL,
-        "name": "KneefixScreening",
-        "title": "kneefix symptom and red-flag screening",
-        "status": "active",
-        "subjectType": ["Patient"],
-        "item": items,
-    }
+    return _versioned(
+        {
+            "resourceType": "Questionnaire",
+            "id": "screening",
+            "url": SCREENING_URL,
+            "name": "KneefixScreening",
+            "title": "kneefix symptom and red-flag screening",
+            "status": "active",
+            "publisher": PUBLISHER,
+            "subjectType": ["Patient"],
+            "item": items,
+        }
+    )
 
 
-def _screening_response(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock) -> Resource:
+def _screening_response(
+    content: Content, form: str, entry: ScreeningEntry, patient: str, clock: _Clock
+) -> Resource:
     answers = entry.answers
     not_asked = set(answers.get("not_asked") or ())
     items: list[dict[str, Any]] = []
@@ -195,7 +277,7 @@ def _screening_response(content: Content, entry: ScreeningEntry, patient: str, c
 
     single("age", "age", "valueInteger")
     symptoms = [
-        {"valueCoding": {"system": SCREENING_URL, "code": code}} for code in answers.get("symptoms") or ()
+        {"valueCoding": {"system": SYSTEM_SYMPTOM, "code": code}} for code in answers.get("symptoms") or ()
     ]
     if symptoms and "symptoms" not in not_asked:
         items.append({"linkId": "symptoms", "answer": symptoms})
@@ -225,7 +307,7 @@ def _screening_response(content: Content, entry: ScreeningEntry, patient: str, c
         "resourceType": "QuestionnaireResponse",
         "id": f"screening-response-{entry.id}",
         "extension": [{"url": EXT_OUTCOME, "extension": outcome}],
-        "questionnaire": SCREENING_URL,
+        "questionnaire": form,
         "status": "completed",
         "subject": ref("Patient", patient),
         "source": ref("Patient", patient),
@@ -234,17 +316,17 @@ def _screening_response(content: Content, entry: ScreeningEntry, patient: str, c
     }
 
 
-def _kujala_response(score: ScoreRecord, patient: str) -> Resource:
+def _kujala_response(form: str, score: ScoreRecord, patient: str) -> Resource:
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"kujala-response-{score.id}",
-        "questionnaire": KUJALA_URL,
+        "questionnaire": form,
         "status": "completed",
         "subject": ref("Patient", patient),
         "source": ref("Patient", patient),
         "authored": score.date.isoformat(),
         "item": [
-            {"linkId": str(number), "answer": [{"valueCoding": {"system": KUJALA_URL, "code": letter}}]}
+            {"linkId": str(number), "answer": [{"valueCoding": _kujala_answer(number, letter)}]}
             for number, letter in enumerate(score.answers, start=1)
         ],
     }
@@ -273,7 +355,7 @@ def _score_observation(score: ScoreRecord, patient: str) -> Resource:
         **base,
         "id": f"kujala-score-{score.id}",
         "code": {
-            "coding": [{"system": KUJALA_URL, "code": "total", "display": "Kujala AKPS total score"}],
+            "coding": [{"system": SYSTEM_SCORE, "code": KUJALA_TOTAL, "display": "Kujala AKPS total score"}],
             "text": "Kujala Anterior Knee Pain Scale (AKPS), 0-100, higher is better",
         },
         "valueQuantity": _quantity(score.score, "score", "{score}"),
@@ -450,13 +532,12 @@ def _settings_extension(profile: ProfileInfo) -> list[dict[str, Any]]:
 def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any] | None:
     if value is None:
         return None
+    # A kneefix code alone: LOINC 72514-3 is one rating, and the same LOINC code on each of a
+    # session's pains would leave a receiver that reads LOINC three indistinguishable components.
     return {
         "code": {
-            "coding": [
-                {"system": LOINC, "code": NPRS_LOINC, "display": NPRS_DISPLAY},
-                {"system": SYSTEM_LOG, "code": code, "display": display},
-            ],
-            "text": display,
+            "coding": [{"system": SYSTEM_LOG, "code": code, "display": display}],
+            "text": f"{display} (0-10 numeric rating)",
         },
         "valueInteger": value,
     }
@@ -549,11 +630,29 @@ def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None)
 # ----- technique checks -------------------------------------------------------------------------
 
 
-def _measure(code: str, text: str, value: object, unit: str, ucum: str) -> dict[str, Any]:
-    concept = {"coding": [{"system": SYSTEM_TECHNIQUE, "code": code}], "text": text}
+def _numbered(kind: str, number: object) -> list[dict[str, Any]]:
+    """Which rep or landing a component belongs to, as data (not only in its text)."""
+    return [{"url": EXT_REP if kind == "rep" else EXT_LANDING, "valuePositiveInt": number}]
+
+
+def _measure(kind: str, number: object, code: str, text: str, value: object, unit: str) -> dict[str, Any]:
+    component: dict[str, Any] = {
+        "extension": _numbered(kind, number),
+        "code": {"coding": [{"system": SYSTEM_MEASURE, "code": code}], "text": text},
+    }
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"code": concept, "valueQuantity": _quantity(round(float(value), 1), unit, ucum)}
-    return {"code": concept, "dataAbsentReason": _absent()}
+        component["valueQuantity"] = _quantity(round(float(value), 1), unit, unit)
+    else:
+        component["dataAbsentReason"] = _absent()
+    return component
+
+
+LANDING_MEASURES = (
+    ("knee_flexion_ic_deg", "knee flexion at initial contact"),
+    ("peak_knee_flexion_deg", "peak knee flexion"),
+    ("hip_flexion_ic_deg", "hip flexion at initial contact"),
+    ("hip_flexion_at_peak_knee_deg", "hip flexion at peak knee flexion"),
+)
 
 
 def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -561,44 +660,41 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
     for rep in report.get("reps") or ():
         n = rep.get("rep")
         components.append(
-            _measure("lag-ms", f"Rep {n}: knee onset after hip onset", rep.get("lag_ms"), "ms", "ms")
+            _measure("rep", n, "lag-ms", f"Rep {n}: knee onset after hip onset", rep.get("lag_ms"), "ms")
         )
         initiation = rep.get("initiation")
-        concept = {
-            "coding": [{"system": SYSTEM_TECHNIQUE, "code": "initiation"}],
-            "text": f"Rep {n}: initiation",
+        called: dict[str, Any] = {
+            "extension": _numbered("rep", n),
+            "code": {
+                "coding": [{"system": SYSTEM_MEASURE, "code": "initiation"}],
+                "text": f"Rep {n}: initiation",
+            },
         }
         if initiation in ("hips", "knees", "together"):
-            components.append(
-                {
-                    "code": concept,
-                    "valueCodeableConcept": {"coding": [{"system": SYSTEM_TECHNIQUE, "code": initiation}]},
-                }
-            )
+            called["valueCodeableConcept"] = {"coding": [{"system": SYSTEM_INITIATION, "code": initiation}]}
         else:
-            components.append(
-                {"code": concept, "dataAbsentReason": _absent(text=rep.get("initiation_note") or None)}
-            )
-        components.append(_measure("depth-deg", f"Rep {n}: depth", rep.get("depth_deg"), "deg", "deg"))
+            called["dataAbsentReason"] = _absent(text=rep.get("initiation_note") or None)
+        components.append(called)
+        components.append(_measure("rep", n, "depth-deg", f"Rep {n}: depth", rep.get("depth_deg"), "deg"))
     for landing in report.get("landings") or ():
         n = landing.get("landing")
-        for key, text in (
-            ("knee_flexion_ic_deg", "knee flexion at initial contact"),
-            ("peak_knee_flexion_deg", "peak knee flexion"),
-            ("hip_flexion_ic_deg", "hip flexion at initial contact"),
-            ("hip_flexion_at_peak_knee_deg", "hip flexion at peak knee flexion"),
-        ):
-            components.append(_measure(_fhir_id(key), f"Landing {n}: {text}", landing.get(key), "deg", "deg"))
+        for key, text in LANDING_MEASURES:
+            components.append(
+                _measure("landing", n, _fhir_id(key), f"Landing {n}: {text}", landing.get(key), "deg")
+            )
         total = landing.get("less_total_measured")
-        less = {
-            "coding": [{"system": SYSTEM_TECHNIQUE, "code": "less-measured"}],
-            "text": f"Landing {n}: LESS",
+        less: dict[str, Any] = {
+            "extension": _numbered("landing", n),
+            "code": {
+                "coding": [{"system": SYSTEM_MEASURE, "code": "less-measured"}],
+                "text": f"Landing {n}: LESS",
+            },
         }
-        components.append(
-            {"code": less, "valueInteger": total}
-            if isinstance(total, int)
-            else {"code": less, "dataAbsentReason": _absent()}
-        )
+        if isinstance(total, int):
+            less["valueInteger"] = total
+        else:
+            less["dataAbsentReason"] = _absent()
+        components.append(less)
     return components
 
 
@@ -615,14 +711,18 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
         "status": CHECK_STATUS[check.status],
         "category": _category("exam"),
         "code": {
-            "coding": [{"system": SYSTEM_TECHNIQUE, "code": check.movement}],
+            "coding": [{"system": SYSTEM_MOVEMENT, "code": check.movement}],
             "text": f"Technique check: {check.movement.replace('_', ' ')}",
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": clock.at(check.created_at),
     }
     if check.side:
-        observation["bodySite"] = {"text": f"{check.side} knee"}
+        site: dict[str, Any] = {"text": f"{check.side} knee"}
+        if check.side in KNEE_SITE:
+            code, display = KNEE_SITE[check.side]
+            site["coding"] = [{"system": SNOMED, "code": code, "display": display}]
+        observation["bodySite"] = site
     if check.status == "failed":
         observation["dataAbsentReason"] = _absent("error", check.error or "The analysis failed.")
         return observation
@@ -669,7 +769,7 @@ def _check_documents(
                 "resourceType": "DocumentReference",
                 "id": f"check-{check.id}-{suffix}",
                 "status": "current",
-                "type": {"coding": [{"system": SYSTEM_TECHNIQUE, "code": suffix}], "text": title},
+                "type": {"coding": [{"system": SYSTEM_CHECK_FILE, "code": suffix}], "text": title},
                 "subject": ref("Patient", patient),
                 "date": clock.at(check.created_at),
                 "content": [
@@ -764,13 +864,14 @@ def build_bundle(
     resources += [_practitioner(c) for c in clinicians]
     if clinicians:
         resources.append(_care_team(profile, patient, clinicians))
-    resources += [kujala_questionnaire(content), screening_questionnaire(content)]
+    kujala, screen = kujala_questionnaire(content), screening_questionnaire(content)
+    resources += [kujala, screen]
     for entry in screening_store.list_screenings(session, profile.id):
-        resources.append(_screening_response(content, entry, patient, clock))
+        resources.append(_screening_response(content, canonical(screen), entry, patient, clock))
         resources += _flags(content, entry, patient, clock)
     for score in score_service.list_scores(session, profile.id):
         if score.instrument == "kujala" and score.answers:
-            resources.append(_kujala_response(score, patient))
+            resources.append(_kujala_response(canonical(kujala), score, patient))
         resources.append(_score_observation(score, patient))
     care_plan = _care_plan(content, session, profile, patient, today, clock)
     if care_plan is not None:

@@ -11,7 +11,6 @@ Resources and extensions kneefix keeps nothing for are listed in the result, not
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,19 @@ KNOWN_TYPES = {
     "Flag",
     "CarePlan",
 }
-OUR_EXTENSIONS = {fx.EXT_ADVICE, fx.EXT_CLEARANCE, fx.EXT_SETTINGS, fx.EXT_OUTCOME, fx.EXT_FLAG_DETAIL}
+# Extensions kneefix writes (and reads, or knows it can pass over: an option's score, an item's range).
+OUR_EXTENSIONS = {
+    fx.EXT_ADVICE,
+    fx.EXT_CLEARANCE,
+    fx.EXT_SETTINGS,
+    fx.EXT_OUTCOME,
+    fx.EXT_FLAG_DETAIL,
+    fx.EXT_REP,
+    fx.EXT_LANDING,
+    fx.EXT_ORDINAL,
+    fx.EXT_MIN,
+    fx.EXT_MAX,
+}
 NOON = dt.time(12, 0, tzinfo=dt.UTC)  # a day-only record's stored moment (kneefix keeps the day)
 
 
@@ -234,6 +245,29 @@ def _check_references(entries: list[dict[str, Any]]) -> None:
 # ----- reading resources back -------------------------------------------------------------------
 
 
+def _form(reference: object) -> str:
+    """A canonical reference's URL without its ``|version``."""
+    return str(reference).split("|", 1)[0]
+
+
+def _unknown_extensions(node: object, path: str) -> Iterator[tuple[str, str]]:
+    """(field, url) of each extension under ``node`` that kneefix does not know, at any depth (the
+    parts of one it knows are its own)."""
+    if isinstance(node, dict):
+        for key, inner in node.items():
+            here = f"{path}.{key}" if path else key
+            if key == "extension" and isinstance(inner, list):
+                for index, extension in enumerate(inner):
+                    url = extension.get("url") if isinstance(extension, dict) else None
+                    if url not in OUR_EXTENSIONS:
+                        yield f"{here}[{index}]", str(url)
+            else:
+                yield from _unknown_extensions(inner, here)
+    elif isinstance(node, list):
+        for index, inner in enumerate(node):
+            yield from _unknown_extensions(inner, f"{path}[{index}]")
+
+
 def _codes(concept: dict[str, Any] | None) -> set[tuple[str, str]]:
     return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
 
@@ -367,7 +401,7 @@ class _Reader:
                 doc["profile"]["settings"] = self.settings(resource)
             elif kind == "QuestionnaireResponse" and status not in FINISHED_RESPONSE:
                 self.skipped.append(f"{_where(resource)}: status {status}, not a finished questionnaire")
-            elif kind == "QuestionnaireResponse" and resource.get("questionnaire") == fx.SCREENING_URL:
+            elif kind == "QuestionnaireResponse" and _form(resource.get("questionnaire")) == fx.SCREENING_URL:
                 doc["screenings"].append(self.screening(resource))
             elif kind == "Observation":
                 self.observation(resource, doc)
@@ -384,9 +418,9 @@ class _Reader:
         return doc
 
     def note_extensions(self, resource: dict[str, Any]) -> None:
-        for extension in resource.get("extension") or ():
-            if extension.get("url") not in OUR_EXTENSIONS:
-                self.skipped.append(f"{_where(resource)}: extension {extension.get('url')} not read")
+        for field, url in _unknown_extensions(resource, ""):
+            place = "" if field.startswith("extension[") else f" (at {field})"
+            self.skipped.append(f"{_where(resource)}: extension {url}{place} not read")
 
     def profile(self, patient: dict[str, Any]) -> dict[str, Any]:
         names = patient.get("name") or [{}]
@@ -464,7 +498,7 @@ class _Reader:
         codes = _codes(resource.get("code"))
         systems = {system for system, _ in codes}
         status = resource.get("status")
-        technique = fx.SYSTEM_TECHNIQUE in systems
+        technique = fx.SYSTEM_MOVEMENT in systems
         if status == "entered-in-error":
             self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender, so not imported")
         elif technique and status == "registered":
@@ -476,7 +510,7 @@ class _Reader:
             self.skipped.append(f"{_where(resource)}: status {status}, not a final result, so not imported")
         elif (fx.LOINC, fx.NPRS_LOINC) in codes:
             doc["scores"].append(self.score(resource, "nprs", _rating(resource, "", resource), []))
-        elif (fx.KUJALA_URL, "total") in codes:
+        elif (fx.SYSTEM_SCORE, fx.KUJALA_TOTAL) in codes:
             value = (resource.get("valueQuantity") or {}).get("value")
             score = _ranged(resource, "valueQuantity.value", value, 0, 100)
             doc["scores"].append(self.score(resource, "kujala", score, self.kujala_letters(resource)))
@@ -510,10 +544,21 @@ class _Reader:
             response = self.by_ref.get(link.get("reference"))
             if not isinstance(response, dict) or response.get("status") not in FINISHED_RESPONSE:
                 continue
-            if response.get("questionnaire") == fx.KUJALA_URL:
+            if _form(response.get("questionnaire")) == fx.KUJALA_URL:
                 items = sorted(response.get("item") or (), key=lambda item: int(item.get("linkId", 0)))
-                return [item["answer"][0]["valueCoding"]["code"] for item in items if item.get("answer")]
+                return [self.kujala_letter(response, item) for item in items if item.get("answer")]
         return []
+
+    def kujala_letter(self, response: dict[str, Any], item: dict[str, Any]) -> str:
+        """The option letter of a Kujala answer coded ``ITEM-LETTER`` for its own item."""
+        coding = item["answer"][0].get("valueCoding") or {}
+        number, _, letter = str(coding.get("code", "")).partition("-")
+        if coding.get("system") != fx.SYSTEM_KUJALA_ANSWER or number != item.get("linkId") or not letter:
+            field = f"item[{item.get('linkId')}].answer[0].valueCoding"
+            raise _fail(
+                response, field, f"must be a {fx.SYSTEM_KUJALA_ANSWER} code for item {item.get('linkId')}"
+            )
+        return letter
 
     def log(self, resource: dict[str, Any], kind: str) -> dict[str, Any]:
         self.used += 1
@@ -577,32 +622,33 @@ class _Reader:
 
     def check(self, resource: dict[str, Any]) -> dict[str, Any]:
         self.used += 1
-        movement = next(
-            code for system, code in _codes(resource.get("code")) if system == fx.SYSTEM_TECHNIQUE
-        )
+        movement = next(code for system, code in _codes(resource.get("code")) if system == fx.SYSTEM_MOVEMENT)
         reps: dict[int, dict[str, Any]] = {}
         landings: dict[int, dict[str, Any]] = {}
         keys = {"lag-ms": "lag_ms", "depth-deg": "depth_deg"}
-        for component in resource.get("component") or ():
-            text = (component.get("code") or {}).get("text", "")
-            code = next((c for s, c in _codes(component.get("code")) if s == fx.SYSTEM_TECHNIQUE), "")
+        for index, component in enumerate(resource.get("component") or ()):
+            code = next((c for s, c in _codes(component.get("code")) if s == fx.SYSTEM_MEASURE), "")
             value = (component.get("valueQuantity") or {}).get("value")
-            match = re.match(r"(Rep|Landing) (\d+):", text)
-            if not match:
+            rep_number = _values(component.get("extension") or [], fx.EXT_REP)
+            landing_number = _values(component.get("extension") or [], fx.EXT_LANDING)
+            if not code or len(rep_number) + len(landing_number) != 1:
+                self.skipped.append(
+                    f"{_where(resource)}: component[{index}] is not one rep's or landing's measure"
+                )
                 continue
-            number = int(match.group(2))
-            if match.group(1) == "Rep":
-                rep = reps.setdefault(number, {"rep": number})
+            if rep_number:
+                rep = reps.setdefault(rep_number[0], {"rep": rep_number[0]})
                 if code == "initiation":
                     concept = component.get("valueCodeableConcept")
-                    rep["initiation"] = concept["coding"][0]["code"] if concept else "unknown"
+                    called = [c for s, c in _codes(concept) if s == fx.SYSTEM_INITIATION]
+                    rep["initiation"] = called[0] if called else "unknown"
                     reason = (component.get("dataAbsentReason") or {}).get("text")
                     if reason:
                         rep["initiation_note"] = reason
                 elif code in keys:
                     rep[keys[code]] = value
             else:
-                landing = landings.setdefault(number, {"landing": number})
+                landing = landings.setdefault(landing_number[0], {"landing": landing_number[0]})
                 if code == "less-measured":
                     landing["less_total_measured"] = component.get("valueInteger")
                 else:
