@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup run serve test lint bench system-deps
+.PHONY: setup run serve test lint bench system-deps test-tools
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,15 @@ system-deps:
 	@ldconfig -p | grep -q libpangoft2 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; } \
 	  || echo "warning: could not install Pango; PDF handouts and reports need it (WeasyPrint)"
 
-test: setup system-deps
+# Medplum's FHIR validator (Node.js, from the npm registry) for the FHIR tests' independent check;
+# without npm those tests skip and say why.
+tests/fhir_validator/node_modules/.installed: tests/fhir_validator/package-lock.json
+	@command -v npm >/dev/null 2>&1 && npm ci --prefix tests/fhir_validator --no-audit --no-fund --silent && touch $@ \
+	  || echo "warning: could not install the FHIR validator (npm); its tests will be skipped"
+
+test-tools: tests/fhir_validator/node_modules/.installed
+
+test: setup system-deps test-tools
 	$(PY) -m pytest -n 2 -q
 
 lint: setup

@@ -16,6 +16,7 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
 from tests.services.helpers import START
 
@@ -130,3 +131,24 @@ def as_transaction(bundle: dict[str, Any]) -> dict[str, Any]:
         for entry in bundle["entry"]
     ]
     return {**bundle, "type": "transaction", "entry": entries}
+
+
+def linked_export(db: Database, content: Content, profile_id: int, store: Path) -> dict[str, Any]:
+    """The rich record with the squat check's annotated video and chart in a file store, exported with
+    links on https://knee.example.org (the landing check has no files)."""
+    rich_record(db, content, profile_id, clear=False)
+    with db.session() as session:
+        squat = session.query(TechniqueCheck).filter_by(profile_id=profile_id, movement="squat").one()
+        squat.output_dir = f"analyses/{profile_id}/squat"
+        squat_id = squat.id
+    folder = store / "analyses" / str(profile_id) / "squat"
+    folder.mkdir(parents=True)
+    for name in ("annotated.mp4", "angles.png"):
+        (folder / name).write_bytes(b"x")
+    links = fhir_export.FileLinks(
+        "https://knee.example.org/", FolderStore(store), lambda check, name: f"/c/{check}/{name}"
+    )
+    with db.session(write=False) as session:
+        bundle = fhir_export.build_bundle(session, content, profile_id, TODAY, links=links)
+    assert any(r["id"] == f"technique-check-{squat_id}" for r in resources(bundle, "Observation"))
+    return bundle

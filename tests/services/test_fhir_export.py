@@ -22,13 +22,13 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
-from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
 from tests.services.fhir_helpers import (
     TODAY,
     as_transaction,
     bundle_file,
     export,
+    linked_export,
     observations,
     refused_whole,
     resources,
@@ -356,33 +356,12 @@ def test_a_rich_record_round_trips_and_what_cannot_is_reported(
     assert back.hurt == ("wall_sit_leg_raise_12",)
 
 
-def _linked_export(db: Database, content: Content, profile_id: int, store: Path) -> dict[str, Any]:
-    """The rich record with the squat check's annotated video and chart in a file store, exported with
-    links on https://knee.example.org (the landing check has no files)."""
-    rich_record(db, content, profile_id, clear=False)
-    with db.session() as session:
-        squat = session.query(TechniqueCheck).filter_by(profile_id=profile_id, movement="squat").one()
-        squat.output_dir = f"analyses/{profile_id}/squat"
-        squat_id = squat.id
-    folder = store / "analyses" / str(profile_id) / "squat"
-    folder.mkdir(parents=True)
-    for name in ("annotated.mp4", "angles.png"):
-        (folder / name).write_bytes(b"x")
-    links = fhir_export.FileLinks(
-        "https://knee.example.org/", FolderStore(store), lambda check, name: f"/c/{check}/{name}"
-    )
-    with db.session(write=False) as session:
-        bundle = fhir_export.build_bundle(session, content, profile_id, TODAY, links=links)
-    assert any(r["id"] == f"technique-check-{squat_id}" for r in resources(bundle, "Observation"))
-    return bundle
-
-
 def test_a_checks_files_are_document_references_linked_on_the_public_address(
     db: Database, content: Content, profile_id: int, tmp_path: Path
 ) -> None:
     """Issue 12: the annotated video and chart as DocumentReference links (absolute, on the configured
     public address), referenced by the check's Observation.derivedFrom; only files that exist."""
-    bundle = _linked_export(db, content, profile_id, tmp_path / "store")
+    bundle = linked_export(db, content, profile_id, tmp_path / "store")
     Bundle.model_validate(bundle)
     documents = {d["id"]: d for d in resources(bundle, "DocumentReference")}
     squat = next(
@@ -413,7 +392,7 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
 ) -> None:
     """Issue 12: the files are not in the Bundle, so their links are reported as not imported; apart
     from them (and the clinician) export -> import -> export is equal."""
-    first = _linked_export(db, content, profile_id, tmp_path / "store")
+    first = linked_export(db, content, profile_id, tmp_path / "store")
     path = tmp_path / "bundle.json"
     path.write_text(fhir_export.bundle_text(first))
     other = Database(f"sqlite:///{tmp_path / 'other.db'}")
