@@ -93,6 +93,10 @@ def _request_in_a_collection(bundle: Bundle) -> None:
     bundle["entry"][0]["request"] = {"method": "POST", "url": "Patient"}
 
 
+def _relative_in_a_urn_bundle(bundle: Bundle) -> None:
+    observations(bundle, "nprs-score-")[0]["subject"] = {"reference": "Patient/patient-1"}
+
+
 def _kujala_answer_of_another_item(bundle: Bundle) -> None:
     response = _one(bundle, "QuestionnaireResponse", "kujala-response-")
     response["item"][0]["answer"][0]["valueCoding"]["code"] = "2-a"
@@ -110,6 +114,7 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("fullUrl twice", _same_full_url_twice, r"field fullUrl: urn:uuid:\S+ is in the Bundle twice"),
     ("id twice", _same_id_twice, r"field id: Observation/\S+ is in the Bundle twice"),
     ("subject", _subject_elsewhere, r"nprs-score-1, field subject\.reference: urn:uuid:\S+ is not the"),
+    ("relative", _relative_in_a_urn_bundle, r"subject\.reference: Patient/patient-1 does not resolve"),
     ("no subject", _no_subject, r"nprs-score-1, field subject: missing"),
     ("kujala answer", _kujala_answer_of_another_item, r"field item\[1\]\.answer\[0\]\.valueCoding: must be"),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
@@ -259,3 +264,40 @@ def test_an_extension_kneefix_does_not_know_is_reported_where_it_sits(
         line.endswith("extension https://other.example/device (at component[0].extension[0]) not read")
         for line in result.not_imported
     ), result.not_imported
+
+
+def _restful(bundle: Bundle, base: str) -> Bundle:
+    """The Bundle as a server writes it: fullUrl BASE/Type/id, references relative (Type/id)."""
+    relative = {
+        e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]
+    }
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: relative.get(v, v) if k == "reference" else rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    entries = [
+        {"fullUrl": f"{base}/{relative[e['fullUrl']]}", "resource": rewrite(e["resource"])}
+        for e in bundle["entry"]
+    ]
+    return {**bundle, "entry": entries}
+
+
+def test_relative_references_resolve_against_a_restful_full_url_only(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """FHIR's rule: ``Patient/1`` resolves inside a Bundle only against the base of the referring
+    entry's RESTful fullUrl. A server's Bundle (fullUrls on its base) imports whole; with another
+    base on the Patient, the same references point outside the Bundle and it is refused."""
+    rich_record(db, content, profile_id)
+    original, _ = fhir_import.read_bundle(copy.deepcopy(export(db, content, profile_id)))
+    restful = _restful(export(db, content, profile_id), "https://ehr.example/fhir")
+    document, _ = fhir_import.read_bundle(copy.deepcopy(restful))
+    for kept in (original, document):
+        kept["profile"].pop("created_at")
+    assert document == original
+    restful["entry"][0]["fullUrl"] = "https://elsewhere.example/fhir/Patient/patient-1"
+    refused_whole(tmp_path, restful, r"field subject\.reference: Patient/patient-1 does not resolve")

@@ -11,6 +11,7 @@ Resources and extensions kneefix keeps nothing for are listed in the result, not
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -230,15 +231,30 @@ def _refs(node: object, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _refs(inner, f"{path}[{index}]")
 
 
+RESTFUL = re.compile(r"^(?P<base>https?://.+)/[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/[^/]+)?$")
+
+
+def resolve(reference: str, own_full_url: object, full_urls: set[str]) -> str | None:
+    """The fullUrl a reference resolves to inside the Bundle, by FHIR's rules (R4 Bundle, "Resolving
+    references"): a URN or an absolute URL must be an entry's fullUrl; a relative ``Type/id`` resolves
+    only against the base of a RESTful fullUrl of the resource holding it. In a Bundle of ``urn:uuid``
+    fullUrls, ``Patient/7`` means the Patient 7 on the sender's server, not whichever Patient here has
+    the id 7, so it does not resolve here."""
+    if reference in full_urls:
+        return reference
+    if ":" in reference.split("/", 1)[0]:  # urn:uuid:…, urn:oid:…, https://…
+        return None
+    found = RESTFUL.match(str(own_full_url or ""))
+    absolute = f"{found.group('base')}/{reference}" if found else None
+    return absolute if absolute in full_urls else None
+
+
 def _check_references(entries: list[dict[str, Any]]) -> None:
-    known = {entry.get("fullUrl") for entry in entries}
-    known |= {
-        f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}" for e in entries if "resource" in e
-    }
+    full_urls = {str(entry["fullUrl"]) for entry in entries if entry.get("fullUrl")}
     for entry in entries:
         resource = entry.get("resource", {})
         for field, value in _refs(resource):
-            if value not in known and not value.startswith("#"):
+            if not value.startswith("#") and resolve(value, entry.get("fullUrl"), full_urls) is None:
                 raise _fail(resource, field, f"{value} does not resolve inside the Bundle")
 
 
@@ -337,9 +353,10 @@ SUBJECT_TYPES = ("Observation", "QuestionnaireResponse", "Flag", "CarePlan", "Ca
 
 class _Reader:
     def __init__(self, entries: list[dict[str, Any]]) -> None:
-        self.resources = [entry["resource"] for entry in entries if isinstance(entry.get("resource"), dict)]
-        self.by_ref: dict[str, Any] = {str(entry.get("fullUrl")): entry.get("resource") for entry in entries}
-        self.by_ref.update({f"{r['resourceType']}/{r.get('id')}": r for r in self.resources})
+        held = [entry for entry in entries if isinstance(entry.get("resource"), dict)]
+        self.resources = [entry["resource"] for entry in held]
+        self.by_url: dict[str, Any] = {str(e["fullUrl"]): e["resource"] for e in held if e.get("fullUrl")}
+        self.url_of = {id(e["resource"]): e.get("fullUrl") for e in held}
         self.zone: str | None = None
         self.current: dict[str, Any] = {}
         self.skipped: list[str] = []
@@ -352,9 +369,6 @@ class _Reader:
                 f"Bundle, field entry: a person's record holds one Patient, this holds {len(patients)}."
             )
         patient = patients[0]
-        patient_refs = {f"Patient/{patient.get('id')}"} | {
-            key for key, value in self.by_ref.items() if value is patient
-        }
         doc: dict[str, Any] = {
             "format": export_store.FORMAT,
             "format_version": export_store.FORMAT_VERSION,
@@ -371,7 +385,7 @@ class _Reader:
             kind = resource["resourceType"]
             self.note_extensions(resource)
             if kind in SUBJECT_TYPES:
-                _check_subject(resource, patient_refs)
+                self.check_subject(resource, patient)
             status = resource.get("status")
             if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
                 self.skipped.append(
@@ -416,6 +430,20 @@ class _Reader:
             else:
                 self.skipped.append(f"{_where(resource)}: not a kneefix questionnaire")
         return doc
+
+    def target(self, resource: dict[str, Any], reference: str) -> Any:
+        """What a reference in ``resource`` points at inside the Bundle (None: nothing here)."""
+        found = resolve(reference, self.url_of.get(id(resource)), set(self.by_url))
+        return self.by_url.get(found) if found else None
+
+    def check_subject(self, resource: dict[str, Any], patient: dict[str, Any]) -> None:
+        """One person's data names that person: a resource about someone else (or no one) is refused,
+        not filed under the wrong record."""
+        reference = (resource.get("subject") or {}).get("reference")
+        if reference is None:
+            raise _fail(resource, "subject", "missing; a record's data must name its Patient")
+        if self.target(resource, str(reference)) is not patient:
+            raise _fail(resource, "subject.reference", f"{reference} is not the Bundle's Patient")
 
     def note_extensions(self, resource: dict[str, Any]) -> None:
         for field, url in _unknown_extensions(resource, ""):
@@ -541,7 +569,7 @@ class _Reader:
 
     def kujala_letters(self, resource: dict[str, Any]) -> list[str]:
         for link in resource.get("derivedFrom") or ():
-            response = self.by_ref.get(link.get("reference"))
+            response = self.target(resource, str(link.get("reference")))
             if not isinstance(response, dict) or response.get("status") not in FINISHED_RESPONSE:
                 continue
             if _form(response.get("questionnaire")) == fx.KUJALA_URL:
@@ -674,16 +702,6 @@ class _Reader:
             "summary": None,
             "finished_at": moment,
         }
-
-
-def _check_subject(resource: dict[str, Any], patient_refs: set[str]) -> None:
-    """One person's data names that person: a resource about someone else (or no one) is refused, not
-    filed under the wrong record."""
-    target = (resource.get("subject") or {}).get("reference")
-    if target is None:
-        raise _fail(resource, "subject", "missing; a record's data must name its Patient")
-    if target not in patient_refs:
-        raise _fail(resource, "subject.reference", f"{target} is not the Bundle's Patient")
 
 
 def read_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], _Reader]:
