@@ -76,6 +76,27 @@ def test_the_patient_holds_a_name_and_a_birth_year_only(
     assert re.fullmatch(r"\d{4}", patient["birthDate"])
 
 
+def test_on_a_server_with_a_public_address_the_patient_has_that_servers_identifier(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    """A clinic's system matches a later export to the same Patient by identifier: the server's address
+    and the person's number there. A terminal profile's export (no address) has none; on import the
+    identifier is reported, not kept (the record becomes a new person on the importing server)."""
+    with db.session(write=False) as session:
+        bundle = fhir_export.build_bundle(
+            session, content, profile_id, TODAY, public_url="https://k.example/"
+        )
+    (identifier,) = resources(bundle, "Patient")[0]["identifier"]
+    assert identifier["system"] == "https://k.example/fhir/identifier/person"
+    assert identifier["value"] == str(profile_id) and identifier["use"] == "secondary"
+    assert "identifier" not in resources(export(db, content, profile_id), "Patient")[0]
+    _, reader = fhir_import.read_bundle(bundle)
+    assert any(
+        f"identifier https://k.example/fhir/identifier/person|{profile_id} not kept" in line
+        for line in reader.skipped
+    )
+
+
 def test_clinicians_are_a_care_team_and_the_person_is_the_source_of_what_they_reported(
     db: Database, content: Content, profile_id: int
 ) -> None:
@@ -413,6 +434,7 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
         ]
         for entry in kept:
             entry["resource"].pop("careTeam", None)
+            entry["resource"].pop("identifier", None)  # the exporting server's, not kept on import
             if entry["resource"]["id"].startswith("technique-check-"):
                 entry["resource"].pop("derivedFrom", None)
         return _without_ids(kept)

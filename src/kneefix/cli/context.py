@@ -65,6 +65,13 @@ def now() -> dt.datetime:
     return load_settings().now or dt.datetime.now(dt.UTC)
 
 
+def public_url() -> str | None:
+    """The server's public address when one is configured (a FHIR Patient's identifier names it)."""
+    from kneefix.settings import load_settings
+
+    return load_settings().public_url
+
+
 def today() -> dt.date:
     """The local date (or the ``today`` setting, which pins it for tests and demos); commands pass it
     to services, which never read the clock themselves."""

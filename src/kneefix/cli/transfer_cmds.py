@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from kneefix.cli.base import app
-from kneefix.cli.context import err_console, now, out_console, state_of, today
+from kneefix.cli.context import err_console, now, out_console, public_url, state_of, today
 from kneefix.cli.output import echo_json
 from kneefix.content.loader import load_content
 from kneefix.errors import InputError
@@ -42,7 +42,9 @@ def export_cmd(
         bundle = None
         if fhir is not None:
             audit.record_export(session, audit.CLI, profile.id, fhir_export.FORMAT)
-            bundle = fhir_export.build_bundle(session, load_content(), profile.id, today(), now())
+            bundle = fhir_export.build_bundle(
+                session, load_content(), profile.id, today(), now(), public_url=public_url()
+            )
         text = export_text(session, profile.id) if json_wanted else ""
         written = export_csv(session, profile.id, csv) if csv is not None else []
     if fhir is not None and bundle is not None:

@@ -804,12 +804,27 @@ def _checks(
 # ----- the Bundle -------------------------------------------------------------------------------
 
 
-def _patient(profile: ProfileInfo) -> Resource:
+def patient_identifier_system(public_url: str) -> str:
+    """The identifier system of this server's people: its public address, so two kneefix servers'
+    person 3 are two identifiers, and a clinic's system matches a later export to the same Patient."""
+    return f"{public_url.rstrip('/')}/fhir/identifier/person"
+
+
+def _patient(profile: ProfileInfo, public_url: str | None) -> Resource:
     patient: Resource = {
         "resourceType": "Patient",
         "id": f"patient-{profile.id}",
         "name": [{"text": profile.name}],
     }
+    if public_url:
+        patient["identifier"] = [
+            {
+                "use": "secondary",
+                "system": patient_identifier_system(public_url),
+                "value": str(profile.id),
+                "assigner": {"display": f"kneefix at {public_url.rstrip('/')}"},
+            }
+        ]
     if profile.birth_year is not None:
         patient["birthDate"] = f"{profile.birth_year:04d}"
     return patient
@@ -853,14 +868,16 @@ def build_bundle(
     now: dt.datetime | None = None,
     *,
     links: FileLinks | None = None,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
     """The profile's Bundle as FHIR JSON, validated by the R4B models (NotFoundError: no such profile);
-    with ``links``, the checks' result files as DocumentReference links."""
+    with ``links``, the checks' result files as DocumentReference links; with the server's
+    ``public_url`` (or the links'), the Patient's identifier on this server."""
     profile = profile_store.get_profile(session, profile_id)
     clock = _Clock(profile.time_zone)
     clinicians = clinic_store.profile_clinicians(session, profile.id)
     patient = f"patient-{profile.id}"
-    resources: list[Resource] = [_patient(profile)]
+    resources: list[Resource] = [_patient(profile, public_url or (links.public_url if links else None))]
     resources += [_practitioner(c) for c in clinicians]
     if clinicians:
         resources.append(_care_team(profile, patient, clinicians))

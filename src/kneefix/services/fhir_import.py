@@ -460,6 +460,12 @@ class _Reader:
         year = int(birth[:4]) if isinstance(birth, str) and birth[:4].isdigit() else None
         if year is not None and not 1900 <= year <= 2200:
             raise _fail(patient, "birthDate", f"{birth} is outside 1900 to 2200")
+        for identifier in patient.get("identifier") or ():
+            named = f"{identifier.get('system')}|{identifier.get('value')}"
+            self.skipped.append(
+                f"{_where(patient)}: identifier {named} not kept "
+                "(the imported record is a new person here, with this server's own)"
+            )
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         return {"name": name[:100], "birth_year": year, "created_at": now, "settings": None}
 
