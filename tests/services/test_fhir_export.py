@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -72,8 +73,47 @@ def test_the_patient_holds_a_name_and_a_birth_year_only(
 ) -> None:
     """Issue 12: Patient has only what kneefix holds (name, birth year)."""
     patient = resources(export(db, content, profile_id), "Patient")[0]
-    assert set(patient) == {"resourceType", "id", "name", "birthDate"}
+    assert set(patient) == {"resourceType", "id", "name", "birthDate", "text"}
     assert re.fullmatch(r"\d{4}", patient["birthDate"])
+
+
+def test_every_resource_has_a_safe_narrative_telling_what_it_holds(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """A clinic's system shows a resource it cannot interpret (kneefix's own codes) by its narrative:
+    each has one, XHTML in its namespace with paragraphs and lists only (no script, style or
+    attribute: FHIR's narrative rules), and it says the resource's own values."""
+    rich_record(db, content, profile_id)
+    bundle = export(db, content, profile_id)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        assert resource["text"]["status"] == "generated", resource["id"]
+        root = ElementTree.fromstring(resource["text"]["div"])
+        assert root.tag == "{http://www.w3.org/1999/xhtml}div" and root.attrib == {}
+        tags = {element.tag.split("}")[1] for element in root.iter()} - {"div"}
+        assert tags <= {"p", "ul", "li"} and all(e.attrib == {} for e in root.iter()), resource["id"]
+    by_id = {e["resource"]["id"]: e["resource"]["text"]["div"] for e in bundle["entry"]}
+    assert (
+        "Pain severity - 0-10 verbal numeric rating [Score] - Reported, 2025-03-03 (final): 3"
+        in by_id["nprs-score-1"]
+    )
+    squat = next(text for key, text in by_id.items() if key.startswith("technique-check-"))
+    assert "<li>Rep 1: knee onset after hip onset: 42.0 ms</li>" in squat
+    assert "<li>Rep 2: initiation: no value (hips hidden)</li>" in squat
+    flag = next(text for key, text in by_id.items() if key.startswith("red-flag-"))
+    assert "(inactive)" in flag
+    # A response carries its questions and the chosen options' labels, so it reads on its own.
+    (form,) = resources(bundle, "Questionnaire")[:1]
+    response = next(r for r in resources(bundle, "QuestionnaireResponse") if r["id"].startswith("kujala-"))
+    first = form["item"][0]
+    chosen = response["item"][0]["answer"][0]["valueCoding"]
+    label = next(
+        o["valueCoding"]["display"]
+        for o in first["answerOption"]
+        if o["valueCoding"]["code"] == chosen["code"]
+    )
+    assert response["item"][0]["text"] == first["text"] and chosen["display"] == label
+    assert f"<li>{first['text']} {label}</li>" in by_id[response["id"]]
 
 
 def test_on_a_server_with_a_public_address_the_patient_has_that_servers_identifier(
@@ -257,7 +297,7 @@ def test_a_checks_measures_name_their_rep_or_landing_and_each_code_system_one_ki
     assert numbers == [(fhir_export.EXT_REP, 1)] * 3 + [(fhir_export.EXT_REP, 2)] * 3
     assert {c["code"]["coding"][0]["system"] for c in squat["component"]} == {fhir_export.SYSTEM_MEASURE}
     called = squat["component"][1]["valueCodeableConcept"]["coding"][0]
-    assert called == {"system": fhir_export.SYSTEM_INITIATION, "code": "hips"}
+    assert called == {"system": fhir_export.SYSTEM_INITIATION, "code": "hips", "display": "Hips first"}
     assert {c["extension"][0]["url"] for c in landing["component"]} == {fhir_export.EXT_LANDING}
     # The importer reads the numbers, not the text: renumbered, the reps come back renumbered.
     for component in squat["component"]:

@@ -31,7 +31,7 @@ from kneefix.content.loader import Content
 from kneefix.errors import NotFoundError
 from kneefix.limits import AGE_MAX, AGE_MIN, DAYS_MAX, DAYS_MIN, PAIN_MAX, PAIN_MIN
 from kneefix.programme.records import LOG_KIND_RUN, PlanChange, RunCheck, ScoreRecord, SessionLog
-from kneefix.services import audit, clinic, fhir_bindings, uploads
+from kneefix.services import audit, clinic, fhir_bindings, fhir_narrative, uploads
 from kneefix.services import plan as plan_service
 from kneefix.services import scores as score_service
 from kneefix.services.clinic import clinician_label
@@ -119,7 +119,7 @@ class _Clock:
         self.zone = ZoneInfo(zone_name) if zone_name else None
 
     def at(self, moment: dt.datetime) -> str:
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        aware = (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).replace(microsecond=0)
         return (aware.astimezone(self.zone) if self.zone else aware.astimezone()).isoformat()
 
 
@@ -263,8 +263,40 @@ def screening_questionnaire(content: Content) -> Resource:
     )
 
 
+def _worded(items: list[dict[str, Any]], form: Resource) -> list[dict[str, Any]]:
+    """The response's items with their Questionnaire's question texts and option labels, so the
+    response reads on its own (a receiver may not hold kneefix's Questionnaires)."""
+    texts: dict[str, str] = {}
+    labels: dict[tuple[str, str], str] = {}
+
+    def index(questions: list[dict[str, Any]]) -> None:
+        for question in questions:
+            texts[question["linkId"]] = question["text"]
+            for option in question.get("answerOption") or ():
+                coding = option["valueCoding"]
+                labels[(question["linkId"], coding["code"])] = coding["display"]
+            index(question.get("item") or [])
+
+    def word(item: dict[str, Any]) -> dict[str, Any]:
+        worded: dict[str, Any] = {"linkId": item["linkId"]}
+        if item["linkId"] in texts:
+            worded["text"] = texts[item["linkId"]]
+        if "answer" in item:
+            worded["answer"] = item["answer"]
+            for coding in (answer["valueCoding"] for answer in item["answer"] if "valueCoding" in answer):
+                label = labels.get((item["linkId"], coding["code"]))
+                if label:
+                    coding["display"] = label
+        if "item" in item:
+            worded["item"] = [word(inner) for inner in item["item"]]
+        return worded
+
+    index(form["item"])
+    return [word(item) for item in items]
+
+
 def _screening_response(
-    content: Content, form: str, entry: ScreeningEntry, patient: str, clock: _Clock
+    content: Content, form: Resource, entry: ScreeningEntry, patient: str, clock: _Clock
 ) -> Resource:
     answers = entry.answers
     not_asked = set(answers.get("not_asked") or ())
@@ -307,28 +339,29 @@ def _screening_response(
         "resourceType": "QuestionnaireResponse",
         "id": f"screening-response-{entry.id}",
         "extension": [{"url": EXT_OUTCOME, "extension": outcome}],
-        "questionnaire": form,
+        "questionnaire": canonical(form),
         "status": "completed",
         "subject": ref("Patient", patient),
         "source": ref("Patient", patient),
         "authored": clock.at(entry.taken_at),
-        "item": items,
+        "item": _worded(items, form),
     }
 
 
-def _kujala_response(form: str, score: ScoreRecord, patient: str) -> Resource:
+def _kujala_response(form: Resource, score: ScoreRecord, patient: str) -> Resource:
+    items = [
+        {"linkId": str(number), "answer": [{"valueCoding": _kujala_answer(number, letter)}]}
+        for number, letter in enumerate(score.answers, start=1)
+    ]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": f"kujala-response-{score.id}",
-        "questionnaire": form,
+        "questionnaire": canonical(form),
         "status": "completed",
         "subject": ref("Patient", patient),
         "source": ref("Patient", patient),
         "authored": score.date.isoformat(),
-        "item": [
-            {"linkId": str(number), "answer": [{"valueCoding": _kujala_answer(number, letter)}]}
-            for number, letter in enumerate(score.answers, start=1)
-        ],
+        "item": _worded(items, form),
     }
 
 
@@ -529,6 +562,12 @@ def _settings_extension(profile: ProfileInfo) -> list[dict[str, Any]]:
     return parts
 
 
+def _exercise_coding(content: Content, exercise_id: str) -> dict[str, str]:
+    coding = {"system": SYSTEM_EXERCISE, "code": exercise_id}
+    exercise = content.exercises.get(exercise_id)
+    return {**coding, "display": exercise.name} if exercise else coding
+
+
 def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any] | None:
     if value is None:
         return None
@@ -543,7 +582,7 @@ def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any
     }
 
 
-def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Resource:
+def _log_observation(content: Content, log: SessionLog, patient: str, care_plan: str | None) -> Resource:
     run = log.kind == LOG_KIND_RUN
     components = [
         _pain_component("pain-during", "Pain during", log.pain_during),
@@ -560,7 +599,7 @@ def _log_observation(log: SessionLog, patient: str, care_plan: str | None) -> Re
         extra.extend(
             {
                 "code": {"coding": [{"system": SYSTEM_LOG, "code": code}], "text": text},
-                "valueCodeableConcept": {"coding": [{"system": SYSTEM_EXERCISE, "code": exercise_id}]},
+                "valueCodeableConcept": {"coding": [_exercise_coding(content, exercise_id)]},
             }
             for exercise_id in exercise_ids
         )
@@ -647,6 +686,7 @@ def _measure(kind: str, number: object, code: str, text: str, value: object, uni
     return component
 
 
+INITIATION_DISPLAY = {"hips": "Hips first", "knees": "Knees first", "together": "Hips and knees together"}
 LANDING_MEASURES = (
     ("knee_flexion_ic_deg", "knee flexion at initial contact"),
     ("peak_knee_flexion_deg", "peak knee flexion"),
@@ -671,7 +711,12 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
             },
         }
         if initiation in ("hips", "knees", "together"):
-            called["valueCodeableConcept"] = {"coding": [{"system": SYSTEM_INITIATION, "code": initiation}]}
+            coding = {
+                "system": SYSTEM_INITIATION,
+                "code": initiation,
+                "display": INITIATION_DISPLAY[initiation],
+            }
+            called["valueCodeableConcept"] = {"coding": [coding]}
         else:
             called["dataAbsentReason"] = _absent(text=rep.get("initiation_note") or None)
         components.append(called)
@@ -884,11 +929,11 @@ def build_bundle(
     kujala, screen = kujala_questionnaire(content), screening_questionnaire(content)
     resources += [kujala, screen]
     for entry in screening_store.list_screenings(session, profile.id):
-        resources.append(_screening_response(content, canonical(screen), entry, patient, clock))
+        resources.append(_screening_response(content, screen, entry, patient, clock))
         resources += _flags(content, entry, patient, clock)
     for score in score_service.list_scores(session, profile.id):
         if score.instrument == "kujala" and score.answers:
-            resources.append(_kujala_response(canonical(kujala), score, patient))
+            resources.append(_kujala_response(kujala, score, patient))
         resources.append(_score_observation(score, patient))
     care_plan = _care_plan(content, session, profile, patient, today, clock)
     if care_plan is not None:
@@ -897,10 +942,12 @@ def build_bundle(
         resources.append(care_plan)
     care_plan_id = care_plan["id"] if care_plan else None
     records = plan_service.plan_records(session, profile.id)
-    resources += [_log_observation(log, patient, care_plan_id) for log in records.logs]
+    resources += [_log_observation(content, log, patient, care_plan_id) for log in records.logs]
     resources += [_run_check_observation(check, patient, care_plan_id) for check in records.run_checks]
     resources += _checks(check_queue.list_checks(session, profile.id), patient, clock, links)
     _drop_dangling_authors(resources, {c.id for c in clinicians})
+    for resource in resources:  # last: the narrative tells what the resource holds
+        resource["text"] = fhir_narrative.narrative(resource)
     document: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": f"kneefix-profile-{profile.id}",
@@ -909,7 +956,7 @@ def build_bundle(
         "entry": [{"fullUrl": full_url(r["resourceType"], r["id"]), "resource": r} for r in resources],
     }
     if now is not None:
-        document["timestamp"] = clock.at(now.replace(microsecond=0))
+        document["timestamp"] = clock.at(now)
     return validated(document)
 
 
