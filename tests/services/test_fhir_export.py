@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from kneefix.storage import profiles as profile_store
 from kneefix.storage import screenings as screening_store
 from kneefix.storage import users as user_store
 from kneefix.storage.db import Database
+from kneefix.storage.files import FolderStore
 from kneefix.storage.models import TechniqueCheck
 from tests.services.fhir_helpers import (
     TODAY,
@@ -437,6 +440,19 @@ def test_a_checks_files_are_document_references_linked_on_the_public_address(
     assert video["url"] == f"https://knee.example.org/c/{check_id}/annotated.mp4"
     chart = documents[f"check-{check_id}-angles"]["content"][0]["attachment"]
     assert chart["contentType"] == "image/png"
+    # The chart travels inside the Bundle (a clinic's system cannot sign in to open a link), with its
+    # size and SHA-1; the video, megabytes, is a link with its size and hash for checking the download.
+    digest = base64.b64encode(hashlib.sha1(b"x").digest()).decode()
+    assert base64.b64decode(chart["data"]) == b"x" and (chart["size"], chart["hash"]) == (1, digest)
+    assert "data" not in video and (video["size"], video["hash"]) == (1, digest)
+    assert documents[f"check-{check_id}-angles"]["context"]["related"] == [
+        {"reference": fhir_export.full_url("Observation", squat["id"])}
+    ]
+    with db.session(write=False) as session:  # the terminal's export: the store, no address
+        links = fhir_export.FileLinks(None, FolderStore(tmp_path / "store"))
+        terminal = fhir_export.build_bundle(session, content, profile_id, TODAY, links=links)
+    (embedded,) = resources(terminal, "DocumentReference")
+    assert embedded["id"].endswith("-angles") and "url" not in embedded["content"][0]["attachment"]
     assert squat["derivedFrom"] == [
         {"reference": fhir_export.full_url("DocumentReference", d)} for d in sorted(documents, reverse=True)
     ]
@@ -464,7 +480,10 @@ def test_linked_files_are_reported_on_import_and_the_rest_round_trips(
     finally:
         other.close()
     reported = [line for line in result.not_imported if line.startswith("DocumentReference check-")]
-    assert len(reported) == 2 and all("file is not in the Bundle" in line for line in reported)
+    assert len(reported) == 2
+    chart, video = sorted(reported)  # check-N-angles, check-N-annotated
+    assert "annotated" in video and "the file is not in the Bundle, so it is not imported" in video
+    assert "angles" in chart and "it is in the Bundle, but a check comes back with its measures" in chart
 
     def comparable(bundle: dict[str, Any]) -> Any:
         kept = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_check_files_are_linked_on_the_public_address_for_whoever_downloads(
 ) -> None:
     """Issue 12: with KNEEFIX_PUBLIC_URL set, a finished check's annotated video and chart are
     DocumentReference links on that address (never the request's Host), to the page the downloader
-    can open; without it, no links."""
+    can open; without it, no links, and the chart (small) is embedded either way."""
     with app.state.database.session() as session:
         check = TechniqueCheck(
             profile_id=linked,
@@ -90,7 +91,13 @@ def test_check_files_are_linked_on_the_public_address_for_whoever_downloads(
     folder.mkdir(parents=True)
     (folder / "annotated.mp4").write_bytes(b"video")
     (folder / "angles.png").write_bytes(b"chart")
-    assert "DocumentReference" not in client.get("/account/record.fhir.json").text
+    # Without a public address: the chart inside the Bundle, no links (the video is not in it).
+    plain = client.get("/account/record.fhir.json").json()
+    (document,) = [
+        e["resource"] for e in plain["entry"] if e["resource"]["resourceType"] == "DocumentReference"
+    ]
+    assert document["id"] == f"check-{check_id}-angles" and "url" not in document["content"][0]["attachment"]
+    assert base64.b64decode(document["content"][0]["attachment"]["data"]) == b"chart"
     app.state.settings = app.state.settings.with_changes(public_url="https://knee.example.org")
 
     def links(caller: TestClient, path: str) -> dict[str, str]:

@@ -16,6 +16,8 @@ from kneefix.errors import InputError
 from kneefix.services import audit, fhir_export, fhir_import
 from kneefix.services.profiles import open_profile
 from kneefix.services.transfer import export_csv, export_text, import_file, write_text_file
+from kneefix.settings import load_settings
+from kneefix.storage.files import open_store
 
 
 @app.command("export")
@@ -43,7 +45,13 @@ def export_cmd(
         if fhir is not None:
             audit.record_export(session, audit.CLI, profile.id, fhir_export.FORMAT)
             bundle = fhir_export.build_bundle(
-                session, load_content(), profile.id, today(), now(), public_url=public_url()
+                session,
+                load_content(),
+                profile.id,
+                today(),
+                now(),
+                links=fhir_export.FileLinks(None, open_store(load_settings())),  # the chart, no links
+                public_url=public_url(),
             )
         text = export_text(session, profile.id) if json_wanted else ""
         written = export_csv(session, profile.id, csv) if csv is not None else []

@@ -14,6 +14,7 @@ which validate every field on construction; what leaves is what the library acce
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -780,52 +781,74 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
     return observation
 
 
-# A finished check's files worth a clinician's look, as (file name, id suffix, title).
+# A finished check's files worth a clinician's look, as (file name, id suffix, title, embedded). The
+# chart travels inside the Bundle (a clinic's system cannot sign in to kneefix to open a link); the
+# video, megabytes, is only linked, and only where the server has a public address.
 CHECK_FILES = (
-    ("annotated.mp4", "annotated", "Annotated video of the technique check"),
-    ("angles.png", "angles", "Knee and hip angles chart of the technique check"),
+    ("annotated.mp4", "annotated", "Annotated video of the technique check", False),
+    ("angles.png", "angles", "Knee and hip angles chart of the technique check", True),
 )
+EMBED_MAX_BYTES = 2_000_000  # a chart larger than this (none seen) is linked, not embedded
 
 
 @dataclass(frozen=True)
 class FileLinks:
-    """How to link a check's result files: the server's configured public address (a link in a record
-    must be absolute, and must never come from a request's Host header, which the sender controls), the
-    file store (only files that exist are linked) and the path of a check's file for the one
-    downloading (the web layer's route, so the path has one definition)."""
+    """Where a check's result files are and how to link them: the file store (only files that exist
+    are named), the server's configured public address (a link in a record must be absolute, and must
+    never come from a request's Host header, which the sender controls; None: nothing is linked) and
+    the path of a check's file for the one downloading (the web layer's route, so the path has one
+    definition)."""
 
-    public_url: str
+    public_url: str | None
     files: FileStore
-    path_for: Callable[[int, str], str]
+    path_for: Callable[[int, str], str] | None = None
+
+
+def _attachment(
+    check: TechniqueCheckInfo, name: str, title: str, embed: bool, links: FileLinks
+) -> Resource | None:
+    """The file as an Attachment: its size and SHA-1 (FHIR's ``hash``, base64) so a receiver can check
+    what it fetched, the bytes themselves when embedded, and the link when the server has an address."""
+    key, media_type = uploads.result_key(check, name)
+    if not links.files.exists(key):
+        return None
+    with uploads.result_file(links.files, check, name) as (path, _):
+        data = path.read_bytes()
+    attachment: Resource = {
+        "contentType": media_type,
+        "title": title,
+        "size": len(data),
+        "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+    }
+    if links.public_url and links.path_for:
+        attachment["url"] = links.public_url.rstrip("/") + links.path_for(check.id, name)
+    if embed and len(data) <= EMBED_MAX_BYTES:
+        attachment["data"] = base64.b64encode(data).decode()
+    return attachment if "url" in attachment or "data" in attachment else None
 
 
 def _check_documents(
-    check: TechniqueCheckInfo, patient: str, clock: _Clock, links: FileLinks
+    check: TechniqueCheckInfo, patient: str, observation: str, clock: _Clock, links: FileLinks
 ) -> list[Resource]:
-    """A DocumentReference per result file the check has: a link to it on this server (the files are
-    not in the Bundle)."""
+    """A DocumentReference per result file the check has, about its Observation: the chart inside the
+    Bundle, the video as a link on this server."""
     documents: list[Resource] = []
-    for name, suffix, title in CHECK_FILES:
-        key, media_type = uploads.result_key(check, name)
-        if not links.files.exists(key):
+    for name, suffix, title, embed in CHECK_FILES:
+        attachment = _attachment(check, name, title, embed, links)
+        if attachment is None:
             continue
         documents.append(
             {
                 "resourceType": "DocumentReference",
                 "id": f"check-{check.id}-{suffix}",
                 "status": "current",
+                "docStatus": "final",
                 "type": {"coding": [{"system": SYSTEM_CHECK_FILE, "code": suffix}], "text": title},
                 "subject": ref("Patient", patient),
                 "date": clock.at(check.created_at),
-                "content": [
-                    {
-                        "attachment": {
-                            "contentType": media_type,
-                            "title": title,
-                            "url": links.public_url.rstrip("/") + links.path_for(check.id, name),
-                        }
-                    }
-                ],
+                "description": f"{title}, made by kneefix from the person's own video",
+                "content": [{"attachment": attachment}],
+                "context": {"related": [ref("Observation", observation)]},
             }
         )
     return documents
@@ -839,7 +862,9 @@ def _checks(
     for check in sorted(checks, key=lambda c: c.id):
         observation = _check_observation(check, patient, clock)
         finished = check.status == "done" and check.output_dir
-        documents = _check_documents(check, patient, clock, links) if links and finished else []
+        documents = (
+            _check_documents(check, patient, observation["id"], clock, links) if links and finished else []
+        )
         if documents:
             observation["derivedFrom"] = [ref("DocumentReference", d["id"]) for d in documents]
         resources += [observation, *documents]

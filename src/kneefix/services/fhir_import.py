@@ -388,9 +388,15 @@ class _Reader:
                 self.check_subject(resource, patient)
             status = resource.get("status")
             if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
+                embedded = any("data" in c.get("attachment", {}) for c in resource.get("content") or ())
                 self.skipped.append(
-                    f"{_where(resource)}: a link to a technique check's file on the exporting server; "
-                    "the file is not in the Bundle, so it is not imported"
+                    f"{_where(resource)}: a technique check's file; "
+                    + (
+                        "it is in the Bundle, but a check comes back with its measures, not its files"
+                        if embedded
+                        else "a link to the exporting server; the file is not in the Bundle, so it is not "
+                        "imported"
+                    )
                 )
             elif kind not in KNOWN_TYPES:
                 self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")

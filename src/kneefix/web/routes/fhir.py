@@ -3,9 +3,10 @@ system: the person downloads their own, a linked clinician a person's who shares
 (:mod:`kneefix.services.fhir_export` maps it; docs/fhir.md). The pages' download buttons link here: a
 GET with the session cookie needs no CSRF token.
 
-A finished technique check's files are linked (DocumentReference) only when ``public_url`` is set: a link
-in a record must be absolute and must not be built from the request's Host header. The link is the
-page the one downloading can open: the person's own check page, or the clinician's view of it."""
+A finished technique check's angles chart is embedded (DocumentReference); its files are linked only
+when ``public_url`` is set: a link in a record must be absolute and must not be built from the
+request's Host header. The link is the page the one downloading can open: the person's own check
+page, or the clinician's view of it."""
 
 from __future__ import annotations
 
@@ -102,10 +103,9 @@ def account_fhir(
 
 def _links(
     request: Request, public_url: str | None, files: FileStore, user: UserInfo, profile_id: int
-) -> fhir_export.FileLinks | None:
-    """How to link the checks' files for this downloader; none without a configured public address."""
-    if public_url is None:
-        return None
+) -> fhir_export.FileLinks:
+    """Where the checks' files are, and how to link them for this downloader (no links without a
+    configured public address; the chart is embedded either way)."""
 
     def path_for(check_id: int, name: str) -> str:
         if user.role == "clinician":
