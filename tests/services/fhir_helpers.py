@@ -53,7 +53,7 @@ def rich_record(db: Database, content: Content, profile_id: int, *, clear: bool 
     with db.session() as session:
         profiles.set_time_zone(session, profile_id, ZONE)
         logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3, pain_after=2)
-        for movement, report in (("squat", SQUAT_REPORT), ("drop_jump", LANDING_REPORT)):
+        for movement, report in (("squat", SQUAT_REPORT), ("landing", LANDING_REPORT)):
             session.add(
                 TechniqueCheck(
                     profile_id=profile_id,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from kneefix.content.loader import Content
-from kneefix.services import logbook
+from kneefix.services import fhir_definitions, logbook
 from kneefix.storage.db import Database
 from kneefix.storage.models import TechniqueCheck
 from tests.services.fhir_helpers import (
@@ -94,11 +94,14 @@ def test_a_rich_record_passes_medplums_validator_and_the_validator_is_not_blind(
     assert any("ext-1" in i["text"] for i in errors["both"])
 
 
-def test_a_bundle_with_file_links_passes_too(
+def test_a_bundle_with_files_and_the_code_systems_pass_too(
     db: Database, content: Content, profile_id: int, tmp_path: Path
 ) -> None:
-    """The web export adds the checks' files as DocumentReferences; they pass as well."""
+    """The web export adds the checks' files as DocumentReferences, and kneefix publishes its code
+    systems (``GET /fhir/definitions.json``); they pass as well."""
     linked = linked_export(db, content, profile_id, tmp_path / "store")
     assert any(entry["resource"]["resourceType"] == "DocumentReference" for entry in linked["entry"])
-    found = _issues(tmp_path, {"linked": linked})
+    definitions = fhir_definitions.definitions_bundle(content)
+    found = _issues(tmp_path, {"linked": linked, "definitions": definitions})
     assert [i for i in found["linked"] if UNTYPED_REFERENCE not in i["text"]] == []
+    assert found["definitions"] == []  # the published code systems, too

@@ -120,6 +120,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Questionnaire.item.enableWhen.operator": frozenset(["exists", "=", "!=", ">", "<", ">=", "<="]),
     "Questionnaire.item.enableBehavior": frozenset(["all", "any"]),
     "DocumentReference.status": frozenset(["current", "superseded", "entered-in-error"]),
+    "CodeSystem.status": frozenset(["draft", "active", "retired", "unknown"]),
+    "CodeSystem.content": frozenset(["not-present", "example", "fragment", "complete", "supplement"]),
     "DocumentReference.docStatus": frozenset(["preliminary", "final", "amended", "entered-in-error"]),
 }
 # A Quantity's comparator, wherever a Quantity sits in the resources above.

@@ -57,6 +57,21 @@ LOG_EXERCISE_HURT = "exercise-hurt"
 RUN_CHECK = "run-readiness-check"
 RUN_CHECK_WALK = "walk-pain"
 RUN_CHECK_HOP = "hop-pain"
+# Every code of the log system, with its display (published as a CodeSystem: fhir_definitions).
+LOG_CODES = {
+    "session": "Exercise session",
+    "run": "Return-to-running run",
+    "pain-during": "Pain during",
+    "pain-after": "Pain after",
+    "next-morning-pain": "Pain the next morning",
+    LOG_EXERCISE_DONE: "Exercise done",
+    LOG_EXERCISE_HURT: "Exercise marked 'this hurt'",
+    "run-minutes": "Time running",
+    "run-distance": "Distance",
+    RUN_CHECK: "Return-to-running readiness check",
+    RUN_CHECK_WALK: "Pain on a brisk walk",
+    RUN_CHECK_HOP: "Pain on single-leg hops",
+}
 # One code system per kind of code (a system's codes must mean one thing each).
 SYSTEM_SYMPTOM = f"{BASE}/CodeSystem/symptom"
 SYSTEM_KUJALA_ANSWER = f"{BASE}/CodeSystem/kujala-answer"  # "ITEM-LETTER": 1-a is item 1's first option
@@ -108,7 +123,7 @@ def ref(resource_type: str, resource_id: str) -> dict[str, str]:
     return {"reference": full_url(resource_type, resource_id)}
 
 
-def _fhir_id(text: str) -> str:
+def fhir_id(text: str) -> str:
     """FHIR ids allow letters, digits, '-' and '.' (content ids use '_')."""
     return text.replace("_", "-")
 
@@ -231,7 +246,7 @@ def screening_questionnaire(content: Content) -> Resource:
             "text": "Warning signs",
             "type": "group",
             "item": [
-                {"linkId": f"red-flag-{_fhir_id(flag.id)}", "text": flag.question, "type": "boolean"}
+                {"linkId": f"red-flag-{fhir_id(flag.id)}", "text": flag.question, "type": "boolean"}
                 for flag in content.red_flags
             ],
         },
@@ -323,7 +338,7 @@ def _screening_response(
             {
                 "linkId": "red-flags",
                 "item": [
-                    {"linkId": f"red-flag-{_fhir_id(flag)}", "answer": [{"valueBoolean": bool(yes)}]}
+                    {"linkId": f"red-flag-{fhir_id(flag)}", "answer": [{"valueBoolean": bool(yes)}]}
                     for flag, yes in sorted(
                         flags.items(), key=lambda item: (order.get(item[0], len(order)), item[0])
                     )
@@ -414,7 +429,7 @@ def _flags(content: Content, entry: ScreeningEntry, patient: str, clock: _Clock)
         advice = flag.action if flag else " ".join(entry.messages)
         resource: Resource = {
             "resourceType": "Flag",
-            "id": f"red-flag-{entry.id}-{_fhir_id(flag_id)}",
+            "id": f"red-flag-{entry.id}-{fhir_id(flag_id)}",
             "status": "inactive" if entry.cleared_at else "active",
             "category": [
                 {
@@ -569,9 +584,10 @@ def _exercise_coding(content: Content, exercise_id: str) -> dict[str, str]:
     return {**coding, "display": exercise.name} if exercise else coding
 
 
-def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any] | None:
+def _pain_component(code: str, value: int | None) -> dict[str, Any] | None:
     if value is None:
         return None
+    display = LOG_CODES[code]
     # A kneefix code alone: LOINC 72514-3 is one rating, and the same LOINC code on each of a
     # session's pains would leave a receiver that reads LOINC three indistinguishable components.
     return {
@@ -586,20 +602,17 @@ def _pain_component(code: str, display: str, value: int | None) -> dict[str, Any
 def _log_observation(content: Content, log: SessionLog, patient: str, care_plan: str | None) -> Resource:
     run = log.kind == LOG_KIND_RUN
     components = [
-        _pain_component("pain-during", "Pain during", log.pain_during),
-        _pain_component("pain-after", "Pain after", log.pain_after),
-        _pain_component("next-morning-pain", "Pain the next morning", log.next_morning_pain),
+        _pain_component("pain-during", log.pain_during),
+        _pain_component("pain-after", log.pain_after),
+        _pain_component("next-morning-pain", log.next_morning_pain),
     ]
     extra: list[dict[str, Any]] = [c for c in components if c is not None]
     # The exercises ticked and the "this hurt" marks: the plan's easier-version decisions read the
     # marks, so a record rebuilt from the Bundle must keep them to decide as the original did.
-    for code, text, exercise_ids in (
-        (LOG_EXERCISE_DONE, "Exercise done", log.exercises_done),
-        (LOG_EXERCISE_HURT, "Exercise marked 'this hurt'", log.hurt),
-    ):
+    for code, exercise_ids in ((LOG_EXERCISE_DONE, log.exercises_done), (LOG_EXERCISE_HURT, log.hurt)):
         extra.extend(
             {
-                "code": {"coding": [{"system": SYSTEM_LOG, "code": code}], "text": text},
+                "code": {"coding": [{"system": SYSTEM_LOG, "code": code}], "text": LOG_CODES[code]},
                 "valueCodeableConcept": {"coding": [_exercise_coding(content, exercise_id)]},
             }
             for exercise_id in exercise_ids
@@ -607,14 +620,20 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
     if run and log.run_minutes is not None:
         extra.append(
             {
-                "code": {"coding": [{"system": SYSTEM_LOG, "code": "run-minutes"}], "text": "Time running"},
+                "code": {
+                    "coding": [{"system": SYSTEM_LOG, "code": "run-minutes"}],
+                    "text": LOG_CODES["run-minutes"],
+                },
                 "valueQuantity": _quantity(log.run_minutes, "min", "min"),
             }
         )
     if run and log.run_distance_km is not None:
         extra.append(
             {
-                "code": {"coding": [{"system": SYSTEM_LOG, "code": "run-distance"}], "text": "Distance"},
+                "code": {
+                    "coding": [{"system": SYSTEM_LOG, "code": "run-distance"}],
+                    "text": LOG_CODES["run-distance"],
+                },
                 "valueQuantity": _quantity(log.run_distance_km, "km", "km"),
             }
         )
@@ -625,7 +644,7 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
         "category": _category("activity"),
         "code": {
             "coding": [{"system": SYSTEM_LOG, "code": "run" if run else "session"}],
-            "text": "Return-to-running run" if run else "Exercise session",
+            "text": LOG_CODES["run" if run else "session"],
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": log.date.isoformat(),
@@ -645,8 +664,8 @@ def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None)
     """The return-to-running readiness check: pain on a brisk walk and on single-leg hops. The running
     gate opens only on a passed check, so a record rebuilt without them would hold a runner back."""
     components = [
-        _pain_component(RUN_CHECK_WALK, "Pain on a brisk walk", check.walk_pain),
-        _pain_component(RUN_CHECK_HOP, "Pain on single-leg hops", check.hop_pain),
+        _pain_component(RUN_CHECK_WALK, check.walk_pain),
+        _pain_component(RUN_CHECK_HOP, check.hop_pain),
     ]
     observation: Resource = {
         "resourceType": "Observation",
@@ -655,7 +674,7 @@ def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None)
         "category": _category("survey"),
         "code": {
             "coding": [{"system": SYSTEM_LOG, "code": RUN_CHECK}],
-            "text": "Return-to-running readiness check",
+            "text": LOG_CODES[RUN_CHECK],
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": check.date.isoformat(),
@@ -688,6 +707,11 @@ def _measure(kind: str, number: object, code: str, text: str, value: object, uni
 
 
 INITIATION_DISPLAY = {"hips": "Hips first", "knees": "Knees first", "together": "Hips and knees together"}
+REP_MEASURES = {
+    "lag-ms": "Knee onset after hip onset, in ms (negative: the knees moved first)",
+    "initiation": "What started the lowering: hips, knees or both together",
+    "depth-deg": "Depth of the rep, in degrees",
+}
 LANDING_MEASURES = (
     ("knee_flexion_ic_deg", "knee flexion at initial contact"),
     ("peak_knee_flexion_deg", "peak knee flexion"),
@@ -726,7 +750,7 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
         n = landing.get("landing")
         for key, text in LANDING_MEASURES:
             components.append(
-                _measure("landing", n, _fhir_id(key), f"Landing {n}: {text}", landing.get(key), "deg")
+                _measure("landing", n, fhir_id(key), f"Landing {n}: {text}", landing.get(key), "deg")
             )
         total = landing.get("less_total_measured")
         less: dict[str, Any] = {

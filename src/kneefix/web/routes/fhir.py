@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from kneefix.services import fhir_definitions as fhir_definitions_service
 from kneefix.services import fhir_export
 from kneefix.storage.files import FileStore
 from kneefix.storage.records import UserInfo
@@ -81,6 +82,17 @@ def api_person_fhir(
         db, content, user, profile_id, today, ip=client_ip(request), now=get_now(request), links=links
     )
     return _download(bundle, profile_id)
+
+
+@router.get("/fhir/definitions.json", name="fhir_definitions")
+def fhir_definitions(content: ContentDep) -> Response:
+    """kneefix's FHIR code systems, complete (content only, no one's data: no sign-in), for a clinic's
+    terminology server to look up the codes in an exported Bundle."""
+    return Response(
+        fhir_export.bundle_text(fhir_definitions_service.definitions_bundle(content)),
+        media_type=fhir_export.MEDIA_TYPE,
+        headers={"content-disposition": 'attachment; filename="kneefix-fhir-code-systems.json"'},
+    )
 
 
 @router.get("/account/record.fhir.json", name="account_fhir")
