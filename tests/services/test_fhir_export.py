@@ -283,6 +283,22 @@ def test_technique_checks_have_components_and_unknown_calls_are_absent(
     assert "72514-3" not in codes and {"pain-during", "pain-after"} <= set(codes)
 
 
+def test_the_filmed_knee_is_the_side_the_analysis_measured(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """A check asked for "auto" names the leg its analysis chose; one with no leg named has no site."""
+    with db.session() as session:
+        for side, report in (("auto", {"side": "right", "reps": []}), ("auto", {"reps": []})):
+            session.add(
+                TechniqueCheck(
+                    profile_id=profile_id, movement="squat", side=side, status="done", report=report
+                )
+            )
+    chose, unknown = observations(export(db, content, profile_id), "technique-check-")
+    assert chose["bodySite"]["text"] == "right knee" and chose["bodySite"]["coding"][0]["code"] == "6757004"
+    assert "bodySite" not in unknown
+
+
 def test_a_checks_measures_name_their_rep_or_landing_and_each_code_system_one_kind(
     db: Database, content: Content, profile_id: int
 ) -> None:

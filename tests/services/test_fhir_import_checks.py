@@ -102,6 +102,10 @@ def _kujala_answer_of_another_item(bundle: Bundle) -> None:
     response["item"][0]["answer"][0]["valueCoding"]["code"] = "2-a"
 
 
+def _a_movement_kneefix_does_not_check(bundle: Bundle) -> None:
+    observations(bundle, "technique-check-")[0]["code"]["coding"][0]["code"] = "cartwheel"
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -117,6 +121,11 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("relative", _relative_in_a_urn_bundle, r"subject\.reference: Patient/patient-1 does not resolve"),
     ("no subject", _no_subject, r"nprs-score-1, field subject: missing"),
     ("kujala answer", _kujala_answer_of_another_item, r"field item\[1\]\.answer\[0\]\.valueCoding: must be"),
+    (
+        "movement",
+        _a_movement_kneefix_does_not_check,
+        r"technique-check-1, field code\.coding: 'cartwheel' is not a movement kneefix checks",
+    ),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 

@@ -772,6 +772,16 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
 CHECK_STATUS = {"done": "final", "failed": "cancelled", "queued": "registered", "running": "registered"}
 
 
+def _filmed_side(check: TechniqueCheckInfo) -> str | None:
+    """The leg the analysis measured: its report's side (it decides when asked for "auto"), else the
+    side the person chose; None when neither names a leg."""
+    reported = (check.report or {}).get("side")
+    for side in (reported, check.side):
+        if side in KNEE_SITE:
+            return str(side)
+    return None
+
+
 def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -> Resource:
     """A finished check with its measures; a failed one ``cancelled`` with the reason the person was
     given; one still waiting or running ``registered`` (no results yet)."""
@@ -787,12 +797,13 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
         "subject": ref("Patient", patient),
         "effectiveDateTime": clock.at(check.created_at),
     }
-    if check.side:
-        site: dict[str, Any] = {"text": f"{check.side} knee"}
-        if check.side in KNEE_SITE:
-            code, display = KNEE_SITE[check.side]
-            site["coding"] = [{"system": SNOMED, "code": code, "display": display}]
-        observation["bodySite"] = site
+    side = _filmed_side(check)
+    if side:
+        code, display = KNEE_SITE[side]
+        observation["bodySite"] = {
+            "coding": [{"system": SNOMED, "code": code, "display": display}],
+            "text": f"{side} knee",
+        }
     if check.status == "failed":
         observation["dataAbsentReason"] = _absent("error", check.error or "The analysis failed.")
         return observation

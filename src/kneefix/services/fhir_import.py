@@ -25,6 +25,7 @@ from kneefix.errors import InputError
 from kneefix.services import fhir_bindings
 from kneefix.services import fhir_export as fx
 from kneefix.services import profiles as profile_service
+from kneefix.services.technique import MOVEMENTS
 from kneefix.storage import export as export_store
 from kneefix.storage import profiles as profile_store
 from kneefix.storage.records import ProfileInfo
@@ -663,6 +664,9 @@ class _Reader:
     def check(self, resource: dict[str, Any]) -> dict[str, Any]:
         self.used += 1
         movement = next(code for system, code in _codes(resource.get("code")) if system == fx.SYSTEM_MOVEMENT)
+        if movement not in MOVEMENTS:
+            choices = ", ".join(MOVEMENTS)
+            raise _fail(resource, "code.coding", f"{movement!r} is not a movement kneefix checks ({choices})")
         reps: dict[int, dict[str, Any]] = {}
         landings: dict[int, dict[str, Any]] = {}
         keys = {"lag-ms": "lag_ms", "depth-deg": "depth_deg"}

@@ -34,6 +34,7 @@ from kneefix import __version__
 from kneefix.errors import InputError
 from kneefix.jsonvalues import to_json_value
 from kneefix.limits import DaysPerWeek
+from kneefix.motion.types import Movement
 from kneefix.programme.records import LOG_KIND_RUN, LOG_KIND_SESSION
 from kneefix.storage.guards import require_profile, require_user
 from kneefix.storage.models import (
@@ -147,8 +148,8 @@ class PlanAdjustmentDoc(_Doc):
 
 class TechniqueCheckDoc(_Doc):
     created_at: AwareDatetime
-    movement: str = Field(min_length=1, max_length=40)
-    side: str | None = Field(default=None, max_length=10)
+    movement: Movement  # one kneefix checks: another would reach pages and reports that know none
+    side: Literal["left", "right", "auto"] | None = None  # as asked; "auto": the analysis chose
     status: Literal["done", "failed"]
     error: str | None
     original_filename: str | None = Field(default=None, max_length=255)
