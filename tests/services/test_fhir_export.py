@@ -308,7 +308,11 @@ def test_a_checks_measures_name_their_rep_or_landing_and_each_code_system_one_ki
     rich_record(db, content, profile_id)
     bundle = export(db, content, profile_id)
     squat, landing = observations(bundle, "technique-check-")
-    assert squat["code"]["coding"][0] == {"system": fhir_export.SYSTEM_MOVEMENT, "code": "squat"}
+    assert squat["code"]["coding"][0] == {
+        "system": fhir_export.SYSTEM_MOVEMENT,
+        "code": "squat",
+        "display": "Squat",
+    }
     assert squat["bodySite"]["coding"] == [
         {"system": "http://snomed.info/sct", "code": "82169009", "display": "Structure of left knee region"}
     ]

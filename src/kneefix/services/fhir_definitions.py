@@ -14,6 +14,7 @@ from typing import Any
 from kneefix.content.loader import Content
 from kneefix.services import fhir_export as fx
 from kneefix.services import scores as score_service
+from kneefix.services import uploads
 from kneefix.services.technique import MOVEMENTS
 
 Resource = dict[str, Any]
@@ -75,7 +76,7 @@ def code_systems(content: Content) -> list[Resource]:
             "movement",
             fx.SYSTEM_MOVEMENT,
             "Movements a technique check films",
-            {m: m.replace("-", " ").capitalize() for m in MOVEMENTS},
+            {m: uploads.MOVEMENTS[m] for m in MOVEMENTS},
         ),
         (
             "technique-measure",

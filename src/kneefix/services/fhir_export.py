@@ -772,6 +772,12 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
 CHECK_STATUS = {"done": "final", "failed": "cancelled", "queued": "registered", "running": "registered"}
 
 
+def _movement_coding(movement: str) -> dict[str, str]:
+    coding = {"system": SYSTEM_MOVEMENT, "code": movement}
+    label = uploads.MOVEMENTS.get(movement)
+    return {**coding, "display": label} if label else coding
+
+
 def _filmed_side(check: TechniqueCheckInfo) -> str | None:
     """The leg the analysis measured: its report's side (it decides when asked for "auto"), else the
     side the person chose; None when neither names a leg."""
@@ -791,8 +797,8 @@ def _check_observation(check: TechniqueCheckInfo, patient: str, clock: _Clock) -
         "status": CHECK_STATUS[check.status],
         "category": _category("exam"),
         "code": {
-            "coding": [{"system": SYSTEM_MOVEMENT, "code": check.movement}],
-            "text": f"Technique check: {check.movement.replace('_', ' ')}",
+            "coding": [_movement_coding(check.movement)],
+            "text": f"Technique check: {uploads.MOVEMENTS.get(check.movement, check.movement).lower()}",
         },
         "subject": ref("Patient", patient),
         "effectiveDateTime": clock.at(check.created_at),
