@@ -106,6 +106,47 @@ def _a_movement_kneefix_does_not_check(bundle: Bundle) -> None:
     observations(bundle, "technique-check-")[0]["code"]["coding"][0]["code"] = "cartwheel"
 
 
+def _settings(bundle: Bundle) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = _one(bundle, "CarePlan")["extension"][0]["extension"]
+    return parts
+
+
+def _unknown_protocol(bundle: Bundle) -> None:
+    next(p for p in _settings(bundle) if p["url"] == "protocol")["valueCode"] = "nope"
+
+
+def _unknown_equipment(bundle: Bundle) -> None:
+    _settings(bundle).append({"url": "equipment", "valueCode": "trampoline"})
+
+
+def _screening(bundle: Bundle) -> dict[str, Any]:
+    return next(r for r in resources(bundle, "QuestionnaireResponse") if r["id"].startswith("screening-"))
+
+
+def _a_warning_sign_answered_yes_but_not_raised(bundle: Bundle) -> None:
+    flags = next(item for item in _screening(bundle)["item"] if item["linkId"] == "red-flags")
+    flags["item"][0]["answer"] = [{"valueBoolean": True}]
+
+
+def _an_age_out_of_range(bundle: Bundle) -> None:
+    next(item for item in _screening(bundle)["item"] if item["linkId"] == "age")["answer"] = [
+        {"valueInteger": 300}
+    ]
+
+
+def _no_verdict(bundle: Bundle) -> None:
+    del _screening(bundle)["extension"]
+
+
+def _kujala_letter_not_an_option(bundle: Bundle) -> None:
+    response = _one(bundle, "QuestionnaireResponse", "kujala-response-")
+    response["item"][0]["answer"][0]["valueCoding"]["code"] = "1-z"
+
+
+def _kujala_total_not_its_answers(bundle: Bundle) -> None:
+    observations(bundle, "kujala-score-")[0]["valueQuantity"]["value"] = 95
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -125,6 +166,26 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
         "movement",
         _a_movement_kneefix_does_not_check,
         r"technique-check-1, field code\.coding: 'cartwheel' is not a movement kneefix checks",
+    ),
+    (
+        "protocol",
+        _unknown_protocol,
+        r"CarePlan careplan-1, field settings\.protocol_id: nope: not a protocol",
+    ),
+    ("equipment", _unknown_equipment, r"field settings\.equipment: trampoline: not a piece of equipment"),
+    (
+        "warning sign",
+        _a_warning_sign_answered_yes_but_not_raised,
+        r"screening-response-1, field red_flags: warning sign \w+ answered yes, but the screening does not "
+        r"raise it; kneefix does not import a screening whose warning sign the plan would run past",
+    ),
+    ("age", _an_age_out_of_range, r"screening-response-1, field answers\.age: 300 is outside 5 to 120"),
+    ("verdict", _no_verdict, r"screening-response-1, field extension\[\S+\]\.verdict: missing"),
+    ("kujala option", _kujala_letter_not_an_option, r"kujala-score-2, field answers: .*"),
+    (
+        "kujala total",
+        _kujala_total_not_its_answers,
+        r"kujala-score-2, field score: 95, but its answers add up to 90",
     ),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]

@@ -21,8 +21,9 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from kneefix.content.loader import Content, load_content
 from kneefix.errors import InputError
-from kneefix.services import fhir_bindings
+from kneefix.services import fhir_bindings, record_checks
 from kneefix.services import fhir_export as fx
 from kneefix.services import profiles as profile_service
 from kneefix.services.technique import MOVEMENTS
@@ -362,6 +363,7 @@ class _Reader:
         self.current: dict[str, Any] = {}
         self.skipped: list[str] = []
         self.used = 0
+        self.sources: dict[str, list[dict[str, Any]]] = {}  # document part -> the resource of each record
 
     def document(self) -> dict[str, Any]:
         patients = [r for r in self.resources if r["resourceType"] == "Patient"]
@@ -381,62 +383,71 @@ class _Reader:
             "technique_checks": [],
             "run_checks": [],
         }
+        parts = ("screenings", "scores", "session_logs", "technique_checks", "run_checks")
         for resource in self.resources:
-            self.current = resource
-            kind = resource["resourceType"]
-            self.note_extensions(resource)
-            if kind in SUBJECT_TYPES:
-                self.check_subject(resource, patient)
-            status = resource.get("status")
-            if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
-                embedded = any("data" in c.get("attachment", {}) for c in resource.get("content") or ())
-                self.skipped.append(
-                    f"{_where(resource)}: a technique check's file; "
-                    + (
-                        "it is in the Bundle, but a check comes back with its measures, not its files"
-                        if embedded
-                        else "a link to the exporting server; the file is not in the Bundle, so it is not "
-                        "imported"
-                    )
-                )
-            elif kind not in KNOWN_TYPES:
-                self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")
-            elif kind == "Patient" or (
-                kind == "Questionnaire" and resource.get("url") in (fx.KUJALA_URL, fx.SCREENING_URL)
-            ):
-                self.used += 1
-            elif kind == "Practitioner":
-                self.skipped.append(
-                    f"{_where(resource)}: not imported: an import creates no accounts, so a Practitioner "
-                    "cannot become a kneefix clinician account; ask the clinician to link again with an "
-                    "invite"
-                )
-            elif kind == "CareTeam":
-                self.skipped.append(
-                    f"{_where(resource)}: the clinicians the record was shared with are not imported "
-                    "(an import creates no accounts); each can link again with an invite"
-                )
-            elif kind == "CarePlan" and status not in FOLLOWED_PLAN:
-                self.skipped.append(f"{_where(resource)}: status {status}, not a plan being followed")
-            elif kind == "CarePlan":
-                doc["profile"]["settings"] = self.settings(resource)
-            elif kind == "QuestionnaireResponse" and status not in FINISHED_RESPONSE:
-                self.skipped.append(f"{_where(resource)}: status {status}, not a finished questionnaire")
-            elif kind == "QuestionnaireResponse" and _form(resource.get("questionnaire")) == fx.SCREENING_URL:
-                doc["screenings"].append(self.screening(resource))
-            elif kind == "Observation":
-                self.observation(resource, doc)
-            elif kind == "Flag" and status == "entered-in-error":
-                self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender")
-            elif kind == "Flag" and status == "inactive":
-                self.skipped.append(
-                    f"{_where(resource)}: the clearance (by a clinician's account) is not imported"
-                )
-            elif kind in ("Flag", "QuestionnaireResponse"):
-                self.used += 1  # a flag is its screening's; a Kujala response is read with its score
-            else:
-                self.skipped.append(f"{_where(resource)}: not a kneefix questionnaire")
+            sizes = {part: len(doc[part]) for part in parts}
+            self.read(resource, doc, patient)
+            for part in parts:  # which record(s) this resource became, to name it in a later problem
+                self.sources.setdefault(part, []).extend([resource] * (len(doc[part]) - sizes[part]))
         return doc
+
+    def read(self, resource: dict[str, Any], doc: dict[str, Any], patient: dict[str, Any]) -> None:
+        """One resource into the document (or into the list of what was not read)."""
+        self.current = resource
+        kind = resource["resourceType"]
+        self.note_extensions(resource)
+        if kind in SUBJECT_TYPES:
+            self.check_subject(resource, patient)
+        status = resource.get("status")
+        if kind == "DocumentReference" and resource.get("id", "").startswith("check-"):
+            embedded = any("data" in c.get("attachment", {}) for c in resource.get("content") or ())
+            self.skipped.append(
+                f"{_where(resource)}: a technique check's file; "
+                + (
+                    "it is in the Bundle, but a check comes back with its measures, not its files"
+                    if embedded
+                    else "a link to the exporting server; the file is not in the Bundle, so it is not "
+                    "imported"
+                )
+            )
+        elif kind not in KNOWN_TYPES:
+            self.skipped.append(f"{_where(resource)}: kneefix keeps no such record")
+        elif kind == "Patient" or (
+            kind == "Questionnaire" and resource.get("url") in (fx.KUJALA_URL, fx.SCREENING_URL)
+        ):
+            self.used += 1
+        elif kind == "Practitioner":
+            self.skipped.append(
+                f"{_where(resource)}: not imported: an import creates no accounts, so a Practitioner "
+                "cannot become a kneefix clinician account; ask the clinician to link again with an "
+                "invite"
+            )
+        elif kind == "CareTeam":
+            self.skipped.append(
+                f"{_where(resource)}: the clinicians the record was shared with are not imported "
+                "(an import creates no accounts); each can link again with an invite"
+            )
+        elif kind == "CarePlan" and status not in FOLLOWED_PLAN:
+            self.skipped.append(f"{_where(resource)}: status {status}, not a plan being followed")
+        elif kind == "CarePlan":
+            doc["profile"]["settings"] = self.settings(resource)
+            self.sources["profile"] = [resource]
+        elif kind == "QuestionnaireResponse" and status not in FINISHED_RESPONSE:
+            self.skipped.append(f"{_where(resource)}: status {status}, not a finished questionnaire")
+        elif kind == "QuestionnaireResponse" and _form(resource.get("questionnaire")) == fx.SCREENING_URL:
+            doc["screenings"].append(self.screening(resource))
+        elif kind == "Observation":
+            self.observation(resource, doc)
+        elif kind == "Flag" and status == "entered-in-error":
+            self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender")
+        elif kind == "Flag" and status == "inactive":
+            self.skipped.append(
+                f"{_where(resource)}: the clearance (by a clinician's account) is not imported"
+            )
+        elif kind in ("Flag", "QuestionnaireResponse"):
+            self.used += 1  # a flag is its screening's; a Kujala response is read with its score
+        else:
+            self.skipped.append(f"{_where(resource)}: not a kneefix questionnaire")
 
     def target(self, resource: dict[str, Any], reference: str) -> Any:
         """What a reference in ``resource`` points at inside the Bundle (None: nothing here)."""
@@ -527,10 +538,14 @@ class _Reader:
             answers["not_asked"] = ["pain_now"]
         outcome = _sub(response.get("extension"), fx.EXT_OUTCOME)
         verdicts = _values(outcome, "verdict")
+        if not verdicts:  # a screening's verdict decides whether the plan may run: none, no screening
+            raise _fail(
+                response, f"extension[{fx.EXT_OUTCOME}].verdict", "missing; the screening's verdict is needed"
+            )
         return {
             "taken_at": _moment(response, "authored", response.get("authored")),
             "answers": answers,
-            "verdict": verdicts[0] if verdicts else "imported",
+            "verdict": verdicts[0],
             "red_flags": _values(outcome, "red-flag"),
             "messages": _values(outcome, "message"),
         }
@@ -720,8 +735,9 @@ class _Reader:
         }
 
 
-def read_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], _Reader]:
-    """The kneefix export document the Bundle holds, and what was and was not read."""
+def read_bundle(data: dict[str, Any], content: Content | None = None) -> tuple[dict[str, Any], _Reader]:
+    """The kneefix export document the Bundle holds, and what was and was not read; checked against
+    the content (``record_checks``; the packaged content unless given)."""
     reader = _Reader(list(data.get("entry") or []))
     try:
         document = reader.document()
@@ -737,6 +753,13 @@ def read_bundle(data: dict[str, Any]) -> tuple[dict[str, Any], _Reader]:
         raise InputError(
             f"The Bundle does not make a kneefix record: {error} Nothing was imported."
         ) from error
+    try:
+        record_checks.check_record(content or load_content(), document)
+    except record_checks.RecordError as error:
+        sources = reader.sources.get(error.part) or []
+        index = error.index or 0
+        source = sources[index] if index < len(sources) else {"resourceType": "Bundle"}
+        raise _fail(source, error.field, error.problem) from None
     return document, reader
 
 
@@ -747,9 +770,10 @@ def import_fhir(
     name: str | None = None,
     overwrite: bool = False,
     user_id: int | None = None,
+    content: Content | None = None,
 ) -> FhirImport:
     """Create a profile from a FHIR Bundle file (checked whole first; one transaction)."""
-    document, reader = read_bundle(load_bundle(path))
+    document, reader = read_bundle(load_bundle(path), content)
     profile_id = export_store.import_profile(session, document, name, user_id=user_id, overwrite=overwrite)
     if reader.zone:
         profile_service.set_time_zone(session, profile_id, reader.zone)

@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kneefix.content.loader import Content, load_content
 from kneefix.errors import InputError
+from kneefix.services import record_checks
 from kneefix.storage import export as export_store
 from kneefix.storage import profiles as profile_store
 from kneefix.storage.records import ProfileInfo
@@ -74,8 +76,15 @@ def import_file(
     name: str | None = None,
     overwrite: bool = False,
     user_id: int | None = None,
+    content: Content | None = None,
 ) -> ProfileInfo:
-    """Create a profile from an export file; the existing one is kept unless ``overwrite``."""
+    """Create a profile from an export file (checked against the content first: ``record_checks``);
+    the existing one is kept unless ``overwrite``."""
     data = export_store.load_export_file(path.expanduser())
+    export_store.parse_export(data)  # the shape first, so the content checks read a valid document
+    try:
+        record_checks.check_record(content or load_content(), data)
+    except record_checks.RecordError as error:
+        raise InputError(f"{path}: {error} Nothing was imported.") from None
     profile_id = export_store.import_profile(session, data, name, user_id=user_id, overwrite=overwrite)
     return profile_store.get_profile(session, profile_id)
