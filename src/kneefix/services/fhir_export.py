@@ -45,7 +45,10 @@ from kneefix.storage.records import ProfileInfo, ScreeningEntry, TechniqueCheckI
 
 FHIR_VERSION = "4.3.0"  # R4B
 FORMAT = "fhir"
-MEDIA_TYPE = "application/fhir+json; fhirVersion=4.3"  # the FHIR version as the spec's MIME parameter
+MEDIA_TYPE = "application/fhir+json"
+CONTENT_TYPE = (
+    f"{MEDIA_TYPE}; fhirVersion=4.3"  # what a download says: the FHIR version as FHIR's MIME parameter
+)
 BASE = "https://kneefix.org/fhir"
 KUJALA_URL = f"{BASE}/Questionnaire/kujala"
 SCREENING_URL = f"{BASE}/Questionnaire/screening"
