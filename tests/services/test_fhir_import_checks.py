@@ -147,6 +147,47 @@ def _kujala_total_not_its_answers(bundle: Bundle) -> None:
     observations(bundle, "kujala-score-")[0]["valueQuantity"]["value"] = 95
 
 
+def _flagged(bundle: Bundle) -> dict[str, Any]:
+    return next(r for r in resources(bundle, "QuestionnaireResponse") if r["id"] == "screening-response-2")
+
+
+def _warning_signs(response: dict[str, Any]) -> dict[str, Any]:
+    return next(item for item in response["item"] if item["linkId"] == "red-flags")
+
+
+def _unfinished_with_a_yes(bundle: Bundle) -> None:
+    _flagged(bundle)["status"] = "in-progress"
+
+
+def _active_flag_without_its_screening(bundle: Bundle) -> None:
+    _flagged(bundle)["status"] = "entered-in-error"
+    _one(bundle, "Flag")["status"] = "active"
+
+
+def _warning_signs_left_out(bundle: Bundle) -> None:
+    _screening(bundle)["item"].remove(_warning_signs(_screening(bundle)))
+
+
+def _a_question_twice(bundle: Bundle) -> None:
+    group = _warning_signs(_screening(bundle))
+    group["item"].append({**group["item"][0], "answer": [{"valueBoolean": False}]})
+
+
+def _two_answers_to_a_yes_no(bundle: Bundle) -> None:
+    _warning_signs(_screening(bundle))["item"][0]["answer"] = [
+        {"valueBoolean": False},
+        {"valueBoolean": True},
+    ]
+
+
+def _a_warning_sign_outside_its_group(bundle: Bundle) -> None:
+    _screening(bundle)["item"].append({"linkId": "red-flag-true-locking", "answer": [{"valueBoolean": True}]})
+
+
+def _the_group_twice(bundle: Bundle) -> None:
+    _screening(bundle)["item"].append(copy.deepcopy(_warning_signs(_screening(bundle))))
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -187,6 +228,33 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
         _kujala_total_not_its_answers,
         r"kujala-score-2, field score: 95, but its answers add up to 90",
     ),
+    (
+        "unfinished",
+        _unfinished_with_a_yes,
+        r"screening-response-2, field status: in-progress, with a warning sign",
+    ),
+    ("active flag", _active_flag_without_its_screening, r"field code: active red flag true_locking, but no"),
+    (
+        "no warning signs",
+        _warning_signs_left_out,
+        r"screening-response-1, field item\[red-flags\]: \S+.* not answered",
+    ),
+    (
+        "twice in group",
+        _a_question_twice,
+        r"item\[2\]\.item\[\d+\]\.linkId: red-flag-\S+ is in the group twice",
+    ),
+    (
+        "two answers",
+        _two_answers_to_a_yes_no,
+        r"item\[2\]\.item\[0\]\.answer: a warning-sign question takes one",
+    ),
+    (
+        "outside group",
+        _a_warning_sign_outside_its_group,
+        r"'red-flag-true-locking' is not a question of the kneefix",
+    ),
+    ("group twice", _the_group_twice, r"red-flags is in the response twice"),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 

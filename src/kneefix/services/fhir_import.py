@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content, load_content
 from kneefix.errors import InputError
+from kneefix.programme.screening import check_red_flag_ids, questions_for
 from kneefix.services import fhir_bindings, record_checks
 from kneefix.services import fhir_export as fx
 from kneefix.services import profiles as profile_service
@@ -364,6 +365,7 @@ class _Reader:
         self.skipped: list[str] = []
         self.used = 0
         self.sources: dict[str, list[dict[str, Any]]] = {}  # document part -> the resource of each record
+        self.active_flags: list[dict[str, Any]] = []
 
     def document(self) -> dict[str, Any]:
         patients = [r for r in self.resources if r["resourceType"] == "Patient"]
@@ -433,11 +435,21 @@ class _Reader:
             doc["profile"]["settings"] = self.settings(resource)
             self.sources["profile"] = [resource]
         elif kind == "QuestionnaireResponse" and status not in FINISHED_RESPONSE:
+            if status != "entered-in-error" and _says_yes_to_a_warning_sign(resource):
+                raise _fail(
+                    resource,
+                    "status",
+                    f"{status}, with a warning sign answered yes; kneefix does not import a record past an "
+                    "unfinished screening's warning sign (send the finished screening)",
+                )
             self.skipped.append(f"{_where(resource)}: status {status}, not a finished questionnaire")
         elif kind == "QuestionnaireResponse" and _form(resource.get("questionnaire")) == fx.SCREENING_URL:
             doc["screenings"].append(self.screening(resource))
         elif kind == "Observation":
             self.observation(resource, doc)
+        elif kind == "Flag" and status == "active":
+            self.used += 1
+            self.active_flags.append(resource)
         elif kind == "Flag" and status == "entered-in-error":
             self.skipped.append(f"{_where(resource)}: marked entered-in-error by the sender")
         elif kind == "Flag" and status == "inactive":
@@ -514,24 +526,34 @@ class _Reader:
         }
 
     def screening(self, response: dict[str, Any]) -> dict[str, Any]:
+        """One screening's answers. Strict, because a lost "yes" to a warning sign would let the plan run:
+        each question once, one answer where one is asked, no question the screening does not have,
+        and (unless a warning sign stopped it) every warning-sign question asked at that age answered."""
         self.used += 1
         answers: dict[str, Any] = {}
         fields = {"age": "age", "pain-now": "pain_now", "days-per-week": "days_per_week", "runs": "runs"}
-        for item in response.get("item") or ():
+        seen: set[str] = set()
+        for index, item in enumerate(response.get("item") or ()):
             link, given = item.get("linkId"), item.get("answer") or []
+            where = f"item[{index}]"
+            if link not in (*fields, "symptoms", "red-flags"):
+                raise _fail(
+                    response, f"{where}.linkId", f"{link!r} is not a question of the kneefix screening"
+                )
+            if link in seen:
+                raise _fail(
+                    response, f"{where}.linkId", f"{link} is in the response twice (FHIR invariant qrs-2)"
+                )
+            seen.add(link)
             values = [value for answer in given for key, value in answer.items() if key.startswith("value")]
+            if link in fields and len(values) > 1:
+                raise _fail(response, f"{where}.answer", f"{len(values)} answers to {link}, which takes one")
             if link in fields and values:
                 answers[fields[link]] = values[0]
             elif link == "symptoms":
                 answers["symptoms"] = [value.get("code") for value in values]
             elif link == "red-flags":
-                answers["red_flags"] = {
-                    sub["linkId"].removeprefix("red-flag-").replace("-", "_"): sub["answer"][0][
-                        "valueBoolean"
-                    ]
-                    for sub in item.get("item") or ()
-                    if sub.get("answer")
-                }
+                answers["red_flags"] = self.warning_signs(response, index, item)
         if "pain_now" in answers:
             answers["pain_now"] = _pain(response, "item[pain-now].answer", answers["pain_now"])
         else:
@@ -549,6 +571,22 @@ class _Reader:
             "red_flags": _values(outcome, "red-flag"),
             "messages": _values(outcome, "message"),
         }
+
+    def warning_signs(self, response: dict[str, Any], index: int, group: dict[str, Any]) -> dict[str, bool]:
+        """The yes/no answers of the warning-sign group: each question once, one yes or no each."""
+        found: dict[str, bool] = {}
+        for number, item in enumerate(group.get("item") or ()):
+            where = f"item[{index}].item[{number}]"
+            link = str(item.get("linkId"))
+            flag = link.removeprefix("red-flag-").replace("-", "_")
+            if not link.startswith("red-flag-") or flag in found:
+                problem = "is in the group twice" if flag in found else "is not a warning-sign question"
+                raise _fail(response, f"{where}.linkId", f"{link} {problem}")
+            given = item.get("answer") or []
+            if len(given) != 1 or not isinstance(given[0].get("valueBoolean"), bool):
+                raise _fail(response, f"{where}.answer", "a warning-sign question takes one yes or no")
+            found[flag] = given[0]["valueBoolean"]
+        return found
 
     def observation(self, resource: dict[str, Any], doc: dict[str, Any]) -> None:
         codes = _codes(resource.get("code"))
@@ -735,6 +773,57 @@ class _Reader:
         }
 
 
+def _says_yes_to_a_warning_sign(node: object) -> bool:
+    """Whether any warning-sign question under ``node`` is answered yes, at any depth."""
+    if isinstance(node, dict):
+        link = str(node.get("linkId", ""))
+        if link.startswith("red-flag-") and any(
+            a.get("valueBoolean") is True for a in node.get("answer") or ()
+        ):
+            return True
+        return any(_says_yes_to_a_warning_sign(inner) for inner in node.get("item") or ())
+    return False
+
+
+def _check_warning_signs(reader: _Reader, document: dict[str, Any], content: Content) -> None:
+    """A red flag the Bundle holds must pause the imported plan: each active kneefix red-flag Flag is
+    raised by an imported screening, and a screening that let the plan start answered every warning-sign
+    question asked at its age (kneefix's own screening refuses less; so does its import)."""
+    screenings = document["screenings"]
+    raised = {flag for s in screenings if s["verdict"] == "refer_now" for flag in s["red_flags"]}
+    for flag in reader.active_flags:
+        ours = [code for system, code in _codes(flag.get("code")) if system == fx.SYSTEM_RED_FLAG]
+        if not ours:
+            text = (flag.get("code") or {}).get("text")
+            reader.skipped.append(
+                f"{_where(flag)}: an active Flag kneefix does not know ({text}); not imported: review it "
+                "with the person before they train"
+            )
+        for code in ours:
+            if code not in raised:
+                raise _fail(flag, "code", f"active red flag {code}, but no imported screening raises it")
+    for index, screening in enumerate(screenings):
+        source = reader.sources["screenings"][index]
+        asked = screening["answers"].get("red_flags") or {}
+        age = screening["answers"].get("age")
+        if not isinstance(age, int):
+            if screening["verdict"] != "refer_now":
+                raise _fail(source, "item[age]", "missing; which warning signs apply depends on the age")
+            continue
+        try:
+            check_red_flag_ids(asked, age, content)
+        except InputError as error:
+            raise _fail(source, "item[red-flags]", str(error).rstrip(".")) from None
+        unanswered = [flag.id for flag in questions_for(age, content) if flag.id not in asked]
+        if unanswered and screening["verdict"] != "refer_now":
+            raise _fail(
+                source,
+                "item[red-flags]",
+                f"{', '.join(unanswered)} not answered; a screening that lets the plan start answers every "
+                f"warning-sign question asked at age {age}",
+            )
+
+
 def read_bundle(data: dict[str, Any], content: Content | None = None) -> tuple[dict[str, Any], _Reader]:
     """The kneefix export document the Bundle holds, and what was and was not read; checked against
     the content (``record_checks``; the packaged content unless given)."""
@@ -753,8 +842,10 @@ def read_bundle(data: dict[str, Any], content: Content | None = None) -> tuple[d
         raise InputError(
             f"The Bundle does not make a kneefix record: {error} Nothing was imported."
         ) from error
+    content = content or load_content()
+    _check_warning_signs(reader, document, content)
     try:
-        record_checks.check_record(content or load_content(), document)
+        record_checks.check_record(content, document)
     except record_checks.RecordError as error:
         sources = reader.sources.get(error.part) or []
         index = error.index or 0
