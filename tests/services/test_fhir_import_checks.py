@@ -188,6 +188,38 @@ def _the_group_twice(bundle: Bundle) -> None:
     _screening(bundle)["item"].append(copy.deepcopy(_warning_signs(_screening(bundle))))
 
 
+def _squat(bundle: Bundle) -> dict[str, Any]:
+    return observations(bundle, "technique-check-")[0]
+
+
+def _a_comparator(bundle: Bundle) -> None:
+    observations(bundle, "kujala-score-")[0]["valueQuantity"]["comparator"] = ">"
+
+
+def _lag_in_seconds(bundle: Bundle) -> None:
+    quantity = _squat(bundle)["component"][0]["valueQuantity"]
+    quantity.update(value=0.042, unit="s", code="s")
+
+
+def _an_impossible_depth(bundle: Bundle) -> None:
+    _squat(bundle)["component"][2]["valueQuantity"]["value"] = -4000
+
+
+def _a_session_without_its_completion(bundle: Bundle) -> None:
+    log = observations(bundle, "session-log-")[0]
+    del log["valueQuantity"]
+    log["dataAbsentReason"] = {"text": "not recorded"}
+
+
+def _a_measure_twice(bundle: Bundle) -> None:
+    squat = _squat(bundle)
+    squat["component"].append(copy.deepcopy(squat["component"][0]))
+
+
+def _a_call_kneefix_does_not_make(bundle: Bundle) -> None:
+    _squat(bundle)["component"][1]["valueCodeableConcept"]["coding"][0]["code"] = "ankles"
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -255,6 +287,16 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
         r"'red-flag-true-locking' is not a question of the kneefix",
     ),
     ("group twice", _the_group_twice, r"red-flags is in the response twice"),
+    (
+        "exact",
+        _a_comparator,
+        r"kujala-score-2, field valueQuantity\.comparator: '>': kneefix keeps exact values",
+    ),
+    ("unit", _lag_in_seconds, r"component\[0\]\.valueQuantity\.code: 's'; kneefix reads this value in ms"),
+    ("depth", _an_impossible_depth, r"component\[2\]\.valueQuantity\.value: -4000 is outside -180 to 180"),
+    ("no completion", _a_session_without_its_completion, r"session-log-1, field valueQuantity: missing"),
+    ("measure twice", _a_measure_twice, r"field component\[6\]: rep 1's lag-ms is in the check twice"),
+    ("call", _a_call_kneefix_does_not_make, r"'ankles' is not a call kneefix makes"),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 

@@ -334,17 +334,57 @@ def _pain(resource: dict[str, Any], field: str, value: object) -> int:
     return round(_ranged(resource, field, value, 0, 10))
 
 
+def _exact(resource: dict[str, Any], field: str, quantity: dict[str, Any]) -> None:
+    """A comparator (``>3``) changes what a value means (FHIR: a modifier element); kneefix keeps exact
+    values, so one is refused rather than read as the number."""
+    if "comparator" in quantity:
+        raise _fail(
+            resource, f"{field}.comparator", f"{quantity['comparator']!r}: kneefix keeps exact values only"
+        )
+
+
+def _measured(
+    resource: dict[str, Any], field: str, node: dict[str, Any], ucum: str, low: float, high: float
+) -> float:
+    """``node``'s ``valueQuantity`` in the UCUM unit kneefix keeps (another unit would be a silently
+    different number: 0.042 s read as ms), exact and in range; ``field`` is where ``node`` is."""
+    prefix = f"{field}." if field else ""
+    quantity = node.get("valueQuantity")
+    if not isinstance(quantity, dict):
+        raise _fail(resource, f"{prefix}valueQuantity", f"missing; a value in {ucum} is needed")
+    _exact(resource, f"{prefix}valueQuantity", quantity)
+    if quantity.get("code") != ucum or quantity.get("system", fx.UCUM) != fx.UCUM:
+        unit = quantity.get("code") or quantity.get("unit")
+        raise _fail(
+            resource, f"{prefix}valueQuantity.code", f"{unit!r}; kneefix reads this value in {ucum} (UCUM)"
+        )
+    return _ranged(resource, f"{prefix}valueQuantity.value", quantity.get("value"), low, high)
+
+
 def _rating(resource: dict[str, Any], field: str, node: dict[str, Any]) -> int:
     """A 0-10 rating from ``node``'s ``valueInteger``, or a whole-number ``valueQuantity`` (other systems
-    send NPRS, LOINC 72514-3, either way); ``field`` is where ``node`` is in the resource."""
+    send NPRS, LOINC 72514-3, either way; unitless, ``{score}`` or ``1``); ``field`` is where ``node`` is."""
     prefix = f"{field}." if field else ""
     if "valueQuantity" in node:
-        value = (node.get("valueQuantity") or {}).get("value")
+        quantity = node.get("valueQuantity") or {}
+        _exact(resource, f"{prefix}valueQuantity", quantity)
+        if quantity.get("code") not in (None, "{score}", "1"):
+            raise _fail(
+                resource,
+                f"{prefix}valueQuantity.code",
+                f"{quantity.get('code')!r}: a 0-10 rating has no unit",
+            )
+        value = quantity.get("value")
         if isinstance(value, float) and not value.is_integer():
             raise _fail(resource, f"{prefix}valueQuantity.value", f"{value} is not a whole 0-10 rating")
         return _pain(resource, f"{prefix}valueQuantity.value", value)
     return _pain(resource, f"{prefix}valueInteger", node.get("valueInteger"))
 
+
+# A technique check's measures and the unit each is kept in ("" for a call or a count).
+REP_MEASURE_UNITS = {"lag-ms": "ms", "initiation": "", "depth-deg": "deg"}
+REP_KEYS = {"lag-ms": "lag_ms", "depth-deg": "depth_deg"}  # the report's names of the measured values
+LANDING_MEASURE_UNITS = {fx.fhir_id(key): "deg" for key, _ in fx.LANDING_MEASURES} | {"less-measured": ""}
 
 # Statuses whose data kneefix takes as given; anything else is reported and left out.
 FINAL_OBSERVATION = ("final", "amended", "corrected")
@@ -605,8 +645,7 @@ class _Reader:
         elif (fx.LOINC, fx.NPRS_LOINC) in codes:
             doc["scores"].append(self.score(resource, "nprs", _rating(resource, "", resource), []))
         elif (fx.SYSTEM_SCORE, fx.KUJALA_TOTAL) in codes:
-            value = (resource.get("valueQuantity") or {}).get("value")
-            score = _ranged(resource, "valueQuantity.value", value, 0, 100)
+            score = _measured(resource, "", resource, "{score}", 0, 100)
             doc["scores"].append(self.score(resource, "kujala", score, self.kujala_letters(resource)))
         elif (fx.SYSTEM_LOG, fx.RUN_CHECK) in codes:
             doc["run_checks"].append(self.run_check(resource))
@@ -658,9 +697,7 @@ class _Reader:
         self.used += 1
         day = _day(resource, "effectiveDateTime")
         moment = dt.datetime.combine(day, NOON).isoformat()
-        completed = _ranged(
-            resource, "valueQuantity.value", (resource.get("valueQuantity") or {}).get("value", 100), 0, 100
-        )
+        completed = _measured(resource, "", resource, "%", 0, 100)  # none: not "all done"
         log: dict[str, Any] = {
             "date": day.isoformat(),
             "completed": completed / 100,
@@ -689,11 +726,37 @@ class _Reader:
                     exercise = _exercise_code(resource, index, component)
                     log["exercises_done" if code == fx.LOG_EXERCISE_DONE else "hurt"].append(exercise)
                 elif code in ("run-minutes", "run-distance") and kind == "run":
-                    value = (component.get("valueQuantity") or {}).get("value")
-                    log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _ranged(
-                        resource, f"component[{index}].valueQuantity.value", value, 0.01, 1000
+                    unit = "min" if code == "run-minutes" else "km"
+                    log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _measured(
+                        resource, f"component[{index}]", component, unit, 0.01, 1000
                     )
         return log
+
+    def measure(
+        self, resource: dict[str, Any], index: int, component: dict[str, Any], code: str, unit: str
+    ) -> Any:
+        """One technique measure: a call (hips, knees, together), a LESS count, or a value in its UCUM
+        unit and within what a joint angle or a lag can be; None where the analysis had none."""
+        field = f"component[{index}]"
+        if code == "initiation":
+            called = [
+                c for s, c in _codes(component.get("valueCodeableConcept")) if s == fx.SYSTEM_INITIATION
+            ]
+            if called and called[0] not in fx.INITIATION_DISPLAY:
+                raise _fail(
+                    resource, f"{field}.valueCodeableConcept", f"{called[0]!r} is not a call kneefix makes"
+                )
+            return called[0] if called else "unknown"
+        if code == "less-measured":
+            return (
+                round(_ranged(resource, f"{field}.valueInteger", component.get("valueInteger"), 0, 30))
+                if "valueInteger" in component
+                else None
+            )
+        if "valueQuantity" not in component:
+            return None
+        low, high = (-5000, 5000) if unit == "ms" else (-180, 180)
+        return _measured(resource, field, component, unit, low, high)
 
     def run_check(self, resource: dict[str, Any]) -> dict[str, Any]:
         """A readiness check: both pains are needed (a check with one missing is not a check)."""
@@ -722,34 +785,37 @@ class _Reader:
             raise _fail(resource, "code.coding", f"{movement!r} is not a movement kneefix checks ({choices})")
         reps: dict[int, dict[str, Any]] = {}
         landings: dict[int, dict[str, Any]] = {}
-        keys = {"lag-ms": "lag_ms", "depth-deg": "depth_deg"}
+        seen: set[tuple[str, int, str]] = set()
         for index, component in enumerate(resource.get("component") or ()):
             code = next((c for s, c in _codes(component.get("code")) if s == fx.SYSTEM_MEASURE), "")
-            value = (component.get("valueQuantity") or {}).get("value")
             rep_number = _values(component.get("extension") or [], fx.EXT_REP)
             landing_number = _values(component.get("extension") or [], fx.EXT_LANDING)
-            if not code or len(rep_number) + len(landing_number) != 1:
+            kind = "rep" if rep_number else "landing"
+            known = REP_MEASURE_UNITS if rep_number else LANDING_MEASURE_UNITS
+            if code not in known or len(rep_number) + len(landing_number) != 1:
                 self.skipped.append(
                     f"{_where(resource)}: component[{index}] is not one rep's or landing's measure"
                 )
                 continue
-            if rep_number:
-                rep = reps.setdefault(rep_number[0], {"rep": rep_number[0]})
+            number = (rep_number or landing_number)[0]
+            if (kind, number, code) in seen:  # a second value would silently replace the first
+                raise _fail(
+                    resource, f"component[{index}]", f"{kind} {number}'s {code} is in the check twice"
+                )
+            seen.add((kind, number, code))
+            value = self.measure(resource, index, component, code, known[code])
+            if kind == "rep":
+                rep = reps.setdefault(number, {"rep": number})
                 if code == "initiation":
-                    concept = component.get("valueCodeableConcept")
-                    called = [c for s, c in _codes(concept) if s == fx.SYSTEM_INITIATION]
-                    rep["initiation"] = called[0] if called else "unknown"
+                    rep["initiation"] = value
                     reason = (component.get("dataAbsentReason") or {}).get("text")
                     if reason:
                         rep["initiation_note"] = reason
-                elif code in keys:
-                    rep[keys[code]] = value
-            else:
-                landing = landings.setdefault(landing_number[0], {"landing": landing_number[0]})
-                if code == "less-measured":
-                    landing["less_total_measured"] = component.get("valueInteger")
                 else:
-                    landing[code.replace("-", "_")] = value
+                    rep[REP_KEYS[code]] = value
+            else:
+                landing = landings.setdefault(number, {"landing": number})
+                landing["less_total_measured" if code == "less-measured" else code.replace("-", "_")] = value
         report: dict[str, Any] = {}
         if reps:
             report["reps"] = [reps[n] for n in sorted(reps)]
