@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from kneefix.content.loader import Content
+from kneefix.errors import InputError
 from kneefix.services import fhir_export, fhir_import, logbook
 from kneefix.services import scores as score_service
 from kneefix.storage import screenings as screening_store
@@ -220,6 +221,30 @@ def _a_call_kneefix_does_not_make(bundle: Bundle) -> None:
     _squat(bundle)["component"][1]["valueCodeableConcept"]["coding"][0]["code"] = "ankles"
 
 
+def _a_second_plan(bundle: Bundle) -> None:
+    plan = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan")
+    second = copy.deepcopy(plan)
+    second["resource"]["id"] = "careplan-other"
+    second["fullUrl"] = "urn:uuid:6a1f3e2c-0000-4000-8000-000000000001"
+    bundle["entry"].append(second)
+
+
+def _an_inactive_patient(bundle: Bundle) -> None:
+    _one(bundle, "Patient")["active"] = False
+
+
+def _a_zone_that_is_not_one(bundle: Bundle) -> None:
+    next(p for p in _settings(bundle) if p["url"] == "time-zone")["valueCode"] = "Mars/Olympus"
+
+
+def _two_protocols(bundle: Bundle) -> None:
+    _settings(bundle).append(dict(next(p for p in _settings(bundle) if p["url"] == "protocol")))
+
+
+def _a_site_that_is_not_a_knee(bundle: Bundle) -> None:
+    _squat(bundle)["bodySite"] = {"text": "front knee"}
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -297,6 +322,19 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("no completion", _a_session_without_its_completion, r"session-log-1, field valueQuantity: missing"),
     ("measure twice", _a_measure_twice, r"field component\[6\]: rep 1's lag-ms is in the check twice"),
     ("call", _a_call_kneefix_does_not_make, r"'ankles' is not a call kneefix makes"),
+    (
+        "two plans",
+        _a_second_plan,
+        r"CarePlan careplan-other, field status: active, and CarePlan careplan-1 is",
+    ),
+    ("inactive", _an_inactive_patient, r"Patient patient-1, field active: false; the sender marks"),
+    (
+        "zone",
+        _a_zone_that_is_not_one,
+        r"careplan-1, field extension\[\S+\]\.time-zone: 'Mars/Olympus' is not",
+    ),
+    ("two protocols", _two_protocols, r"careplan-1, field extension\[\S+\]\.protocol: given more than once"),
+    ("site", _a_site_that_is_not_a_knee, r"field bodySite: 'front knee' is not a left or right knee"),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 
@@ -335,9 +373,17 @@ def _url_of_another_type(bundle: Bundle) -> None:
     bundle["entry"][0]["request"]["url"] = "Observation"
 
 
+def _a_put(bundle: Bundle) -> None:
+    bundle["entry"][0]["request"] = {"method": "PUT", "url": "Patient/999"}
+
+
+def _a_conditional_url(bundle: Bundle) -> None:
+    bundle["entry"][0]["request"]["url"] = "Patient?identifier=x|1"
+
+
 TRANSACTIONS: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("no request", _without_requests, r"entry\[2\]\.request: every entry of a transaction needs a request"),
-    ("delete", _a_delete, r"entry\[2\]\.request\.method: DELETE; an import creates a record"),
+    ("delete", _a_delete, r"entry\[2\]\.request\.method: DELETE; an import creates a new record"),
     ("conditional", _conditional, r"entry\[0\]\.request\.ifNoneExist: kneefix does not carry out"),
     (
         "url",
@@ -481,3 +527,21 @@ def test_relative_references_resolve_against_a_restful_full_url_only(
     assert document == original
     restful["entry"][0]["fullUrl"] = "https://elsewhere.example/fhir/Patient/patient-1"
     refused_whole(tmp_path, restful, r"field subject\.reference: Patient/patient-1 does not resolve")
+
+
+def test_a_coded_knee_is_read_from_its_snomed_code_and_a_bundle_handed_over_is_checked_too(
+    db: Database, content: Content, profile_id: int
+) -> None:
+    """The coding is the part meant for machines: SNOMED CT 6757004 with no text is the right knee. And
+    ``read_bundle`` given a Bundle in memory runs every check ``load_bundle`` runs on a file."""
+    rich_record(db, content, profile_id)
+    bundle = export(db, content, profile_id)
+    _squat(bundle)["bodySite"] = {"coding": [{"system": "http://snomed.info/sct", "code": "6757004"}]}
+    document, _ = fhir_import.read_bundle(copy.deepcopy(bundle))
+    assert next(c for c in document["technique_checks"] if c["movement"] == "squat")["side"] == "right"
+    _one(bundle, "Patient")["modifierExtension"] = [{"url": "https://x.example/m", "valueBoolean": True}]
+    with pytest.raises(InputError, match="modifier extension"):
+        fhir_import.read_bundle(bundle)
+    for malformed in ({"resourceType": "Bundle", "type": "collection", "entry": [1]}, [1, 2]):
+        with pytest.raises(InputError):
+            fhir_import.read_bundle(malformed)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content, load_content
 from kneefix.errors import InputError
+from kneefix.programme.clock import parse_time_zone
 from kneefix.programme.screening import check_red_flag_ids, questions_for
 from kneefix.services import fhir_bindings, record_checks
 from kneefix.services import fhir_export as fx
@@ -86,8 +87,16 @@ def _exercise_code(resource: dict[str, Any], index: int, component: dict[str, An
 def load_bundle(path: Path) -> dict[str, Any]:
     """Read and check the file; InputError naming the resource and field of the first problem."""
     data = export_store.load_export_file(path.expanduser())
-    if data.get("resourceType") != "Bundle":
-        raise InputError(f"{path} is not a FHIR Bundle (resourceType is {data.get('resourceType')!r}).")
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        raise InputError(f"{path} is not a FHIR Bundle (resourceType is {kind!r}).")
+    return check_bundle(data)
+
+
+def check_bundle(data: dict[str, Any]) -> dict[str, Any]:
+    """Every check a Bundle passes before it is read (the file's, or one handed over in memory)."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        raise InputError("This is not a FHIR Bundle (its resourceType is not Bundle).")
     if data.get("type") not in ("collection", "transaction"):
         raise InputError(f"Bundle, field type: {data.get('type')!r} is not collection or transaction.")
     for tag in (data.get("meta") or {}).get("tag") or ():
@@ -97,8 +106,8 @@ def load_bundle(path: Path) -> dict[str, Any]:
                 f"Bundle, field meta.tag: FHIR version {tag.get('code')!r}; kneefix reads R4 (4.x)."
             )
     entries = data.get("entry") or []
-    if not isinstance(entries, list):
-        raise InputError("Bundle, field entry: must be a list.")
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise InputError("Bundle, field entry: must be a list of entries. Nothing was imported.")
     try:
         Bundle.model_validate(data)
     except ValidationError as error:
@@ -173,10 +182,11 @@ def _check_requests(kind: str, entries: list[dict[str, Any]]) -> None:
                 "Nothing was imported."
             )
         method, url = request.get("method"), str(request.get("url", ""))
-        if method not in ("POST", "PUT"):
+        if method != "POST":
             raise InputError(
-                f"{where}.request.method: {method}; an import creates a record, so kneefix carries out "
-                "POST and PUT only. Nothing was imported."
+                f"{where}.request.method: {method}; an import creates a new record, so kneefix carries out "
+                "POST only (a PUT updates a resource at its id, which an import does not). "
+                "Nothing was imported."
             )
         conditions = sorted(key for key in request if key.startswith("if"))
         if conditions:
@@ -184,7 +194,7 @@ def _check_requests(kind: str, entries: list[dict[str, Any]]) -> None:
                 f"{where}.request.{conditions[0]}: kneefix does not carry out conditional requests "
                 "(it always creates a new record). Nothing was imported."
             )
-        if url.split("/")[0].split("?")[0] != resource.get("resourceType"):
+        if url != resource.get("resourceType"):  # no query: a conditional create is not carried out
             raise InputError(
                 f"{where}.request.url: {url!r} does not name the entry's {resource.get('resourceType')}. "
                 "Nothing was imported."
@@ -389,7 +399,7 @@ LANDING_MEASURE_UNITS = {fx.fhir_id(key): "deg" for key, _ in fx.LANDING_MEASURE
 # Statuses whose data kneefix takes as given; anything else is reported and left out.
 FINAL_OBSERVATION = ("final", "amended", "corrected")
 FINISHED_RESPONSE = ("completed", "amended")
-FOLLOWED_PLAN = ("active", "on-hold", "completed")
+FOLLOWED_PLAN = ("active", "on-hold")  # completed: the sender's plan is over, not one to rebuild
 # Resource types that hold one person's data: their subject must be the Bundle's Patient.
 SUBJECT_TYPES = ("Observation", "QuestionnaireResponse", "Flag", "CarePlan", "CareTeam", "DocumentReference")
 
@@ -471,6 +481,11 @@ class _Reader:
             )
         elif kind == "CarePlan" and status not in FOLLOWED_PLAN:
             self.skipped.append(f"{_where(resource)}: status {status}, not a plan being followed")
+        elif kind == "CarePlan" and "profile" in self.sources:
+            first = _where(self.sources["profile"][0])
+            raise _fail(
+                resource, "status", f"{status}, and {first} is followed too; a record follows one plan"
+            )
         elif kind == "CarePlan":
             doc["profile"]["settings"] = self.settings(resource)
             self.sources["profile"] = [resource]
@@ -530,6 +545,8 @@ class _Reader:
         year = int(birth[:4]) if isinstance(birth, str) and birth[:4].isdigit() else None
         if year is not None and not 1900 <= year <= 2200:
             raise _fail(patient, "birthDate", f"{birth} is outside 1900 to 2200")
+        if patient.get("active") is False:  # a modifier: the sender no longer uses this record
+            raise _fail(patient, "active", "false; the sender marks this Patient's record as not in use")
         for identifier in patient.get("identifier") or ():
             named = f"{identifier.get('system')}|{identifier.get('value')}"
             self.skipped.append(
@@ -546,8 +563,16 @@ class _Reader:
         if not parts or not start:
             self.skipped.append(f"{_where(plan)}: no kneefix plan settings, so no plan (take the screening)")
             return None
+        for url in ("protocol", "days-per-week", "runs", "guideline-additions", "time-zone"):
+            if len(_values(parts, url)) > 1:  # which one would be a guess
+                raise _fail(plan, f"extension[{fx.EXT_SETTINGS}].{url}", "given more than once")
         zones = _values(parts, "time-zone")
         self.zone = zones[0] if zones else None
+        if self.zone is not None:
+            try:
+                parse_time_zone(str(self.zone))
+            except InputError as error:
+                raise _fail(plan, f"extension[{fx.EXT_SETTINGS}].time-zone", str(error).rstrip(".")) from None
 
         def one(url: str) -> Any:
             found = _values(parts, url)
@@ -758,6 +783,19 @@ class _Reader:
         low, high = (-5000, 5000) if unit == "ms" else (-180, 180)
         return _measured(resource, field, component, unit, low, high)
 
+    def side(self, resource: dict[str, Any]) -> str | None:
+        """The filmed knee: the SNOMED CT coding first (the part meant for machines), else the text."""
+        site = resource.get("bodySite")
+        if not site:
+            return None
+        by_code = {code: side for side, (code, _) in fx.KNEE_SITE.items()}
+        coded = [by_code[code] for system, code in _codes(site) if system == fx.SNOMED and code in by_code]
+        text = str(site.get("text", "")).strip().lower().removesuffix(" knee")
+        side = coded[0] if coded else text
+        if side not in fx.KNEE_SITE:
+            raise _fail(resource, "bodySite", f"{site.get('text')!r} is not a left or right knee")
+        return side
+
     def run_check(self, resource: dict[str, Any]) -> dict[str, Any]:
         """A readiness check: both pains are needed (a check with one missing is not a check)."""
         self.used += 1
@@ -821,7 +859,7 @@ class _Reader:
             report["reps"] = [reps[n] for n in sorted(reps)]
         if landings:
             report["landings"] = [landings[n] for n in sorted(landings)]
-        side = (resource.get("bodySite") or {}).get("text", "").removesuffix(" knee") or None
+        side = self.side(resource)
         moment = _moment(resource, "effectiveDateTime", resource.get("effectiveDateTime"))
         failed = resource.get("status") == "cancelled"
         return {
@@ -893,6 +931,7 @@ def _check_warning_signs(reader: _Reader, document: dict[str, Any], content: Con
 def read_bundle(data: dict[str, Any], content: Content | None = None) -> tuple[dict[str, Any], _Reader]:
     """The kneefix export document the Bundle holds, and what was and was not read; checked against
     the content (``record_checks``; the packaged content unless given)."""
+    check_bundle(data)  # read_bundle trusts nothing it was handed
     reader = _Reader(list(data.get("entry") or []))
     try:
         document = reader.document()
