@@ -245,6 +245,11 @@ def _a_site_that_is_not_a_knee(bundle: Bundle) -> None:
     _squat(bundle)["bodySite"] = {"text": "front knee"}
 
 
+def _a_pain_twice(bundle: Bundle) -> None:
+    log = observations(bundle, "session-log-")[0]
+    log["component"].append(copy.deepcopy(log["component"][0]))
+
+
 REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ("modifier", _modifier_on_a_component, r"component\[0\]\.modifierExtension\[0\]: modifier extension"),
     ("implicit rules", _implicit_rules, r"Patient patient-1, field implicitRules: 'https://other"),
@@ -335,6 +340,11 @@ REFUSED: list[tuple[str, Callable[[Bundle], None], str]] = [
     ),
     ("two protocols", _two_protocols, r"careplan-1, field extension\[\S+\]\.protocol: given more than once"),
     ("site", _a_site_that_is_not_a_knee, r"field bodySite: 'front knee' is not a left or right knee"),
+    (
+        "pain twice",
+        _a_pain_twice,
+        r"session-log-1, field component\[\d+\]: pain-during is in the session twice",
+    ),
     ("request", _request_in_a_collection, r"entry\[0\]\.request: a collection Bundle carries no requests"),
 ]
 
@@ -545,3 +555,17 @@ def test_a_coded_knee_is_read_from_its_snomed_code_and_a_bundle_handed_over_is_c
     for malformed in ({"resourceType": "Bundle", "type": "collection", "entry": [1]}, [1, 2]):
         with pytest.raises(InputError):
             fhir_import.read_bundle(malformed)  # type: ignore[arg-type]
+
+
+def test_another_systems_session_component_is_reported_not_lost(
+    db: Database, content: Content, profile_id: int, tmp_path: Path
+) -> None:
+    with db.session() as session:
+        logbook.log_session(session, content, profile_id, day=START, today=TODAY, pain_during=3)
+    bundle = export(db, content, profile_id)
+    log = observations(bundle, "session-log-")[0]
+    loinc = {"system": "http://loinc.org", "code": "72514-3"}
+    log["component"].append({"code": {"coding": [loinc], "text": "Pain at rest"}, "valueInteger": 2})
+    document, reader = fhir_import.read_bundle(bundle)
+    assert document["session_logs"][0]["pain_during"] == 3
+    assert any(line.endswith("(Pain at rest) not read") for line in reader.skipped), reader.skipped

@@ -39,7 +39,6 @@ def _code_system(name: str, url: str, title: str, concepts: dict[str, str]) -> R
 def code_systems(content: Content) -> list[Resource]:
     """Every kneefix code system, with all its codes and their displays."""
     kujala = score_service.questionnaire(content, "kujala")
-    landing = {fx.fhir_id(key): text.capitalize() + ", in degrees" for key, text in fx.LANDING_MEASURES}
     tables: list[tuple[str, str, str, dict[str, str]]] = [
         (
             "red-flag",
@@ -82,7 +81,7 @@ def code_systems(content: Content) -> list[Resource]:
             "technique-measure",
             fx.SYSTEM_MEASURE,
             "A technique check's measures, per rep and per landing",
-            {**fx.REP_MEASURES, **landing, "less-measured": "LESS items the video let the analysis score"},
+            fx.MEASURE_CODES,
         ),
         ("initiation", fx.SYSTEM_INITIATION, "What started a rep's lowering", fx.INITIATION_DISPLAY),
         (

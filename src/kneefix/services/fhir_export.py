@@ -45,10 +45,9 @@ from kneefix.storage.records import ProfileInfo, ScreeningEntry, TechniqueCheckI
 
 FHIR_VERSION = "4.3.0"  # R4B
 FORMAT = "fhir"
+# No fhirVersion parameter: the Bundle validates as R4B (the models) and as R4 (Medplum's R4 definitions,
+# in the tests), and an R4 server may refuse a download labelled 4.3 (docs/fhir.md).
 MEDIA_TYPE = "application/fhir+json"
-CONTENT_TYPE = (
-    f"{MEDIA_TYPE}; fhirVersion=4.3"  # what a download says: the FHIR version as FHIR's MIME parameter
-)
 BASE = "https://kneefix.org/fhir"
 KUJALA_URL = f"{BASE}/Questionnaire/kujala"
 SCREENING_URL = f"{BASE}/Questionnaire/screening"
@@ -615,7 +614,7 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
     for code, exercise_ids in ((LOG_EXERCISE_DONE, log.exercises_done), (LOG_EXERCISE_HURT, log.hurt)):
         extra.extend(
             {
-                "code": {"coding": [{"system": SYSTEM_LOG, "code": code}], "text": LOG_CODES[code]},
+                "code": {"coding": [log_coding(code)], "text": LOG_CODES[code]},
                 "valueCodeableConcept": {"coding": [_exercise_coding(content, exercise_id)]},
             }
             for exercise_id in exercise_ids
@@ -624,7 +623,7 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
         extra.append(
             {
                 "code": {
-                    "coding": [{"system": SYSTEM_LOG, "code": "run-minutes"}],
+                    "coding": [log_coding("run-minutes")],
                     "text": LOG_CODES["run-minutes"],
                 },
                 "valueQuantity": _quantity(log.run_minutes, "min", "min"),
@@ -634,7 +633,7 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
         extra.append(
             {
                 "code": {
-                    "coding": [{"system": SYSTEM_LOG, "code": "run-distance"}],
+                    "coding": [log_coding("run-distance")],
                     "text": LOG_CODES["run-distance"],
                 },
                 "valueQuantity": _quantity(log.run_distance_km, "km", "km"),
@@ -646,7 +645,7 @@ def _log_observation(content: Content, log: SessionLog, patient: str, care_plan:
         "status": "final",
         "category": _category("activity"),
         "code": {
-            "coding": [{"system": SYSTEM_LOG, "code": "run" if run else "session"}],
+            "coding": [log_coding("run" if run else "session")],
             "text": LOG_CODES["run" if run else "session"],
         },
         "subject": ref("Patient", patient),
@@ -676,7 +675,7 @@ def _run_check_observation(check: RunCheck, patient: str, care_plan: str | None)
         "status": "final",
         "category": _category("survey"),
         "code": {
-            "coding": [{"system": SYSTEM_LOG, "code": RUN_CHECK}],
+            "coding": [log_coding(RUN_CHECK)],
             "text": LOG_CODES[RUN_CHECK],
         },
         "subject": ref("Patient", patient),
@@ -700,7 +699,7 @@ def _numbered(kind: str, number: object) -> list[dict[str, Any]]:
 def _measure(kind: str, number: object, code: str, text: str, value: object, unit: str) -> dict[str, Any]:
     component: dict[str, Any] = {
         "extension": _numbered(kind, number),
-        "code": {"coding": [{"system": SYSTEM_MEASURE, "code": code}], "text": text},
+        "code": {"coding": [measure_coding(code)], "text": text},
     }
     if isinstance(value, int | float) and not isinstance(value, bool):
         component["valueQuantity"] = _quantity(round(float(value), 1), unit, unit)
@@ -721,6 +720,19 @@ LANDING_MEASURES = (
     ("hip_flexion_ic_deg", "hip flexion at initial contact"),
     ("hip_flexion_at_peak_knee_deg", "hip flexion at peak knee flexion"),
 )
+MEASURE_CODES = {
+    **REP_MEASURES,
+    **{fhir_id(key): f"{text.capitalize()}, in degrees" for key, text in LANDING_MEASURES},
+    "less-measured": "LESS error points on the items the video let the analysis score",
+}
+
+
+def log_coding(code: str) -> dict[str, str]:
+    return {"system": SYSTEM_LOG, "code": code, "display": LOG_CODES[code]}
+
+
+def measure_coding(code: str) -> dict[str, str]:
+    return {"system": SYSTEM_MEASURE, "code": code, "display": MEASURE_CODES[code]}
 
 
 def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -734,7 +746,7 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
         called: dict[str, Any] = {
             "extension": _numbered("rep", n),
             "code": {
-                "coding": [{"system": SYSTEM_MEASURE, "code": "initiation"}],
+                "coding": [measure_coding("initiation")],
                 "text": f"Rep {n}: initiation",
             },
         }
@@ -759,8 +771,8 @@ def _check_components(report: dict[str, Any]) -> list[dict[str, Any]]:
         less: dict[str, Any] = {
             "extension": _numbered("landing", n),
             "code": {
-                "coding": [{"system": SYSTEM_MEASURE, "code": "less-measured"}],
-                "text": f"Landing {n}: LESS",
+                "coding": [measure_coding("less-measured")],
+                "text": f"Landing {n}: LESS error points on the items measured",
             },
         }
         if isinstance(total, int):

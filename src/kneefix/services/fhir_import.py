@@ -297,6 +297,14 @@ def _unknown_extensions(node: object, path: str) -> Iterator[tuple[str, str]]:
             yield from _unknown_extensions(inner, f"{path}[{index}]")
 
 
+def _concept_words(concept: Any) -> str:
+    """A CodeableConcept in words for a message: its text, else its codes."""
+    if not isinstance(concept, dict):
+        return "no code"
+    codes = ", ".join(f"{system}|{code}" for system, code in sorted(_codes(concept)))
+    return str(concept.get("text") or codes or "no code")
+
+
 def _codes(concept: dict[str, Any] | None) -> set[tuple[str, str]]:
     return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
 
@@ -741,20 +749,26 @@ class _Reader:
             "pain-after": "pain_after",
             "next-morning-pain": "next_morning_pain",
         }
+        readable = {*fields, fx.LOG_EXERCISE_DONE, fx.LOG_EXERCISE_HURT}
+        readable |= {"run-minutes", "run-distance"} if kind == "run" else set()
         for index, component in enumerate(resource.get("component") or ()):
-            for system, code in _codes(component.get("code")):
-                if system != fx.SYSTEM_LOG:
-                    continue
-                if code in fields:
-                    log[fields[code]] = _rating(resource, f"component[{index}]", component)
-                elif code in (fx.LOG_EXERCISE_DONE, fx.LOG_EXERCISE_HURT):
-                    exercise = _exercise_code(resource, index, component)
-                    log["exercises_done" if code == fx.LOG_EXERCISE_DONE else "hurt"].append(exercise)
-                elif code in ("run-minutes", "run-distance") and kind == "run":
-                    unit = "min" if code == "run-minutes" else "km"
-                    log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _measured(
-                        resource, f"component[{index}]", component, unit, 0.01, 1000
-                    )
+            ours = [code for system, code in _codes(component.get("code")) if system == fx.SYSTEM_LOG]
+            code = next((c for c in ours if c in readable), None)
+            if code is None:  # another system's component (a LOINC pain, a device's reading): said, not lost
+                named = _concept_words(component.get("code"))
+                self.skipped.append(f"{_where(resource)}: component[{index}] ({named}) not read")
+            elif code in fields:
+                if log[fields[code]] is not None:
+                    raise _fail(resource, f"component[{index}]", f"{code} is in the session twice")
+                log[fields[code]] = _rating(resource, f"component[{index}]", component)
+            elif code in (fx.LOG_EXERCISE_DONE, fx.LOG_EXERCISE_HURT):
+                exercise = _exercise_code(resource, index, component)
+                log["exercises_done" if code == fx.LOG_EXERCISE_DONE else "hurt"].append(exercise)
+            else:
+                unit = "min" if code == "run-minutes" else "km"
+                log["run_minutes" if code == "run-minutes" else "run_distance_km"] = _measured(
+                    resource, f"component[{index}]", component, unit, 0.01, 1000
+                )
         return log
 
     def measure(

@@ -90,7 +90,7 @@ def fhir_definitions(content: ContentDep) -> Response:
     terminology server to look up the codes in an exported Bundle."""
     return Response(
         fhir_export.bundle_text(fhir_definitions_service.definitions_bundle(content)),
-        media_type=fhir_export.CONTENT_TYPE,
+        media_type=fhir_export.MEDIA_TYPE,
         headers={"content-disposition": 'attachment; filename="kneefix-fhir-code-systems.json"'},
     )
 
@@ -134,7 +134,7 @@ def _links(
 def _download(bundle: dict[str, object], profile_id: int) -> Response:
     return Response(
         fhir_export.bundle_text(bundle),
-        media_type=fhir_export.CONTENT_TYPE,
+        media_type=fhir_export.MEDIA_TYPE,
         headers={
             "content-disposition": f'attachment; filename="kneefix-fhir-{profile_id}.json"',
             "Cache-Control": "private, no-store",
