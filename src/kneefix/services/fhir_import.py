@@ -121,20 +121,20 @@ def check_bundle(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _modifiers(node: object, path: str) -> Iterator[tuple[str, str]]:
-    """(field, url) of every modifier extension under ``node``, at any depth."""
+def _extension_items(node: object, key: str, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(field, item) for each item of every ``key`` list (``extension`` or ``modifierExtension``) under
+    ``node``, at any depth but not inside a Bundle entry's resource; an item's own parts are its own."""
     if isinstance(node, dict):
-        for key, inner in node.items():
-            here = f"{path}.{key}" if path else key
-            if key == "modifierExtension" and isinstance(inner, list):
-                for index, extension in enumerate(inner):
-                    url = extension.get("url") if isinstance(extension, dict) else None
-                    yield f"{here}[{index}]", str(url)
-            elif key != "resource":
-                yield from _modifiers(inner, here)
+        for name, inner in node.items():
+            here = f"{path}.{name}" if path else name
+            if name == key and isinstance(inner, list):
+                for index, item in enumerate(inner):
+                    yield f"{here}[{index}]", item if isinstance(item, dict) else {}
+            elif name != "resource":
+                yield from _extension_items(inner, key, here)
     elif isinstance(node, list):
         for index, inner in enumerate(node):
-            yield from _modifiers(inner, f"{path}[{index}]")
+            yield from _extension_items(inner, key, f"{path}[{index}]")
 
 
 def _check_modifiers(data: dict[str, Any]) -> None:
@@ -151,7 +151,8 @@ def _check_modifiers(data: dict[str, Any]) -> None:
         if "implicitRules" in node:
             rules = f"{node['implicitRules']!r}: rules kneefix does not know govern this resource"
             raise _fail(owner, "implicitRules", rules)
-        for field, url in _modifiers(node, ""):
+        for field, item in _extension_items(node, "modifierExtension"):
+            url = item.get("url")
             meaning = f"modifier extension {url} is not one kneefix understands; it may change the meaning"
             raise _fail(owner, field, meaning)
 
@@ -279,22 +280,11 @@ def _form(reference: object) -> str:
     return str(reference).split("|", 1)[0]
 
 
-def _unknown_extensions(node: object, path: str) -> Iterator[tuple[str, str]]:
-    """(field, url) of each extension under ``node`` that kneefix does not know, at any depth (the
-    parts of one it knows are its own)."""
-    if isinstance(node, dict):
-        for key, inner in node.items():
-            here = f"{path}.{key}" if path else key
-            if key == "extension" and isinstance(inner, list):
-                for index, extension in enumerate(inner):
-                    url = extension.get("url") if isinstance(extension, dict) else None
-                    if url not in OUR_EXTENSIONS:
-                        yield f"{here}[{index}]", str(url)
-            else:
-                yield from _unknown_extensions(inner, here)
-    elif isinstance(node, list):
-        for index, inner in enumerate(node):
-            yield from _unknown_extensions(inner, f"{path}[{index}]")
+def _unknown_extensions(node: object) -> Iterator[tuple[str, str]]:
+    """(field, url) of each extension under ``node`` that kneefix does not know, at any depth."""
+    for field, item in _extension_items(node, "extension"):
+        if item.get("url") not in OUR_EXTENSIONS:
+            yield field, str(item.get("url"))
 
 
 def _concept_words(concept: Any) -> str:
@@ -539,7 +529,7 @@ class _Reader:
             raise _fail(resource, "subject.reference", f"{reference} is not the Bundle's Patient")
 
     def note_extensions(self, resource: dict[str, Any]) -> None:
-        for field, url in _unknown_extensions(resource, ""):
+        for field, url in _unknown_extensions(resource):
             place = "" if field.startswith("extension[") else f" (at {field})"
             self.skipped.append(f"{_where(resource)}: extension {url}{place} not read")
 
