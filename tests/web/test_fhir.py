@@ -125,9 +125,9 @@ def test_check_files_are_linked_on_the_public_address_for_whoever_downloads(
     )
 
 
-def test_the_code_systems_are_served_to_anyone(app: FastAPI) -> None:
+def test_the_code_systems_and_extensions_are_served_to_anyone(app: FastAPI) -> None:
     """Content only, no one's data: a clinic's interface engineer fetches them without an account."""
     response = TestClient(app).get("/fhir/definitions.json")
     assert response.status_code == 200 and response.headers["content-type"].startswith(FHIR_JSON)
-    systems = {e["resource"]["url"] for e in response.json()["entry"]}
-    assert "https://kneefix.org/fhir/CodeSystem/exercise" in systems and len(systems) == 10
+    kinds = [e["resource"]["resourceType"] for e in response.json()["entry"]]
+    assert (kinds.count("CodeSystem"), kinds.count("StructureDefinition")) == (10, 6)

@@ -122,6 +122,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "DocumentReference.status": frozenset(["current", "superseded", "entered-in-error"]),
     "CodeSystem.status": frozenset(["draft", "active", "retired", "unknown"]),
     "CodeSystem.content": frozenset(["not-present", "example", "fragment", "complete", "supplement"]),
+    "StructureDefinition.status": frozenset(["draft", "active", "retired", "unknown"]),
+    "StructureDefinition.kind": frozenset(["primitive-type", "complex-type", "resource", "logical"]),
+    "StructureDefinition.derivation": frozenset(["specialization", "constraint"]),
+    "StructureDefinition.context.type": frozenset(["fhirpath", "element", "extension"]),
     "DocumentReference.docStatus": frozenset(["preliminary", "final", "amended", "entered-in-error"]),
 }
 # A Quantity's comparator, wherever a Quantity sits in the resources above.

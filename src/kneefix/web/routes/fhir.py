@@ -86,12 +86,12 @@ def api_person_fhir(
 
 @router.get("/fhir/definitions.json", name="fhir_definitions")
 def fhir_definitions(content: ContentDep) -> Response:
-    """kneefix's FHIR code systems, complete (content only, no one's data: no sign-in), for a clinic's
-    terminology server to look up the codes in an exported Bundle."""
+    """kneefix's FHIR code systems, complete, and its extensions' StructureDefinitions (content only,
+    no one's data: no sign-in), for a clinic's terminology server and validator."""
     return Response(
         fhir_export.bundle_text(fhir_definitions_service.definitions_bundle(content)),
         media_type=fhir_export.MEDIA_TYPE,
-        headers={"content-disposition": 'attachment; filename="kneefix-fhir-code-systems.json"'},
+        headers={"content-disposition": 'attachment; filename="kneefix-fhir-definitions.json"'},
     )
 
 
