@@ -866,19 +866,27 @@ def _attachment(
     """The file as an Attachment: its size and SHA-1 (FHIR's ``hash``, base64) so a receiver can check
     what it fetched, the bytes themselves when embedded, and the link when the server has an address."""
     key, media_type = uploads.result_key(check, name)
-    if not links.files.exists(key):
-        return None
-    with uploads.result_file(links.files, check, name) as (path, _):
-        data = path.read_bytes()
+    linked = bool(links.public_url and links.path_for)
+    if not (embed or linked) or not links.files.exists(key):
+        return None  # nothing to link or embed: the file is not read
+    digest = hashlib.sha1()
+    with uploads.result_file(links.files, check, name) as (path, _), path.open("rb") as stream:
+        size = path.stat().st_size
+        data = stream.read() if embed and size <= EMBED_MAX_BYTES else None
+        if data is not None:
+            digest.update(data)
+        else:  # a video: hashed in chunks, never held whole
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
     attachment: Resource = {
         "contentType": media_type,
         "title": title,
-        "size": len(data),
-        "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+        "size": size,
+        "hash": base64.b64encode(digest.digest()).decode(),
     }
     if links.public_url and links.path_for:
         attachment["url"] = links.public_url.rstrip("/") + links.path_for(check.id, name)
-    if embed and len(data) <= EMBED_MAX_BYTES:
+    if data is not None:
         attachment["data"] = base64.b64encode(data).decode()
     return attachment if "url" in attachment or "data" in attachment else None
 

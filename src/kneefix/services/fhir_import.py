@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kneefix.content.loader import Content, load_content
 from kneefix.errors import InputError
+from kneefix.limits import PAIN_MAX, PAIN_MIN
 from kneefix.programme.clock import parse_time_zone
 from kneefix.programme.screening import check_red_flag_ids, questions_for
 from kneefix.services import fhir_bindings, record_checks
@@ -85,12 +86,13 @@ def _exercise_code(resource: dict[str, Any], index: int, component: dict[str, An
 
 
 def load_bundle(path: Path) -> dict[str, Any]:
-    """Read and check the file; InputError naming the resource and field of the first problem."""
+    """Read the file as a Bundle (InputError when it is not JSON or not a Bundle); ``read_bundle``
+    checks the rest."""
     data = export_store.load_export_file(path.expanduser())
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         kind = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"{path} is not a FHIR Bundle (resourceType is {kind!r}).")
-    return check_bundle(data)
+    return data
 
 
 def check_bundle(data: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +341,7 @@ def _ranged(resource: dict[str, Any], field: str, value: object, low: float, hig
 
 
 def _pain(resource: dict[str, Any], field: str, value: object) -> int:
-    return round(_ranged(resource, field, value, 0, 10))
+    return round(_ranged(resource, field, value, PAIN_MIN, PAIN_MAX))
 
 
 def _exact(resource: dict[str, Any], field: str, quantity: dict[str, Any]) -> None:
@@ -408,6 +410,7 @@ class _Reader:
         self.resources = [entry["resource"] for entry in held]
         self.by_url: dict[str, Any] = {str(e["fullUrl"]): e["resource"] for e in held if e.get("fullUrl")}
         self.url_of = {id(e["resource"]): e.get("fullUrl") for e in held}
+        self.full_urls = set(self.by_url)
         self.zone: str | None = None
         self.current: dict[str, Any] = {}
         self.skipped: list[str] = []
@@ -516,7 +519,7 @@ class _Reader:
 
     def target(self, resource: dict[str, Any], reference: str) -> Any:
         """What a reference in ``resource`` points at inside the Bundle (None: nothing here)."""
-        found = resolve(reference, self.url_of.get(id(resource)), set(self.by_url))
+        found = resolve(reference, self.url_of.get(id(resource)), self.full_urls)
         return self.by_url.get(found) if found else None
 
     def check_subject(self, resource: dict[str, Any], patient: dict[str, Any]) -> None:
